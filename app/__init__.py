@@ -1,0 +1,33 @@
+"""baocao — periodic government reporting under Decree 09/2019/NĐ-CP."""
+from __future__ import annotations
+
+from flask import Flask
+
+from .config import load_config
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """The application factory: config → extensions → blueprints → error handlers → CLI."""
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_mapping(load_config())
+    if test_config:
+        app.config.update(test_config)
+
+    from . import auth, cli, errors, i18n
+    from .api import init_api
+    from .extensions import babel, bootstrap, csrf, db, login_manager, migrate
+    from .web import register_web
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    bootstrap.init_app(app)
+    auth.init_app(app)
+    i18n.init_app(app)
+    register_web(app)
+    init_api(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,86 @@
+"""Reads the catalogue files (report_templates/, indicators/) as YAML that remembers line numbers,
+so every problem can point at its file and line."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from app.domain.catalogue import Source
+from app.domain.errors import Problem
+
+
+class LineDict(dict):
+    line: int | None = None
+    lines: dict
+
+
+class LineList(list):
+    line: int | None = None
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader (no arbitrary objects) whose mappings and lists carry 1-based line numbers."""
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[override]
+        mapping = LineDict(super().construct_mapping(node, deep=True))
+        mapping.line = node.start_mark.line + 1
+        mapping.lines = {self.construct_object(k, deep=True): k.start_mark.line + 1 for k, _ in node.value}
+        return mapping
+
+    def construct_sequence(self, node, deep=False):  # type: ignore[override]
+        seq = LineList(super().construct_sequence(node, deep=True))
+        seq.line = node.start_mark.line + 1
+        return seq
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _LineLoader.construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _LineLoader.construct_sequence)
+
+
+def read_yaml(path: Path, root: Path, problems: list[Problem]) -> Source | None:
+    rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 — a SafeLoader subclass
+    except UnicodeDecodeError:
+        problems.append(Problem("tệp không phải UTF-8", rel))
+        return None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        reason = getattr(exc, "problem", None) or str(exc)
+        problems.append(Problem(f"lỗi cú pháp YAML: {reason}", rel, mark.line + 1 if mark else None))
+        return None
+    return Source(rel, data)
+
+
+def read_catalogue_tree(root: Path, problems: list[Problem]):
+    """Everything under root/indicators and root/report_templates, as Sources.
+
+    Returns (disaggregation sources, indicator sources, [(regime source, {form code: source})]).
+    """
+    ind_dir, reg_dir = root / "indicators", root / "report_templates"
+    disaggs, indicators, regimes = [], [], []
+    for path in sorted(ind_dir.glob("*.yaml")):
+        source = read_yaml(path, root, problems)
+        if source is None:
+            continue
+        (disaggs if path.stem == "disaggregations" else indicators).append(source)
+    for folder in sorted(p for p in reg_dir.iterdir() if p.is_dir()) if reg_dir.is_dir() else []:
+        regime_file = folder / "regime.yaml"
+        if not regime_file.exists():
+            problems.append(Problem("thư mục chế độ báo cáo thiếu tệp regime.yaml", str(folder.relative_to(root))))
+            continue
+        source = read_yaml(regime_file, root, problems)
+        forms = {}
+        for form_path in sorted((folder / "forms").glob("*.yaml")):
+            form = read_yaml(form_path, root, problems)
+            if form is None:
+                continue
+            code = form.data.get("code") if isinstance(form.data, dict) else None
+            if code != form_path.stem:
+                problems.append(Problem(f"mã biểu “{code}” khác tên tệp “{form_path.stem}”", form.path, getattr(form.data, "line", None)))
+            forms[form_path.stem] = form
+        if source is not None:
+            regimes.append((source, forms))
+    return disaggs, indicators, regimes

@@ -1,0 +1,53 @@
+"""Flask-Login wiring: session users for the web, bearer tokens for the API."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from .extensions import db, login_manager
+from .models import Role, User
+
+
+def init_app(app) -> None:
+    login_manager.login_view = "web.login"
+    login_manager.login_message = _l("Vui lòng đăng nhập để tiếp tục.")
+    login_manager.login_message_category = "warning"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+@login_manager.request_loader
+def load_user_from_token(req) -> User | None:
+    header = req.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    from .services.users import user_for_token
+
+    return user_for_token(header[len("Bearer "):].strip())
+
+
+def role_required(*roles: Role):
+    """Refuse (403) a logged-in user without one of these roles."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not current_user.has_role(*roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")

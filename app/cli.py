@@ -1,0 +1,143 @@
+"""flask commands: catalogue, agencies, users, seed. Each parses, calls a service, reports."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from .services import agencies as agency_svc
+from .services import catalogue as catalogue_svc
+from .services import users as user_svc
+from .services.errors import Invalid
+
+catalogue_cli = AppGroup("catalogue", help="Check and load report_templates/ and indicators/.")
+agencies_cli = AppGroup("agencies", help="The agency map.")
+users_cli = AppGroup("users", help="Accounts and API tokens.")
+seed_cli = AppGroup("seed", help="Demo data.")
+
+
+def _root(root: str | None) -> Path:
+    return Path(root or current_app.config["CATALOGUE_ROOT"])
+
+
+def _print_problems(problems) -> None:
+    for p in problems:
+        click.echo(f"  ✗ {p}", err=True)
+
+
+class _Bar:
+    """A click progress bar driven by a service's progress(done, total) callback."""
+
+    def __init__(self, label: str):
+        self.label, self.bar, self.done = label, None, 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=max(total, 1), label=self.label, show_pos=True, file=click.get_text_stream("stderr"))
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+@catalogue_cli.command("check")
+@click.option("--root", type=click.Path(file_okay=False), help="Folder holding report_templates/ and indicators/.")
+def catalogue_check(root):
+    """Validate every catalogue file; report each problem with file and line; write nothing."""
+    catalogue, problems = catalogue_svc.check_catalogue(root=_root(root))
+    if problems:
+        click.echo(f"{len(problems)} lỗi trong danh mục:", err=True)
+        _print_problems(problems)
+        raise SystemExit(1)
+    click.echo(f"OK: {len(catalogue.regimes)} chế độ báo cáo, {len(catalogue.indicators)} chỉ tiêu, "
+               f"{len(catalogue.disaggregations)} phân tổ.")
+
+
+@catalogue_cli.command("load")
+@click.option("--root", type=click.Path(file_okay=False))
+def catalogue_load(root):
+    """Validate, then upsert idempotently; a changed regime gets a new version."""
+    try:
+        with _Bar("Đang nạp danh mục") as bar:
+            summary = catalogue_svc.load_catalogue(root=_root(root), progress=bar)
+    except Invalid as exc:
+        click.echo(str(exc), err=True)
+        _print_problems(exc.problems)
+        raise SystemExit(1) from None
+    click.echo(f"Chỉ tiêu: {summary.indicators_created} mới, {summary.indicators_updated} cập nhật. "
+               f"Chế độ: {len(summary.regimes_created)} mới {summary.regimes_created or ''}, "
+               f"{len(summary.versions_created)} phiên bản mới {summary.versions_created or ''}, "
+               f"{len(summary.unchanged)} không đổi.")
+
+
+@agencies_cli.command("load")
+def agencies_load():
+    """Build the agency map: Government, ministries, 63 → 34 provinces, 3,321 communes, lineage."""
+    with _Bar("Đang nạp danh mục cơ quan") as bar:
+        summary = agency_svc.load_agencies(progress=bar)
+    levels = ", ".join(f"{k}: {v}" for k, v in sorted(summary.by_level.items()))
+    click.echo(f"Cơ quan: {summary.created} mới, {summary.updated} cập nhật ({levels}); "
+               f"liên kết cấp trên: {summary.links_created} mới; kế thừa: {summary.lineage_created} mới.")
+
+
+@users_cli.command("create")
+@click.option("--username", required=True)
+@click.option("--full-name", required=True)
+@click.option("--role", required=True, type=click.Choice(["reporter", "approver", "designer", "analyst", "admin"]))
+@click.option("--agency", "agency_code", required=True, help="Agency code, e.g. T01.SCT")
+@click.option("--email")
+@click.password_option()
+def users_create(username, full_name, role, agency_code, email, password):
+    """Create an account."""
+    try:
+        user = user_svc.create_user(username=username, password=password, full_name=full_name, role=role,
+                                    agency_code=agency_code, email=email)
+    except Invalid as exc:
+        click.echo(str(exc), err=True)
+        for p in exc.problems:
+            click.echo(f"  ✗ {p.where}: {p.message}", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"Đã tạo tài khoản {user.username} ({role}, {agency_code}).")
+
+
+@users_cli.command("token")
+@click.argument("username")
+@click.option("--name", default="cli", help="A label for the token.")
+def users_token(username, name):
+    """Issue an API bearer token for USERNAME (printed once)."""
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .models import User
+
+    user = db.session.scalar(select(User).where(User.username == username.lower()))
+    if user is None:
+        click.echo(f"Không có tài khoản “{username}”.", err=True)
+        raise SystemExit(1)
+    click.echo(user_svc.issue_token(user=user, name=name))
+
+
+@seed_cli.command("demo")
+def seed_demo():
+    """Agency map + catalogue + one demo account per role (idempotent)."""
+    from .services.seed import DEMO_PASSWORD
+    from .services.seed import seed_demo as run
+
+    ctx = click.get_current_context()
+    ctx.invoke(agencies_load)
+    ctx.invoke(catalogue_load)
+    created = run()
+    click.echo(f"Tài khoản demo: {', '.join(created) or 'đã có'} — mật khẩu: {DEMO_PASSWORD}")
+
+
+def init_app(app) -> None:
+    for group in (catalogue_cli, agencies_cli, users_cli, seed_cli):
+        app.cli.add_command(group)

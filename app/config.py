@@ -1,0 +1,100 @@
+"""Configuration: the only place that reads the environment. Fails fast on a bad setting."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+def _int(env: dict, name: str, default: int, lo: int = 0) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if value < lo:
+        raise ConfigError(f"{name}={value} must be at least {lo}")
+    return value
+
+
+def _bool(env: dict, name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r}: use true or false")
+
+
+def load_config(env: dict | None = None) -> dict:
+    """Build the Flask config from environment variables (see docs/operations.md)."""
+    env = dict(os.environ if env is None else env)
+    production = env.get("BAOCAO_ENV", "development") == "production"
+    instance = Path(env.get("BAOCAO_INSTANCE", ROOT / "instance"))
+    url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'baocao.sqlite'}"
+    if not url.startswith(("sqlite://", "postgresql+psycopg://", "postgresql://")):
+        raise ConfigError(
+            f"DATABASE_URL={url.split('@')[-1]!r} is not supported: use sqlite:///path or postgresql+psycopg://user@host/db"
+        )
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    secret = env.get("SECRET_KEY")
+    if not secret:
+        if production:
+            raise ConfigError("SECRET_KEY must be set in production (BAOCAO_ENV=production)")
+        secret = _dev_secret(instance)
+    elif len(secret) < 16:
+        raise ConfigError("SECRET_KEY is too short: use at least 16 random characters")
+    tz_name = env.get("BAOCAO_TIMEZONE", "Asia/Ho_Chi_Minh")
+    try:
+        ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"BAOCAO_TIMEZONE={tz_name!r} is not a known time zone") from None
+    locale = env.get("BAOCAO_LOCALE", "vi")
+    if locale not in ("vi", "en"):
+        raise ConfigError(f"BAOCAO_LOCALE={locale!r}: use vi or en")
+    return {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SECRET_KEY": secret,
+        "TIMEZONE": tz_name,
+        "BABEL_DEFAULT_LOCALE": locale,
+        "BABEL_DEFAULT_TIMEZONE": tz_name,
+        "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "app" / "translations"),
+        "BOOTSTRAP_SERVE_LOCAL": True,
+        "MAX_CONTENT_LENGTH": _int(env, "MAX_UPLOAD_MB", 10, lo=1) * 1024 * 1024,
+        "CATALOGUE_ROOT": str(Path(env.get("BAOCAO_CATALOGUE", ROOT))),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(env, "SESSION_COOKIE_SECURE", production),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "PAGE_SIZE": _int(env, "PAGE_SIZE", 50, lo=5),
+        "INSTANCE_DIR": str(instance),
+        # flask-smorest / OpenAPI
+        "API_TITLE": "baocao API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+    }
+
+
+def _dev_secret(instance: Path) -> str:
+    """A per-machine random key kept in instance/, so development sessions survive restarts."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

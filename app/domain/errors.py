@@ -1,0 +1,27 @@
+"""Errors the domain raises; entry points translate them into messages for people."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DomainError(ValueError):
+    """A rule of the domain refused the input; the message is safe to show to a user."""
+
+
+class UnknownPeriod(DomainError):
+    pass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input, located as precisely as the input allows."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+    where: str | None = None  # e.g. a field path such as "tiers[0].deadline"
+
+    def __str__(self) -> str:
+        loc = ":".join(str(x) for x in (self.file, self.line) if x is not None)
+        at = f" ({self.where})" if self.where else ""
+        return f"{loc}: {self.message}{at}" if loc else f"{self.message}{at}"

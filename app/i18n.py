@@ -1,0 +1,52 @@
+"""Vietnamese first: locale choice, Vietnamese number and date formats for templates."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from babel.numbers import format_decimal
+from flask import current_app, request, session
+from flask_login import current_user
+
+LOCALES = ("vi", "en")
+
+
+def select_locale() -> str:
+    chosen = session.get("locale")
+    if chosen in LOCALES:
+        return chosen
+    if getattr(current_user, "is_authenticated", False) and current_user.locale in LOCALES:
+        return current_user.locale
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    return current_app.config["TIMEZONE"]
+
+
+def vn_date(value: date | datetime | None) -> str:
+    """dd/mm/yyyy — in local time for timestamps."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        from flask_babel import to_user_timezone
+
+        return to_user_timezone(value).strftime("%d/%m/%Y %H:%M")
+    return value.strftime("%d/%m/%Y")
+
+
+def vn_number(value) -> str:
+    """1.234.567,5 — Vietnamese grouping and decimal marks whatever the interface language."""
+    if value is None:
+        return ""
+    return format_decimal(value, locale="vi")
+
+
+def init_app(app) -> None:
+    app.jinja_env.filters["vn_date"] = vn_date
+    app.jinja_env.filters["vn_number"] = vn_number
+
+    @app.context_processor
+    def _locale():
+        from flask_babel import get_locale
+
+        return {"current_locale": str(get_locale()), "request_path": request.path}

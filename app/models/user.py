@@ -1,0 +1,71 @@
+"""Accounts: every user belongs to one agency and has one role."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+
+from .agency import Agency
+from .base import AwareDateTime, utcnow
+
+
+class Role(str, Enum):
+    REPORTER = "reporter"  # người lập báo cáo
+    APPROVER = "approver"  # người duyệt (over the agency and the agencies below it)
+    DESIGNER = "designer"  # người thiết kế chế độ báo cáo
+    ANALYST = "analyst"  # chuyên viên trung tâm báo cáo
+    ADMIN = "admin"  # quản trị hệ thống
+
+
+ROLE_LABELS_VI = {
+    Role.REPORTER: "Người lập báo cáo",
+    Role.APPROVER: "Người phê duyệt",
+    Role.DESIGNER: "Người thiết kế chế độ báo cáo",
+    Role.ANALYST: "Chuyên viên tổng hợp (trung tâm báo cáo)",
+    Role.ADMIN: "Quản trị hệ thống",
+}
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    full_name: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(255))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str | None] = mapped_column(String(5))
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+    agency: Mapped[Agency] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # flask-login refuses inactive users
+        return self.active
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role in {r.value for r in roles}
+
+
+class ApiToken(db.Model):
+    """A bearer token for machine-to-machine use; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+
+    user: Mapped[User] = relationship()

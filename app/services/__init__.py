@@ -1,0 +1,1 @@
+"""Use cases. The only layer that commits; functions are verb_noun with keyword arguments."""

@@ -1,0 +1,246 @@
+"""The agency map: load it, browse it, follow lineage, and say who owes which report."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Callable, Iterable
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import aliased
+
+from app.adapters import reference_data as ref
+from app.domain import hierarchy
+from app.domain.catalogue import RegimeDef
+from app.domain.periods import Period
+from app.extensions import db
+from app.models import Agency, AgencyLineage, AgencyParent, Level
+
+from .errors import Invalid, NotFound
+
+REFORM_MINISTRIES = date(2025, 3, 1)
+REFORM_PROVINCES = date(2025, 7, 1)
+GOVERNMENT = "CP"
+
+
+@dataclass
+class AgencyLoadSummary:
+    created: int = 0
+    updated: int = 0
+    links_created: int = 0
+    lineage_created: int = 0
+    by_level: dict[str, int] = field(default_factory=dict)
+
+
+def province_code(official: str, old: bool = False) -> str:
+    return f"T{official}-63" if old else f"T{official}"
+
+
+def load_agencies(*, progress: Callable[[int, int], None] = lambda done, total: None) -> AgencyLoadSummary:
+    """Build the real map idempotently: Government, ministries (before and after 1 Mar 2025),
+    provinces (63 before and 34 after 1 Jul 2025), 3,321 communes, demo departments, lineage."""
+    summary = AgencyLoadSummary()
+    units, links, lineage = _reference_units()
+    total = len(units) + len(links) + len(lineage)
+    progress(0, total)
+    existing = {a.code: a for a in db.session.scalars(select(Agency))}
+    for spec in units:
+        row = existing.get(spec["code"])
+        if row is None:
+            row = Agency(**spec)
+            db.session.add(row)
+            existing[row.code] = row
+            summary.created += 1
+        elif any(getattr(row, k) != v for k, v in spec.items()):
+            for k, v in spec.items():
+                setattr(row, k, v)
+            summary.updated += 1
+        summary.by_level[spec["level"]] = summary.by_level.get(spec["level"], 0) + 1
+    db.session.flush()
+    progress(len(units), total)
+    have = {(l.child_id, l.parent_id, l.valid_from) for l in db.session.scalars(select(AgencyParent))}
+    new_links = []
+    for child, parent, since, until in links:
+        key = (existing[child].id, existing[parent].id, since)
+        if key not in have:
+            new_links.append(dict(child_id=key[0], parent_id=key[1], valid_from=since, valid_to=until))
+            have.add(key)
+    if new_links:
+        db.session.execute(AgencyParent.__table__.insert(), new_links)
+    summary.links_created = len(new_links)
+    progress(len(units) + len(links), total)
+    pairs = {(l.predecessor_id, l.successor_id) for l in db.session.scalars(select(AgencyLineage))}
+    for old, new, effective, weight, basis in lineage:
+        key = (existing[old].id, existing[new].id)
+        if key not in pairs:
+            db.session.add(AgencyLineage(predecessor_id=key[0], successor_id=key[1], effective=effective,
+                                         weight=weight, legal_basis=basis))
+            pairs.add(key)
+            summary.lineage_created += 1
+    db.session.commit()
+    progress(total, total)
+    return summary
+
+
+def _reference_units():
+    units = [dict(code=GOVERNMENT, name="Chính phủ", level=Level.CENTRAL.value, kind="chính phủ",
+                  official_code=None, edoc_code=None, valid_from=None, valid_to=None, note=None)]
+    links: list[tuple[str, str, date | None, date | None]] = []
+    lineage: list[tuple[str, str, date, float, str]] = []
+
+    def unit(code, name, level, kind=None, official=None, since=None, until=None, note=None):
+        units.append(dict(code=code, name=name, level=level, kind=kind, official_code=official,
+                          edoc_code=ref.EDOC_CODES.get(code), valid_from=since, valid_to=until, note=note))
+
+    ministry_lineage = ref.read_csv("ministry_lineage_2025.csv")
+    predecessors: dict[str, int] = {}
+    for row in ministry_lineage:
+        predecessors[row["new_code"]] = predecessors.get(row["new_code"], 0) + 1
+    for row in ref.read_csv("ministries_2025.csv"):
+        # A ministry formed from two or more (or marked new) starts on 1 Mar 2025; one that
+        # absorbed another continues from before.
+        is_new = predecessors.get(row["code"], 0) >= 2 or row["note"].strip() == "new"
+        since = date.fromisoformat(row["valid_from"]) if is_new else None
+        unit(row["code"], row["name"], Level.MINISTRY.value, row["kind"], since=since, note=row["note"] or None)
+        links.append((row["code"], GOVERNMENT, since, None))
+    for row in ministry_lineage:
+        until = date.fromisoformat(row["effective"]) - timedelta(days=1)
+        unit(row["old_code"], row["old_name"], Level.MINISTRY.value, "bộ", until=until)
+        links.append((row["old_code"], GOVERNMENT, None, until))
+        lineage.append((row["old_code"], row["new_code"], date.fromisoformat(row["effective"]), 1.0, row["legal_basis"]))
+
+    for row in ref.read_csv("provinces_pre2025.csv"):
+        code = province_code(row["code"], old=True)
+        until = date.fromisoformat(row["valid_to"])
+        unit(code, row["name"], Level.PROVINCE.value, row["division_type"], row["code"], until=until)
+        links.append((code, GOVERNMENT, None, until))
+    for row in ref.read_csv("provinces_2025.csv"):
+        code, since = province_code(row["code"]), date.fromisoformat(row["valid_from"])
+        unit(code, row["name"], Level.PROVINCE.value, row["division_type"], row["code"], since=since)
+        links.append((code, GOVERNMENT, since, None))
+        for kind, name in ref.DEPARTMENTS:
+            dept = f"{code}.{kind}"
+            unit(dept, f"{name} {_short(row['name'])}", Level.DEPARTMENT.value, kind, since=since)
+            links.append((dept, code, since, None))
+    for row in ref.read_csv("province_lineage_2025.csv"):
+        lineage.append((province_code(row["old_code"], old=True), province_code(row["new_code"]),
+                        date.fromisoformat(row["effective"]), float(row["weight"]), row["legal_basis"]))
+    for row in ref.communes():
+        code = f"X{row['code']}"
+        unit(code, row["name"], Level.COMMUNE.value, row["kind"], row["code"], since=REFORM_PROVINCES)
+        links.append((code, province_code(row["province"]), REFORM_PROVINCES, None))
+    return units, links, lineage
+
+
+def _short(province_name: str) -> str:
+    """'Thành phố Hà Nội' → 'thành phố Hà Nội', 'Cao Bằng' → 'tỉnh Cao Bằng' (as in a department's name)."""
+    if province_name.startswith("Thành phố "):
+        return "thành phố " + province_name[len("Thành phố "):]
+    return "tỉnh " + province_name
+
+
+# ---------------------------------------------------------------------------------- reading
+def get_agency(*, code: str) -> Agency:
+    row = db.session.scalar(select(Agency).where(Agency.code == code))
+    if row is None:
+        raise NotFound(f"Không có cơ quan, đơn vị mã “{code}”")
+    return row
+
+
+def valid_on_clause(model, day: date):
+    return and_(or_(model.valid_from.is_(None), model.valid_from <= day),
+                or_(model.valid_to.is_(None), model.valid_to >= day))
+
+
+def search_agencies(*, q: str = "", level: str = "", parent: str = "", on: date | None = None,
+                    include_closed: bool = False):
+    """A select of agencies matching the filters; `on` limits to units in force that day."""
+    if level and level not in {lv.value for lv in Level}:
+        raise Invalid(f"Cấp “{level}” không hợp lệ; chọn: {', '.join(lv.value for lv in Level)}")
+    stmt = select(Agency)
+    if parent:
+        parent_row = get_agency(code=parent)
+        link = aliased(AgencyParent)
+        stmt = stmt.join(link, link.child_id == Agency.id).where(link.parent_id == parent_row.id)
+        if on and not include_closed:
+            stmt = stmt.where(valid_on_clause(link, on))
+    if q:
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(or_(Agency.name.ilike(like), Agency.code.ilike(like), Agency.official_code == q.strip()))
+    if level:
+        stmt = stmt.where(Agency.level == level)
+    if on and not include_closed:
+        stmt = stmt.where(valid_on_clause(Agency, on))
+    return stmt.order_by(Agency.level, Agency.code).distinct()
+
+
+def children_of(*, agency: Agency, on: date | None) -> list[Agency]:
+    link = aliased(AgencyParent)
+    stmt = select(Agency).join(link, link.child_id == Agency.id).where(link.parent_id == agency.id)
+    if on:
+        stmt = stmt.where(valid_on_clause(link, on))
+    return list(db.session.scalars(stmt.order_by(Agency.level, Agency.name)))
+
+
+def lineage_of(*, agency: Agency) -> tuple[list[AgencyLineage], list[AgencyLineage]]:
+    """(links to predecessors, links to successors)."""
+    before = list(db.session.scalars(select(AgencyLineage).where(AgencyLineage.successor_id == agency.id)))
+    after = list(db.session.scalars(select(AgencyLineage).where(AgencyLineage.predecessor_id == agency.id)))
+    return before, after
+
+
+def descendant_ids(*, agency_id: int, on: date | None = None) -> set[int]:
+    """The agency and every unit below it (set-based, one query per level)."""
+    found, frontier = {agency_id}, {agency_id}
+    while frontier:
+        stmt = select(AgencyParent.child_id).where(AgencyParent.parent_id.in_(frontier))
+        if on:
+            stmt = stmt.where(valid_on_clause(AgencyParent, on))
+        frontier = set(db.session.scalars(stmt)) - found
+        found |= frontier
+    return found
+
+
+def current_units_for(*, code: str, on: date) -> dict[str, float]:
+    """Which units in force on `on` the data of `code` belongs to, with shares (lineage)."""
+    agency = get_agency(code=code)
+    edges = [hierarchy.Edge(p, s, eff, w) for p, s, eff, w in db.session.execute(
+        select(_code_of(AgencyLineage.predecessor_id), _code_of(AgencyLineage.successor_id),
+               AgencyLineage.effective, AgencyLineage.weight))]
+    codes = {agency.code} | {e.predecessor for e in edges} | {e.successor for e in edges}
+    valid = {c: True for c in db.session.scalars(select(Agency.code).where(Agency.code.in_(codes), valid_on_clause(Agency, on)))}
+    return hierarchy.current_units(agency.code, on, edges, valid)
+
+
+def _code_of(column):
+    return select(Agency.code).where(Agency.id == column).scalar_subquery()
+
+
+def units_on(*, day: date) -> list[hierarchy.Unit]:
+    """Every agency in force on `day`, with its parent and province that day (two queries)."""
+    parent = aliased(Agency)
+    rows = db.session.execute(
+        select(Agency.code, Agency.name, Agency.level, Agency.kind, parent.code, parent.level)
+        .join(AgencyParent, and_(AgencyParent.child_id == Agency.id, valid_on_clause(AgencyParent, day)), isouter=True)
+        .join(parent, parent.id == AgencyParent.parent_id, isouter=True)
+        .where(valid_on_clause(Agency, day))
+    ).all()
+    out = []
+    for code, name, level, kind, parent_code, parent_level in rows:
+        province = code if level == Level.PROVINCE.value else parent_code if parent_level == Level.PROVINCE.value else None
+        out.append(hierarchy.Unit(code, name, level, kind, parent_code, province))
+    return out
+
+
+def obligations_for(*, regime: RegimeDef, period: Period) -> list[hierarchy.Obligation]:
+    """Which agencies must report `regime` for `period`, to whom, by when."""
+    try:
+        regime.check_period(period)
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+    return hierarchy.obligations(regime, period, units_on(day=period.cutoff(regime.cutoff)[1]))
+
+
+def names_for(codes: Iterable[str]) -> dict[str, str]:
+    codes = list(set(codes))
+    rows = db.session.execute(select(Agency.code, Agency.name).where(Agency.code.in_(codes))) if codes else []
+    return {code: name for code, name in rows}

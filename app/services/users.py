@@ -1,0 +1,118 @@
+"""Accounts: create, authenticate (argon2), scope, and API tokens."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import date
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from app.domain.errors import Problem
+from app.extensions import db
+from app.models import ApiToken, Role, User
+from app.models.base import utcnow
+
+from . import agencies
+from .errors import Forbidden, Invalid, NotFound
+
+_hasher = PasswordHasher()
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,79}$")
+MIN_PASSWORD = 10
+
+
+def create_user(*, username: str, password: str, full_name: str, role: str, agency_code: str,
+                email: str | None = None, commit: bool = True, actor: User | None = None) -> User:
+    """Create an account; every problem is reported at once."""
+    problems = []
+    username = (username or "").strip().lower()
+    if not USERNAME_RE.match(username):
+        problems.append(Problem("tên đăng nhập chỉ gồm chữ thường không dấu, số, “. _ -”, 3–80 ký tự", where="username"))
+    elif db.session.scalar(select(User.id).where(User.username == username)):
+        problems.append(Problem(f"tên đăng nhập “{username}” đã tồn tại", where="username"))
+    if len(password or "") < MIN_PASSWORD:
+        problems.append(Problem(f"mật khẩu cần ít nhất {MIN_PASSWORD} ký tự", where="password"))
+    if role not in {r.value for r in Role}:
+        problems.append(Problem(f"vai trò “{role}” không hợp lệ; chọn: {', '.join(r.value for r in Role)}", where="role"))
+    if not (full_name or "").strip():
+        problems.append(Problem("thiếu họ và tên", where="full_name"))
+    agency = None
+    try:
+        agency = agencies.get_agency(code=agency_code)
+        if not agency.exists_on(date.today()):
+            problems.append(Problem(f"cơ quan “{agency_code}” đã ngừng hoạt động", where="agency"))
+        elif actor is not None and agency.id not in agencies.descendant_ids(agency_id=actor.agency_id):
+            problems.append(Problem(f"cơ quan “{agency_code}” nằm ngoài phạm vi quản lý của bạn", where="agency"))
+    except NotFound as exc:
+        problems.append(Problem(str(exc), where="agency"))
+    if problems:
+        raise Invalid("Không tạo được tài khoản", problems)
+    user = User(username=username, password_hash=_hasher.hash(password), full_name=full_name.strip(),
+                role=role, agency_id=agency.id, email=(email or "").strip() or None)
+    db.session.add(user)
+    if commit:
+        db.session.commit()
+    return user
+
+
+def authenticate(*, username: str, password: str) -> User | None:
+    """The active user with these credentials, or None (same answer for unknown user or bad password)."""
+    user = db.session.scalar(select(User).where(User.username == (username or "").strip().lower()))
+    if user is None:
+        _hasher.hash(password or "x")  # spend the same time either way
+        return None
+    try:
+        _hasher.verify(user.password_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+        db.session.commit()
+    return user if user.active else None
+
+
+def set_active(*, actor: User, user_id: int, active: bool) -> User:
+    user = get_user_in_scope(actor=actor, user_id=user_id)
+    if user.id == actor.id and not active:
+        raise Invalid("Không thể tự khóa tài khoản của mình")
+    user.active = active
+    db.session.commit()
+    return user
+
+
+def get_user_in_scope(*, actor: User, user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or user.agency_id not in agencies.descendant_ids(agency_id=actor.agency_id):
+        raise NotFound("Không có tài khoản này trong phạm vi quản lý của bạn")
+    return user
+
+
+def users_in_scope(*, actor: User):
+    """An administrator manages the accounts of their agency and the agencies below it."""
+    if not actor.has_role(Role.ADMIN):
+        raise Forbidden("Chỉ quản trị hệ thống được quản lý tài khoản")
+    ids = agencies.descendant_ids(agency_id=actor.agency_id)
+    return select(User).where(User.agency_id.in_(ids)).order_by(User.username)
+
+
+def issue_token(*, user: User, name: str = "api") -> str:
+    """A new bearer token; only its hash is stored, so it is shown once."""
+    token = "bc_" + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), name=name[:100] or "api"))
+    db.session.commit()
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None)))
+    if row is None or not row.user.active:
+        return None
+    row.last_used_at = utcnow()
+    db.session.commit()
+    return row.user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

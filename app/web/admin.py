@@ -1,0 +1,43 @@
+"""Administration: accounts within the administrator's agency and the agencies below it."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.auth import role_required
+from app.models import ROLE_LABELS_VI, Role
+from app.services import users as svc
+from app.services.errors import Invalid
+
+from . import bp
+from .forms import EmptyForm, UserForm
+from .paging import paginate
+
+
+@bp.route("/admin/users", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def admin_users():
+    form = UserForm()
+    form.role.choices = [(r.value, ROLE_LABELS_VI[r]) for r in Role]
+    if form.validate_on_submit():
+        try:
+            user = svc.create_user(username=form.username.data, password=form.password.data,
+                                   full_name=form.full_name.data, role=form.role.data,
+                                   agency_code=form.agency.data.strip(), email=form.email.data, actor=current_user)
+            flash(_("Đã tạo tài khoản %(name)s.", name=user.username), "success")
+            return redirect(url_for("web.admin_users"))
+        except Invalid as exc:
+            for p in exc.problems:
+                getattr(form, p.where or "username").errors.append(p.message)
+    page = paginate(svc.users_in_scope(actor=current_user))
+    return render_template("admin/users.html", form=form, page=page, roles=ROLE_LABELS_VI, toggle=EmptyForm())
+
+
+@bp.route("/admin/users/<int:user_id>/active/<int:active>", methods=["POST"])
+@role_required(Role.ADMIN)
+def admin_user_active(user_id, active):
+    if EmptyForm().validate_on_submit():
+        user = svc.set_active(actor=current_user, user_id=user_id, active=bool(active))
+        flash(_("Đã cập nhật tài khoản %(name)s.", name=user.username), "success")
+    return redirect(url_for("web.admin_users"))

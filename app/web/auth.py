@@ -1,0 +1,60 @@
+"""Log in / out and language choice."""
+from urllib.parse import urlparse
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.i18n import LOCALES
+from app.services import users as user_svc
+
+from . import bp
+from .forms import EmptyForm, LoginForm
+
+
+@bp.route("/")
+@login_required
+def home():
+    return render_template("home.html")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = user_svc.authenticate(username=form.username.data, password=form.password.data)
+        if user is not None:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
+        flash(_("Tên đăng nhập hoặc mật khẩu không đúng."), "danger")
+    return render_template("login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    if EmptyForm().validate_on_submit():
+        logout_user()
+    return redirect(url_for("web.login"))
+
+
+@bp.route("/lang/<code>")
+def set_language(code):
+    if code in LOCALES:
+        session["locale"] = code
+    return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths, so the login page cannot be used to redirect elsewhere."""
+    if not target:
+        return None
+    parts = urlparse(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.app_context_processor
+def _logout_form():
+    return {"logout_form": EmptyForm() if current_user.is_authenticated else None}
