@@ -76,6 +76,7 @@ def read_catalogue_tree(root: Path, problems: list[Problem]):
         for form_path in sorted((folder / "forms").glob("*.yaml")):
             form = read_yaml(form_path, root, problems)
             if form is None:
+                forms[form_path.stem] = None  # already reported; the regime must not say "missing"
                 continue
             code = form.data.get("code") if isinstance(form.data, dict) else None
             if code != form_path.stem:

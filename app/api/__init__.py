@@ -1,7 +1,7 @@
 """REST API under /api/v1 (flask-smorest + marshmallow), described at /api/v1/openapi.json."""
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, abort
 from flask_login import current_user
 from flask_smorest import Api
 
@@ -15,12 +15,10 @@ class BaocaoApi(Api):
         pass
 
 
-api = BaocaoApi()
-
-
 def init_api(app: Flask) -> None:
     from . import agencies, indicators, regimes
 
+    api = BaocaoApi()  # one per app: flask-smorest keeps a reference to the app it serves
     api.init_app(app, spec_kwargs={
         "info": {"description": "baocao — báo cáo định kỳ theo Nghị định 09/2019/NĐ-CP. "
                  "Authenticate with a session cookie or `Authorization: Bearer <token>` (flask users token)."},
@@ -28,13 +26,11 @@ def init_api(app: Flask) -> None:
         "security": [{"bearer": []}],
     })
     for module in (regimes, indicators, agencies):
-        csrf.exempt(module.blp)  # token-authenticated; session writes come later with their own checks
-        module.blp.before_request(_require_login)
+        csrf.exempt(module.blp)  # read-only today; writes will check CSRF for cookie sessions
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
 
 
-def _require_login():
+def require_login() -> None:
+    """before_request of every API blueprint: a session or a bearer token is needed."""
     if not current_user.is_authenticated:
-        from flask import abort
-
         abort(401)

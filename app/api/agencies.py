@@ -7,10 +7,12 @@ from flask_smorest import Blueprint
 
 from app.services import agencies as svc
 
+from . import require_login
 from .common import envelope, page_of
 from .schemas import AgencyListArgs, AgencySchema, ApiErrorSchema
 
 blp = Blueprint("agencies", __name__, description="Cơ quan, đơn vị — the agency map")
+blp.before_request(require_login)
 
 
 @blp.route("")

@@ -5,10 +5,12 @@ from flask_smorest import Blueprint
 
 from app.services import catalogue as svc
 
+from . import require_login
 from .common import envelope, page_of
 from .schemas import ApiErrorSchema, IndicatorListArgs, IndicatorSchema
 
 blp = Blueprint("indicators", __name__, description="Chỉ tiêu — indicators")
+blp.before_request(require_login)
 
 
 @blp.route("")

@@ -9,6 +9,7 @@ from app.domain.catalogue import RegimeDef
 from app.services import catalogue as svc
 from app.services.errors import Invalid
 
+from . import require_login
 from .common import PeriodList, envelope, page_of, period_payload
 from .schemas import (
     ApiErrorSchema,
@@ -20,6 +21,7 @@ from .schemas import (
 )
 
 blp = Blueprint("regimes", __name__, description="Chế độ báo cáo — reporting regimes")
+blp.before_request(require_login)
 
 
 @blp.route("")

@@ -18,9 +18,18 @@ class ApiErrorSchema(Schema):
     error = fields.Nested(ApiErrorBody, required=True)
 
 
+class QueryInt(fields.Integer):
+    """A whole number in a query string: digits only (the lax field took '2.589e-42' as 0)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not (isinstance(value, str) and value.strip().isdigit()):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=100000))
-    per_page = fields.Integer(load_default=100, strict=True, validate=validate.Range(min=1, max=1000))
+    page = QueryInt(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = QueryInt(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
 class DeadlineSchema(Schema):

@@ -416,7 +416,7 @@ def parse_regime(
     )
     if not regime.tiers:
         r.fail(node, "tiers", "chế độ báo cáo cần ít nhất một cấp báo cáo (đối tượng, cơ quan nhận, thời hạn)")
-    if regime.content_kind in ("data", "both") and not regime.forms:
+    if regime.content_kind in ("data", "both") and not node.get("forms"):
         r.fail(node, "forms", "nội dung có số liệu nhưng chưa có biểu mẫu nào")
     if regime.content_kind in ("text", "both") and not regime.outline:
         r.fail(node, "outline", "nội dung có phần lời nhưng chưa có mẫu đề cương")
@@ -535,6 +535,8 @@ def _reminders(r: _Reader, node: dict) -> tuple[int, ...]:
 def _forms(r: _Reader, node: dict, sources: dict[str, Source], catalogue: Catalogue, problems: list[Problem]) -> list[Form]:
     out = []
     for code in r.strings(node, "forms"):
+        if code in sources and sources[code] is None:
+            continue  # the form file did not parse; that problem is already reported
         source = sources.get(code)
         if source is None:
             r.fail(node, "forms", f"không tìm thấy tệp biểu mẫu “{code}” (forms/{code}.yaml)")
