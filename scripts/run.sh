@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Set up and run baocao on its embedded default: SQLite in instance/, demo data loaded,
+# serving http://127.0.0.1:5000. Demo accounts: see README.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export FLASK_APP=wsgi.py
+.venv/bin/flask db upgrade -d app/migrations
+.venv/bin/flask seed demo
+exec .venv/bin/flask run --host 127.0.0.1 --port "${PORT:-5000}"
