@@ -38,7 +38,7 @@ def test_browsing_the_agency_map_down_to_a_commune_and_back_to_history(page, liv
     page.goto(f"{live_server}/agencies")
     page.fill("input[name=q]", "Lào Cai")
     page.click("form[role=search] button")
-    page.click("[data-testid=agencies] >> text=T15")
+    page.click("[data-testid=agencies] a:text-is('T15')")
     assert "Tỉnh Yên Bái" in page.inner_text("[data-testid=predecessors]")
     page.click("[data-testid=predecessors] >> text=Tỉnh Yên Bái")
     assert "30/06/2025" in page.inner_text("h1")
