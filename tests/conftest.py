@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import text
-
 from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import text
 
 from app import create_app
 from app.extensions import db

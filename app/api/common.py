@@ -27,7 +27,7 @@ def period_payload(row: CalendarRow, tiers, receivers: list[str] | None = None) 
     deadlines = [
         {"tier": i + 1, "tier_name": t.name, "receiver": t.receiver, "nominal": d.nominal,
          "deadline": d.at.isoformat(), "moved": d.moved, "moved_because": d.moved_because}
-        for i, (t, d) in enumerate(zip(tiers, row.deadlines))
+        for i, (t, d) in enumerate(zip(tiers, row.deadlines, strict=True))
     ]
     first = deadlines[0] if deadlines else {}
     return {"key": row.period.key, "label": row.period.label_vi, "cutoff_start": row.cutoff_start,

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, time
-from typing import Any, Iterable
+from typing import Any
 
 from .deadlines import (
     DeadlineKind,

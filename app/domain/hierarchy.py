@@ -3,9 +3,9 @@ when; and which current units an old unit's data belongs to (lineage across the 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable, Mapping
 
 from .catalogue import RegimeDef, Tier
 from .deadlines import Deadline, compute_deadline

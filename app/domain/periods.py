@@ -42,7 +42,7 @@ class CutoffRule:
     anchor_day: int = 15  # decree09: windows start on this day and end the day before
     start_month: int = 1  # custom_annual: the window starts on (start_month, anchor_day)
 
-    def window(self, period: "Period") -> tuple[date, date]:
+    def window(self, period: Period) -> tuple[date, date]:
         if period.frequency is Frequency.AD_HOC:
             return period.start, period.end  # type: ignore[return-value]
         if period.frequency is Frequency.WEEKLY:
@@ -113,7 +113,7 @@ class Period:
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
-    def parse(cls, key: str) -> "Period":
+    def parse(cls, key: str) -> Period:
         """Parse a canonical key: 2026-W47, 2026-M11 (or 2026-11), 2026-Q4, 2026-S2, 2026-9M, 2026."""
         text = (key or "").strip().upper()
         for pattern, frequency in _KEY_PATTERNS:
@@ -129,7 +129,7 @@ class Period:
         )
 
     @classmethod
-    def ad_hoc(cls, code: str, start: date, end: date) -> "Period":
+    def ad_hoc(cls, code: str, start: date, end: date) -> Period:
         return cls(Frequency.AD_HOC, end.year, 1, code=code, start=start, end=end)
 
     # -- identity -----------------------------------------------------------------------------
@@ -162,18 +162,18 @@ class Period:
         """The data cut-off window (first day, last day), both inclusive."""
         return rule.window(self)
 
-    def next(self) -> "Period":
+    def next(self) -> Period:
         return self.shift(1)
 
-    def previous(self) -> "Period":
+    def previous(self) -> Period:
         return self.shift(-1)
 
-    def same_period_last_year(self) -> "Period":
+    def same_period_last_year(self) -> Period:
         if self.frequency is Frequency.WEEKLY:
             return Period(self.frequency, self.year - 1, min(self.index, _iso_weeks(self.year - 1)))
         return Period(self.frequency, self.year - 1, self.index)
 
-    def shift(self, steps: int) -> "Period":
+    def shift(self, steps: int) -> Period:
         if self.frequency is Frequency.AD_HOC:
             raise UnknownPeriod("Kỳ đột xuất không có kỳ trước/sau")
         if self.frequency is Frequency.WEEKLY:

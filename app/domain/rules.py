@@ -9,8 +9,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping, Union
 
 from .errors import DomainError
 
@@ -25,7 +25,7 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
     ">": lambda a, b: a > b,
 }
 
-Node = Union[float, str, tuple]
+Node = float | str | tuple
 
 
 class RuleSyntaxError(DomainError):

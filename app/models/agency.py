@@ -45,14 +45,14 @@ class Agency(db.Model):
     valid_to: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(String(500))
 
-    parent_links: Mapped[list["AgencyParent"]] = relationship(
+    parent_links: Mapped[list[AgencyParent]] = relationship(
         foreign_keys="AgencyParent.child_id", back_populates="child", cascade="all, delete-orphan"
     )
 
     def exists_on(self, day: date) -> bool:
         return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
 
-    def parent_on(self, day: date) -> "Agency | None":
+    def parent_on(self, day: date) -> Agency | None:
         for link in self.parent_links:
             if link.covers(day):
                 return link.parent

@@ -76,12 +76,12 @@ class Regime(db.Model):
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
 
-    versions: Mapped[list["RegimeVersion"]] = relationship(
+    versions: Mapped[list[RegimeVersion]] = relationship(
         back_populates="regime", order_by="RegimeVersion.version", cascade="all, delete-orphan"
     )
 
     @property
-    def current_version(self) -> "RegimeVersion":
+    def current_version(self) -> RegimeVersion:
         return self.versions[-1]
 
 
@@ -100,7 +100,7 @@ class RegimeVersion(db.Model):
     published_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
 
     regime: Mapped[Regime] = relationship(back_populates="versions")
-    indicator_links: Mapped[list["RegimeIndicator"]] = relationship(cascade="all, delete-orphan")
+    indicator_links: Mapped[list[RegimeIndicator]] = relationship(cascade="all, delete-orphan")
 
 
 class RegimeIndicator(db.Model):

@@ -1,9 +1,9 @@
 """The agency map: load it, browse it, follow lineage, and say who owes which report."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Callable, Iterable
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import aliased
@@ -57,7 +57,7 @@ def load_agencies(*, progress: Callable[[int, int], None] = lambda done, total: 
         summary.by_level[spec["level"]] = summary.by_level.get(spec["level"], 0) + 1
     db.session.flush()
     progress(len(units), total)
-    have = {(l.child_id, l.parent_id, l.valid_from) for l in db.session.scalars(select(AgencyParent))}
+    have = {(link.child_id, link.parent_id, link.valid_from) for link in db.session.scalars(select(AgencyParent))}
     new_links = []
     for child, parent, since, until in links:
         key = (existing[child].id, existing[parent].id, since)
@@ -68,7 +68,7 @@ def load_agencies(*, progress: Callable[[int, int], None] = lambda done, total: 
         db.session.execute(AgencyParent.__table__.insert(), new_links)
     summary.links_created = len(new_links)
     progress(len(units) + len(links), total)
-    pairs = {(l.predecessor_id, l.successor_id) for l in db.session.scalars(select(AgencyLineage))}
+    pairs = {(link.predecessor_id, link.successor_id) for link in db.session.scalars(select(AgencyLineage))}
     for old, new, effective, weight, basis in lineage:
         key = (existing[old].id, existing[new].id)
         if key not in pairs:

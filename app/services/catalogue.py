@@ -1,10 +1,10 @@
 """Catalogue use cases: check and load the files, read regimes, their versions and calendars."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy import func, or_, select
 

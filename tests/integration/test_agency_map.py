@@ -34,7 +34,7 @@ def test_old_provinces_close_on_30_june_2025_with_lineage(app):
     yen_bai = agencies.get_agency(code="T15-63")
     assert yen_bai.valid_to == date(2025, 6, 30) and yen_bai.name == "Tỉnh Yên Bái"
     _, after = agencies.lineage_of(agency=yen_bai)
-    assert [(l.successor.code, l.successor.name) for l in after] == [("T15", "Lào Cai")]
+    assert [(link.successor.code, link.successor.name) for link in after] == [("T15", "Lào Cai")]
 
 
 def test_a_reused_code_is_two_different_units(app):

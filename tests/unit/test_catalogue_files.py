@@ -1,8 +1,6 @@
 """Catalogue files: every problem names its file and line; the shipped catalogue is valid."""
 from pathlib import Path
 
-import pytest
-
 from app.adapters.catalogue_files import read_catalogue_tree
 from app.domain.catalogue import build_catalogue, regime_from_snapshot, snapshot_hash
 
