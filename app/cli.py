@@ -1,6 +1,7 @@
 """flask commands: catalogue, agencies, users, seed. Each parses, calls a service, reports."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -35,7 +36,7 @@ class _Bar:
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None:
-            self.bar = click.progressbar(length=max(total, 1), label=self.label, show_pos=True, file=click.get_text_stream("stderr"))
+            self.bar = click.progressbar(length=max(total, 1), label=self.label, show_pos=True, file=sys.stderr)
             self.bar.__enter__()
         self.bar.update(done - self.done)
         self.done = done

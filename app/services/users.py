@@ -116,3 +116,10 @@ def user_for_token(token: str) -> User | None:
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def agencies_in_scope(*, user: User) -> set[int]:
+    """The agencies a user acts for: their own; an approver or administrator also every unit below it."""
+    if user.has_role(Role.APPROVER, Role.ADMIN):
+        return agencies.descendant_ids(agency_id=user.agency_id, on=date.today())
+    return {user.agency_id}
