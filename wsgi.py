@@ -1,4 +1,11 @@
-"""WSGI entry point: gunicorn 'wsgi:app' (see docs/operations.md)."""
-from app import create_app
+"""WSGI entry point: gunicorn 'wsgi:app' (see docs/operations.md). Also FLASK_APP for the CLI."""
+import sys
 
-app = create_app()
+from app import create_app
+from app.config import ConfigError
+
+try:
+    app = create_app()
+except ConfigError as exc:  # a bad setting: say which, without a traceback
+    sys.stderr.write(f"baocao: configuration error: {exc}\n")
+    raise SystemExit(2) from None

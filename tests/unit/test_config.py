@@ -37,3 +37,15 @@ def test_bad_settings_are_refused_by_name(tmp_path, name, value, words):
 def test_production_requires_a_secret_key(tmp_path):
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         load_config(env(tmp_path, BAOCAO_ENV="production"))
+
+
+def test_start_up_with_a_bad_setting_prints_one_clear_line(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=root, capture_output=True, text=True,
+                            env={"BAOCAO_INSTANCE": str(tmp_path), "DATABASE_URL": "mysql://x@y/z", "PATH": ""})
+    assert result.returncode == 2
+    assert "configuration error: DATABASE_URL" in result.stderr and "Traceback" not in result.stderr
