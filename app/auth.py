@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, request
+from flask import abort
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -48,6 +48,3 @@ def role_required(*roles: Role):
 
     return decorator
 
-
-def is_api_request() -> bool:
-    return request.path.startswith("/api/")

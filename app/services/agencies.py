@@ -17,7 +17,6 @@ from app.models import Agency, AgencyLineage, AgencyParent, Level
 
 from .errors import Invalid, NotFound
 
-REFORM_MINISTRIES = date(2025, 3, 1)
 REFORM_PROVINCES = date(2025, 7, 1)
 GOVERNMENT = "CP"
 

@@ -51,7 +51,7 @@ rules:
 
 
 def write_tree(tmp_path: Path, indicators=INDICATORS, regime=REGIME, form=FORM) -> Path:
-    (tmp_path / "indicators").mkdir()
+    (tmp_path / "indicators").mkdir(parents=True)
     (tmp_path / "indicators" / "test.yaml").write_text(indicators, encoding="utf-8")
     (tmp_path / "indicators" / "disaggregations.yaml").write_text("disaggregations: []\n", encoding="utf-8")
     folder = tmp_path / "report_templates" / "TEST-THANG"
@@ -122,23 +122,23 @@ def test_deadline_on_day_14_same_as_cutoff_is_refused(tmp_path):
     assert any("ít nhất 1 ngày làm việc" in p.message for p in problems)
 
 
-def test_tiers_must_not_be_due_before_the_tier_below(tmp_path):
-    regime = REGIME.replace("forms: [B1]", "process_guidance: Hướng dẫn\nforms: [B1]") + ""
-    regime = regime.replace(
+def two_tiers(first_day: int, second_day: int, guidance: bool = True) -> str:
+    regime = REGIME.replace("forms: [B1]", "process_guidance: Hướng dẫn\nforms: [B1]") if guidance else REGIME
+    return regime.replace(
         "    deadline: {rule: day_of_month, day: 17}\n",
-        "    deadline: {rule: day_of_month, day: 20}\n  - name: Bộ gửi Chính phủ\n    reporters: {levels: [ministry]}\n"
-        "    receiver: VPCP\n    deadline: {rule: day_of_month, day: 17}\n")
-    _, problems = check(write_tree(tmp_path, regime=regime))
+        f"    deadline: {{rule: day_of_month, day: {first_day}}}\n  - name: Bộ gửi Chính phủ\n"
+        f"    reporters: {{levels: [ministry]}}\n    receiver: VPCP\n    deadline: {{rule: day_of_month, day: {second_day}}}\n")
+
+
+def test_tiers_must_not_be_due_before_the_tier_below(tmp_path):
+    _, problems = check(write_tree(tmp_path, regime=two_tiers(20, 17)))
     assert any("sớm hơn cấp trước" in p.message for p in problems)
 
 
 def test_multi_tier_regime_needs_process_guidance(tmp_path):
-    regime = REGIME.replace(
-        "    deadline: {rule: day_of_month, day: 17}\n",
-        "    deadline: {rule: day_of_month, day: 17}\n  - name: Bộ gửi Chính phủ\n    reporters: {levels: [ministry]}\n"
-        "    receiver: VPCP\n    deadline: {rule: day_of_month, day: 20}\n")
-    _, problems = check(write_tree(tmp_path, regime=regime))
-    assert any("process_guidance" in p.message for p in problems)
+    _, clean = check(write_tree(tmp_path / "a", regime=two_tiers(17, 20)))
+    _, problems = check(write_tree(tmp_path / "b", regime=two_tiers(17, 20, guidance=False)))
+    assert clean == [] and any("process_guidance" in p.message for p in problems)
 
 
 def test_unknown_field_is_reported_not_ignored(tmp_path):
