@@ -2,17 +2,15 @@
 from __future__ import annotations
 
 from marshmallow import Schema, fields
-from sqlalchemy import func, select
 
-from app.extensions import db
 from app.services.catalogue import CalendarRow
+from app.services.paging import fetch_page
 
 from .schemas import PeriodSchema
 
 
 def page_of(stmt, page: int, per_page: int) -> dict:
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    items, total = fetch_page(stmt, page=page, per_page=per_page)
     return {"items": items, "total": total, "page": page, "per_page": per_page}
 
 

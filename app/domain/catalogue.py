@@ -6,6 +6,7 @@ stored in a regime version snapshot (plain JSON); every problem names its file a
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable
@@ -669,8 +670,6 @@ def regime_from_snapshot(snapshot: dict) -> tuple[RegimeDef, Catalogue]:
 
 
 def snapshot_hash(snapshot: dict) -> str:
-    import hashlib
-
     return hashlib.sha256(canonical_json(snapshot).encode()).hexdigest()
 
 

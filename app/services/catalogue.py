@@ -159,6 +159,13 @@ def list_regimes(*, q: str = "", issuing_agency: str = "", type: str = "", frequ
     return stmt
 
 
+def issuing_agencies() -> dict[str, str]:
+    """Code → name of every agency that issued a regime in the catalogue (for the filter)."""
+    rows = db.session.execute(select(Agency.code, Agency.name).where(
+        Agency.code.in_(select(Regime.issuing_agency_code).distinct())))
+    return {code: name for code, name in rows}
+
+
 def get_regime(*, code: str) -> Regime:
     row = db.session.scalar(select(Regime).where(Regime.code == code))
     if row is None:

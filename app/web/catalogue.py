@@ -22,7 +22,7 @@ TYPES = ["periodic", "thematic", "ad_hoc"]
 def regimes():
     args = {k: request.args.get(k, "").strip()[:200] for k in ("q", "issuing_agency", "type", "frequency")}
     page = paginate(svc.list_regimes(**args))
-    issuers = agency_svc.names_for(r.issuing_agency_code for r in svc.db.session.scalars(svc.list_regimes()))
+    issuers = svc.issuing_agencies()
     return render_template("catalogue/regimes.html", page=page, args=args, issuers=issuers,
                            frequencies=FREQUENCIES, types=TYPES)
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app, request
-from sqlalchemy import func, select
 
-from app.extensions import db
+from app.services.paging import fetch_page
 
 
 @dataclass
@@ -26,8 +25,9 @@ def paginate(stmt) -> Page:
     per_page = current_app.config["PAGE_SIZE"]
     page = request.args.get("page", "1")
     page = int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    items, total = fetch_page(stmt, page=page, per_page=per_page)
     pages = max(1, -(-total // per_page))
-    page = min(page, pages)
-    items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    if page > pages:  # past the end: show the last page rather than an empty one
+        page = pages
+        items, total = fetch_page(stmt, page=page, per_page=per_page)
     return Page(items, page, pages, total)
