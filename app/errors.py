@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from .domain.errors import DomainError, Problem
-from .services.errors import Forbidden, Invalid, NotFound
+from .services.errors import Conflict, Forbidden, Invalid, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,11 @@ def init_app(app) -> None:
 
     @app.errorhandler(Invalid)
     def _invalid(error: Invalid):
-        return respond(422, str(error), problem_details(error.problems))
+        return respond(422, str(error), error.details if error.details is not None else problem_details(error.problems))
+
+    @app.errorhandler(Conflict)
+    def _conflict(error: Conflict):
+        return respond(409, str(error))
 
     @app.errorhandler(DomainError)
     def _domain(error: DomainError):

@@ -41,8 +41,20 @@ def vn_number(value) -> str:
     return format_decimal(value, locale="vi")
 
 
+def vn_decimal(value, places: int | None = None) -> str:
+    """An exact stored value (Decimal) in Vietnamese form, keeping its digits: 1234567.5 → 1.234.567,5."""
+    from app.domain.numbers import format_vn
+
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        return value
+    return format_vn(value, places)
+
+
 def init_app(app) -> None:
     app.jinja_env.filters["vn_date"] = vn_date
+    app.jinja_env.filters["vn_decimal"] = vn_decimal
     app.jinja_env.filters["vn_number"] = vn_number
 
     @app.context_processor

@@ -16,7 +16,7 @@ class BaocaoApi(Api):
 
 
 def init_api(app: Flask) -> None:
-    from . import agencies, indicators, regimes
+    from . import agencies, indicators, regimes, submissions
 
     api = BaocaoApi()  # one per app: flask-smorest keeps a reference to the app it serves
     api.init_app(app, spec_kwargs={
@@ -25,8 +25,8 @@ def init_api(app: Flask) -> None:
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
     })
-    for module in (regimes, indicators, agencies):
-        csrf.exempt(module.blp)  # read-only today; writes will check CSRF for cookie sessions
+    for module in (regimes, indicators, agencies, submissions):
+        csrf.exempt(module.blp)  # bearer tokens need no CSRF; submissions checks it for cookie sessions itself
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
 
 

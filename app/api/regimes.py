@@ -19,7 +19,9 @@ from .schemas import (
     RegimeListArgs,
     RegimeSummarySchema,
 )
+from .submissions import TemplateArgs, template_response
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 blp = Blueprint("regimes", __name__, description="Chế độ báo cáo — reporting regimes")
 blp.before_request(require_login)
 
@@ -84,3 +86,13 @@ def list_periods(args, code):
 def get_period(code, key):
     definition, _ = svc.regime_definition(svc.get_regime(code=code).current_version)
     return period_payload(svc.regime_period(regime=definition, key=key), definition.tiers)
+
+
+@blp.route("/<code>/template.xlsx")
+@blp.arguments(TemplateArgs, location="query")
+@blp.doc(responses={"200": {"description": "the Excel template, pre-filled",
+                            "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
+@blp.alt_response(404, schema=ApiErrorSchema)
+def template(args, code):
+    """The Excel template of (regime, agency, period): pre-filled, only input cells unlocked."""
+    return template_response(code, args["agency"], args["period"])

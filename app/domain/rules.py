@@ -43,6 +43,10 @@ class Rule:
     def codes(self) -> set[str]:
         return _codes(self.left) | _codes(self.right)
 
+    @property
+    def left_codes(self) -> list[str]:
+        return sorted(_codes(self.left))
+
     def holds(self, values: Mapping[str, float]) -> bool | None:
         """True/False, or None when a value it needs is missing or a division by zero occurs."""
         try:

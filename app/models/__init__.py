@@ -1,9 +1,19 @@
 """Database tables (Flask-SQLAlchemy, typed). State guards live on the models."""
 from .agency import LEVEL_ORDER, Agency, AgencyLineage, AgencyParent, Level
 from .catalogue import Disaggregation, Indicator, Regime, RegimeIndicator, RegimeVersion
+from .submission import (
+    AgencyKey,
+    ReportRequest,
+    RequestTarget,
+    Submission,
+    SubmissionEvent,
+    SubmissionValue,
+    SubmissionVersion,
+)
 from .user import ROLE_LABELS_VI, ApiToken, Role, User
 
 __all__ = [
     "Agency", "AgencyLineage", "AgencyParent", "ApiToken", "Disaggregation", "Indicator", "LEVEL_ORDER",
-    "Level", "Regime", "RegimeIndicator", "RegimeVersion", "ROLE_LABELS_VI", "Role", "User",
+    "Level", "Regime", "RegimeIndicator", "RegimeVersion", "ROLE_LABELS_VI", "Role", "User", "AgencyKey",
+    "ReportRequest", "RequestTarget", "Submission", "SubmissionEvent", "SubmissionValue", "SubmissionVersion",
 ]

@@ -214,15 +214,18 @@ def _code_of(column):
     return select(Agency.code).where(Agency.id == column).scalar_subquery()
 
 
-def units_on(*, day: date) -> list[hierarchy.Unit]:
-    """Every agency in force on `day`, with its parent and province that day (two queries)."""
+def units_on(*, day: date, near: Iterable[str] | None = None) -> list[hierarchy.Unit]:
+    """Every agency in force on `day`, with its parent and province that day (one query).
+    `near` limits it to the named agencies and their children (enough to find receivers)."""
     parent = aliased(Agency)
-    rows = db.session.execute(
-        select(Agency.code, Agency.name, Agency.level, Agency.kind, parent.code, parent.level)
-        .join(AgencyParent, and_(AgencyParent.child_id == Agency.id, valid_on_clause(AgencyParent, day)), isouter=True)
-        .join(parent, parent.id == AgencyParent.parent_id, isouter=True)
-        .where(valid_on_clause(Agency, day))
-    ).all()
+    stmt = (select(Agency.code, Agency.name, Agency.level, Agency.kind, parent.code, parent.level)
+            .join(AgencyParent, and_(AgencyParent.child_id == Agency.id, valid_on_clause(AgencyParent, day)), isouter=True)
+            .join(parent, parent.id == AgencyParent.parent_id, isouter=True)
+            .where(valid_on_clause(Agency, day)))
+    if near is not None:
+        near = list(set(near))
+        stmt = stmt.where(or_(Agency.code.in_(near), parent.code.in_(near)))
+    rows = db.session.execute(stmt).all()
     out = []
     for code, name, level, kind, parent_code, parent_level in rows:
         province = code if level == Level.PROVINCE.value else parent_code if parent_level == Level.PROVINCE.value else None
@@ -243,3 +246,17 @@ def names_for(codes: Iterable[str]) -> dict[str, str]:
     codes = list(set(codes))
     rows = db.session.execute(select(Agency.code, Agency.name).where(Agency.code.in_(codes))) if codes else []
     return {code: name for code, name in rows}
+
+
+def obligation_of(*, regime: RegimeDef, period: Period, agency: Agency) -> hierarchy.Obligation | None:
+    """What `agency` owes for `regime` and `period` (its first tier that selects it), or None."""
+    day = period.cutoff(regime.cutoff)[1]
+    parent = agency.parent_on(day)
+    near = {agency.code} | ({parent.code} if parent else set())
+    grand = parent.parent_on(day) if parent else None
+    if grand is not None:
+        near.add(grand.code)
+    near |= {t.receiver for t in regime.tiers if t.receiver not in ("parent", "province") and ":" not in t.receiver}
+    units = units_on(day=day, near=near)
+    mine = [o for o in hierarchy.obligations(regime, period, units) if o.agency == agency.code]
+    return mine[0] if mine else None

@@ -17,6 +17,13 @@ class Invalid(DomainError):
 
     code = "invalid"
 
-    def __init__(self, message: str, problems: list[Problem] | None = None):
+    def __init__(self, message: str, problems: list[Problem] | None = None, details: list[dict] | None = None):
         super().__init__(message)
         self.problems = problems or []
+        self.details = details  # richer, already shaped details (e.g. cell findings) when given
+
+
+class Conflict(DomainError):
+    """Someone else changed the record since it was read (optimistic locking)."""
+
+    code = "conflict"

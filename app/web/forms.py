@@ -1,7 +1,8 @@
 """Flask-WTF forms (CSRF on every one)."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import DateField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 
@@ -21,3 +22,26 @@ class UserForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """For POST buttons: only the CSRF token."""
+
+
+class UploadForm(FlaskForm):
+    file = FileField(_l("Tệp Excel đã điền (.xlsx)"), validators=[
+        FileRequired(_l("Chọn tệp Excel để tải lên")),
+        FileAllowed(["xlsx"], _l("Chỉ nhận tệp .xlsx (mẫu tải từ hệ thống)")),
+    ])
+
+
+class ReturnForm(FlaskForm):
+    reason = TextAreaField(_l("Lý do"), validators=[DataRequired(_l("Cần ghi lý do")), Length(max=2000)])
+
+
+class RequestForm(FlaskForm):
+    regime = SelectField(_l("Dùng biểu mẫu của chế độ"), validators=[DataRequired()])
+    kind = SelectField(_l("Loại"), choices=[("ad_hoc", _l("Đột xuất")), ("thematic", _l("Chuyên đề"))])
+    title = StringField(_l("Tên yêu cầu báo cáo"), validators=[DataRequired(), Length(max=500)])
+    content = TextAreaField(_l("Nội dung yêu cầu"), validators=[Optional(), Length(max=10000)])
+    agencies = TextAreaField(_l("Mã các đơn vị báo cáo (cách nhau bởi dấu cách hoặc dấu phẩy)"),
+                             validators=[DataRequired(), Length(max=20000)])
+    data_from = DateField(_l("Số liệu từ ngày"), validators=[DataRequired()])
+    data_to = DateField(_l("Đến ngày"), validators=[DataRequired()])
+    deadline = DateField(_l("Hạn gửi"), validators=[DataRequired()])

@@ -28,6 +28,19 @@ LABELS = {
         "min": _l("Nhỏ nhất"), "max": _l("Lớn nhất"), "latest": _l("Giá trị mới nhất"), "none": _l("Không tổng hợp"),
     },
     "value_type": {"number": _l("Số"), "integer": _l("Số nguyên"), "percent": _l("Phần trăm"), "text": _l("Văn bản")},
+    "status": {
+        "not_started": _l("Chưa bắt đầu"), "draft": _l("Đang soạn"), "submitted": _l("Đã gửi, chờ duyệt"),
+        "returned": _l("Bị trả lại"), "approved": _l("Đã duyệt"),
+    },
+    "version_status": {
+        "draft": _l("Bản nháp"), "replaced": _l("Bản nháp đã thay"), "submitted": _l("Đã gửi"),
+        "returned": _l("Bị trả lại"), "approved": _l("Đã duyệt"),
+    },
+    "action": {
+        "saved": _l("Lưu bản nháp"), "saved_api": _l("Lưu qua API"), "uploaded": _l("Tải lên tệp Excel"),
+        "submitted": _l("Gửi báo cáo"), "approved": _l("Duyệt"), "returned": _l("Trả lại"), "reopened": _l("Mở lại"),
+    },
+    "source": {"web": _l("Biểu trên web"), "excel": _l("Tệp Excel"), "api": "API"},
     "column": {
         "current": _l("Kỳ báo cáo"), "previous": _l("Kỳ trước"), "same_period_last_year": _l("Cùng kỳ năm trước"),
         "cumulative": _l("Lũy kế từ đầu năm"), "pct_previous": _l("So với kỳ trước (%)"),
