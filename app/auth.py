@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort
+from flask import abort, g
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -15,6 +15,12 @@ def init_app(app) -> None:
     login_manager.login_view = "web.login"
     login_manager.login_message = _l("Vui lòng đăng nhập để tiếp tục.")
     login_manager.login_message_category = "warning"
+
+    @app.teardown_request
+    def _forget_user(_exc=None):
+        # Flask-Login caches the user on `g`; where an app context outlives a request (tests, CLI
+        # scripts driving the test client) the next request must authenticate afresh.
+        g.pop("_login_user", None)
 
 
 @login_manager.user_loader

@@ -98,7 +98,7 @@ class Layout:
         for form in regime.forms:
             columns = [Column(TOTAL, "Tổng số")]
             options = [catalogue.disaggregations[c].options for c in form.disaggregations if c in catalogue.disaggregations]
-            for combo in itertools.product(*options):
+            for combo in itertools.product(*options) if options else ():
                 parts = dict(zip(form.disaggregations, (o.code for o in combo), strict=True))
                 columns.append(Column(dkey(parts), " – ".join(o.name_vi for o in combo)))
             if len(columns) == 1:

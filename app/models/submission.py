@@ -108,7 +108,14 @@ class Submission(db.Model):
     versions: Mapped[list[SubmissionVersion]] = relationship(
         back_populates="submission", order_by="SubmissionVersion.number", cascade="all, delete-orphan")
 
-    __mapper_args__ = {"version_id_col": revision}
+    # optimistic locking: every write sets revision + 1 and its UPDATE requires the old value
+    __mapper_args__ = {"version_id_col": revision, "version_id_generator": False}
+
+    def touch(self, user_id: int, now) -> None:
+        if self.id is not None:
+            self.revision = (self.revision or 1) + 1
+        self.updated_at = now
+        self.updated_by_id = user_id
 
     @property
     def latest(self) -> SubmissionVersion | None:

@@ -390,8 +390,7 @@ def save(*, user: User, report: Report, raw: Mapping[CellKey, tuple[object, bool
                         text=e.value if isinstance(e.value, str) else None, estimate=e.estimate, comment=e.comment)
         for k, e in sorted(stored.items()))
     sub.status = Status.DRAFT.value
-    sub.updated_at = now
-    sub.updated_by_id = user.id
+    sub.touch(user.id, now)
     if not autosave:
         action = {"excel": "uploaded", "api": "saved_api"}.get(source, "saved")
         _event(sub, version.number, action, user, now, file_name or "")
@@ -563,8 +562,7 @@ def submit(*, user: User, submission_id: int, revision: int | None = None, now: 
         sub.on_time = version.on_time
     sub.reopened_at = None
     sub.reopen_reason = None
-    sub.updated_at = now
-    sub.updated_by_id = user.id
+    sub.touch(user.id, now)
     late = "" if version.on_time else "nộp muộn"
     _event(sub, version.number, "submitted", user, now, late)
     _commit_or_conflict(sub)
@@ -617,7 +615,7 @@ def approve(*, user: User, submission_id: int, revision: int | None = None, now:
     version.decided_at, version.decided_by_id = now, user.id
     sub.status = Status.APPROVED.value
     sub.approved_version = version.number
-    sub.updated_at, sub.updated_by_id = now, user.id
+    sub.touch(user.id, now)
     _event(sub, version.number, "approved", user, now)
     _commit_or_conflict(sub)
     return sub
@@ -635,7 +633,7 @@ def return_(*, user: User, submission_id: int, reason: str, revision: int | None
     version.status = "returned"
     version.decided_at, version.decided_by_id, version.decision_reason = now, user.id, reason
     sub.status = Status.RETURNED.value
-    sub.updated_at, sub.updated_by_id = now, user.id
+    sub.touch(user.id, now)
     _event(sub, version.number, "returned", user, now, reason)
     _commit_or_conflict(sub)
     return sub
@@ -651,7 +649,7 @@ def reopen(*, user: User, submission_id: int, reason: str, now: datetime | None 
     except workflow.NotAllowed as exc:
         raise Invalid(str(exc)) from None
     sub.reopened_at, sub.reopen_reason = now, reason
-    sub.updated_at, sub.updated_by_id = now, user.id
+    sub.touch(user.id, now)
     _event(sub, sub.latest.number if sub.latest else None, "reopened", user, now, reason)
     _commit_or_conflict(sub)
     return sub

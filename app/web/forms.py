@@ -3,6 +3,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import DateField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 
@@ -37,7 +38,7 @@ class ReturnForm(FlaskForm):
 
 class RequestForm(FlaskForm):
     regime = SelectField(_l("Dùng biểu mẫu của chế độ"), validators=[DataRequired()])
-    kind = SelectField(_l("Loại"), choices=[("ad_hoc", _l("Đột xuất")), ("thematic", _l("Chuyên đề"))])
+    kind = SelectField(_l("Loại"), choices=[SelectChoice("ad_hoc", _l("Đột xuất")), SelectChoice("thematic", _l("Chuyên đề"))])
     title = StringField(_l("Tên yêu cầu báo cáo"), validators=[DataRequired(), Length(max=500)])
     content = TextAreaField(_l("Nội dung yêu cầu"), validators=[Optional(), Length(max=10000)])
     agencies = TextAreaField(_l("Mã các đơn vị báo cáo (cách nhau bởi dấu cách hoặc dấu phẩy)"),

@@ -8,6 +8,7 @@ from io import BytesIO
 from flask import flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms.fields import SelectChoice
 
 from app.auth import role_required
 from app.domain.deadlines import VN_TZ
@@ -92,7 +93,7 @@ def _fail(autosave, status, message, details, report, posted=None):
     if autosave:
         return jsonify({"saved": False, "message": message, "problems": details}), status
     flash(message, "danger")
-    return _render_form(report, posted=posted, errors=details), status
+    return _render_form(report, posted=posted, errors=details, status=status)
 
 
 def _render_form(report, *, posted=None, errors=None, upload_errors=None, status=200):
@@ -106,7 +107,7 @@ def _render_form(report, *, posted=None, errors=None, upload_errors=None, status
     return render_template(
         "reports/form.html", r=report, entries=entries, system=report.system(entries), carried=svc.carried_values(report),
         posted=posted, errors=errors or [], upload_errors=upload_errors or [], cell_errors=cell_errors,
-        findings=check, writable=writable, upload=UploadForm(), action=EmptyForm(), now=datetime.now(VN_TZ)), status
+        findings=check, writable=writable, upload=UploadForm(), action=EmptyForm(), now=svc.utcnow()), status
 
 
 def _writable(report) -> bool:
@@ -133,7 +134,7 @@ def report_upload(regime, agency, period):
     form = UploadForm()
     report = svc.open_report(user=current_user, regime_code=regime, agency_code=agency, period_key=period, for_write=True)
     if not form.validate_on_submit():
-        problems = [{"message": m, "where": _("Tệp tải lên")} for msgs in form.errors.values() for m in msgs]
+        problems = [{"message": str(m), "where": _("Tệp tải lên")} for msgs in form.errors.values() for m in msgs]
         flash(_("Chưa nhận tệp: %(m)s", m="; ".join(p["message"] for p in problems)), "danger")
         return _render_form(report, upload_errors=problems, status=422)
     f = form.file.data
@@ -190,14 +191,15 @@ def submission(sid):
     return render_template("reports/submission.html", r=report, sub=sub, shown=shown, entries=entries,
                            system=report.system(entries), events=svc.events(report=report), changes=changes,
                            sections=sections, against=int(against) if against.isdigit() else None,
-                           verification=verification, can_decide=can_decide, action=EmptyForm(), return_form=ReturnForm())
+                           verification=verification, can_decide=can_decide, action=EmptyForm(), return_form=ReturnForm(),
+                           now=svc.utcnow())
 
 
 def _decision(sid, fn, success, **kwargs):
     form = ReturnForm() if "reason" in kwargs else EmptyForm()
     if not form.validate_on_submit():
         msgs = [m for ms in form.errors.values() for m in ms] or [_("Phiên làm việc đã hết hạn (CSRF).")]
-        flash("; ".join(msgs), "danger")
+        flash("; ".join(str(m) for m in msgs), "danger")
         return redirect(url_for("web.submission", sid=sid))
     if "reason" in kwargs:
         kwargs["reason"] = form.reason.data
@@ -249,7 +251,7 @@ def requests_list():
 @role_required(Role.DESIGNER, Role.APPROVER)
 def request_new():
     form = RequestForm()
-    form.regime.choices = [(r.code, f"{r.code} — {r.name_vi}") for r in svc.regimes_for_requests()]
+    form.regime.choices = [SelectChoice(r.code, f"{r.code} — {r.name_vi}") for r in svc.regimes_for_requests()]
     if form.validate_on_submit():
         deadline = datetime.combine(form.deadline.data, time(23, 59, 59), VN_TZ)
         try:
