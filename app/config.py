@@ -80,6 +80,7 @@ def load_config(env: dict | None = None) -> dict:
         "SESSION_COOKIE_SECURE": _bool(env, "SESSION_COOKIE_SECURE", production),
         "WTF_CSRF_TIME_LIMIT": None,
         "PAGE_SIZE": _int(env, "PAGE_SIZE", 50, lo=5),
+        "AUTOSAVE_SECONDS": _int(env, "AUTOSAVE_SECONDS", 20, lo=1),
         "INSTANCE_DIR": str(instance),
         # flask-smorest / OpenAPI
         "API_TITLE": "baocao API",

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -383,12 +383,16 @@ def save(*, user: User, report: Report, raw: Mapping[CellKey, tuple[object, bool
         version.outline = outline_clean
         version.saved_at = now
         version.source = source
-        version.values.clear()
-        db.session.flush()
-    version.values.extend(
-        SubmissionValue(indicator=k[0], dkey=k[1], number=e.value if isinstance(e.value, Decimal) else None,
-                        text=e.value if isinstance(e.value, str) else None, estimate=e.estimate, comment=e.comment)
-        for k, e in sorted(stored.items()))
+    db.session.flush()
+    if not created:
+        db.session.execute(delete(SubmissionValue).where(SubmissionValue.version_id == version.id))
+    # one executemany (bulk INSERT) rather than 20,000 ORM objects: see scripts/bench_upload.py
+    db.session.execute(insert(SubmissionValue), [
+        {"version_id": version.id, "indicator": k[0], "dkey": k[1],
+         "number": e.value if isinstance(e.value, Decimal) else None,
+         "text": e.value if isinstance(e.value, str) else None, "estimate": e.estimate, "comment": e.comment}
+        for k, e in sorted(stored.items())])
+    db.session.expire(version, ["values"])
     sub.status = Status.DRAFT.value
     sub.touch(user.id, now)
     if not autosave:

@@ -19,7 +19,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     instance = tmp_path_factory.mktemp("e2e")
-    app = create_app({**_test_config(f"sqlite:///{instance / 'e2e.sqlite'}", instance), "WTF_CSRF_ENABLED": True})
+    app = create_app({**_test_config(f"sqlite:///{instance / 'e2e.sqlite'}", instance), "WTF_CSRF_ENABLED": True, "AUTOSAVE_SECONDS": 1})
     prepare_database(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

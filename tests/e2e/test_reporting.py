@@ -1,0 +1,104 @@
+"""Reporting as clerks and approvers do it, in a real headless Chromium: fill the web form with
+live totals and autosave, submit, be returned, fix, resubmit, be approved; and the Excel way."""
+import re
+
+from app.services.seed import DEMO_PASSWORD
+from tests.helpers import fill_template, retail_values
+
+
+def login(page, base, username):
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    assert "/login" not in page.url
+
+
+def logout(page):
+    page.click("nav >> text=Đăng xuất")
+
+
+def cell(page, code):
+    return page.locator(f"input[data-cell='{code}|']")
+
+
+def test_web_form_submit_return_fix_resubmit_approve(page, live_server):
+    login(page, live_server, "canbo.sct")
+    page.click("[data-testid=nav-my-reports]")
+    row = page.locator("[data-testid=report-row][data-regime=BCT-BANLE][data-period='2026-M12']")
+    assert "Chưa bắt đầu" in row.inner_text() and "17/12/2026" in row.inner_text()
+    row.locator("text=Mở").click()
+    assert "Tháng 12/2026" in page.inner_text("[data-testid=period]")
+
+    values = retail_values({"BL_HH_01": "1.000,5"})
+    for code, value in values.items():
+        cell(page, code).fill(str(value))
+    # totals follow as the clerk types, in Vietnamese number format
+    assert cell(page, "BL_HH").input_value() == "2.177,5"  # 1.000,5 + 102 + … + 112
+    assert cell(page, "BL_TONG").input_value() == "2.621,5"
+    page.fill("textarea[name='o|I']", "Sức mua tăng dịp cuối năm")
+    page.wait_for_function("document.querySelector('[data-testid=autosave-status]').textContent.includes('Đã tự động lưu')")
+
+    page.click("[data-testid=save-button]")
+    assert "Đã lưu bản nháp" in page.inner_text(".alert-success")
+    assert cell(page, "BL_HH_01").input_value() == "1.000,5"
+    page.click("[data-testid=submit-button]")
+    assert "đã niêm phong" in page.inner_text(".alert-success")
+    assert "Niêm phong hợp lệ" in page.inner_text("[data-testid=seal]")
+    assert "Đã gửi, chờ duyệt" in page.inner_text("[data-testid=status]")
+    logout(page)
+
+    login(page, live_server, "pheduyet.hn")
+    page.click("[data-testid=nav-inbox]")
+    page.locator("[data-testid=inbox-row]", has_text="Sở Công Thương thành phố Hà Nội").locator("text=Xem").click()
+    page.fill("[data-testid=return-reason]", "Dòng lương thực cần đối chiếu với Cục Thống kê")
+    page.click("[data-testid=return-button]")
+    assert "Đã trả lại" in page.inner_text(".alert-success")
+    logout(page)
+
+    login(page, live_server, "canbo.sct")
+    page.click("[data-testid=nav-my-reports]")
+    row = page.locator("[data-testid=report-row][data-regime=BCT-BANLE][data-period='2026-M12']")
+    assert "Bị trả lại" in row.inner_text()
+    row.locator("text=Mở").click()
+    assert "đối chiếu với Cục Thống kê" in page.inner_text("[data-testid=returned-reason]")
+    cell(page, "BL_HH_01").fill("980")
+    page.fill("input[name='c|BL_HH_01']", "Đã đối chiếu, điều chỉnh theo số liệu Cục Thống kê")
+    page.click("[data-testid=save-button]")
+    page.click("[data-testid=submit-button]")
+    assert "Niêm phong hợp lệ" in page.inner_text("[data-testid=seal]")
+    logout(page)
+
+    login(page, live_server, "pheduyet.hn")
+    page.click("[data-testid=nav-inbox]")
+    page.locator("[data-testid=inbox-row]", has_text="Sở Công Thương thành phố Hà Nội").locator("text=Xem").click()
+    page.click("[data-testid=approve-button]")
+    assert "Đã duyệt báo cáo" in page.inner_text(".alert-success")
+    assert "Niêm phong hợp lệ" in page.inner_text("[data-testid=seal]")
+    versions = page.inner_text("[data-testid=versions]")
+    assert "Đã duyệt" in versions and "Bị trả lại" in versions
+    page.click("[data-testid=diff-2]")
+    assert re.search(r"BL_HH_01\s+Tổng số\s+1\.000,5\s+980", page.inner_text("[data-testid=diff]"))
+    events = page.inner_text("[data-testid=events]")
+    assert "Trả lại" in events and "Duyệt" in events and "Nguyễn Thị Lan" in events
+
+
+def test_excel_download_fill_upload(page, live_server, tmp_path):
+    login(page, live_server, "canbo.sct")
+    page.goto(f"{live_server}/reports/BCT-BANLE/T01.SCT/2026-M11")
+    with page.expect_download() as info:
+        page.click("[data-testid=template-link]")
+    template = (tmp_path / "mau.xlsx")
+    info.value.save_as(template)
+    bad = tmp_path / "loi.xlsx"
+    bad.write_bytes(fill_template(template.read_bytes(), retail_values({"BL_DV_05": "năm trăm"})))
+    page.set_input_files("[data-testid=upload-file]", str(bad))
+    page.click("[data-testid=upload-button]")
+    problems = page.inner_text("[data-testid=upload-errors]")
+    assert "Biểu 01!E27" in problems and "không phải là số" in problems
+    good = tmp_path / "dung.xlsx"
+    good.write_bytes(fill_template(template.read_bytes(), retail_values()))
+    page.set_input_files("[data-testid=upload-file]", str(good))
+    page.click("[data-testid=upload-button]")
+    assert "Đã nhận tệp dung.xlsx" in page.inner_text(".alert-success")
+    assert cell(page, "BL_TONG").input_value() == "1.722"
