@@ -123,3 +123,18 @@ def agencies_in_scope(*, user: User) -> set[int]:
     if user.has_role(Role.APPROVER, Role.ADMIN):
         return agencies.descendant_ids(agency_id=user.agency_id, on=date.today())
     return {user.agency_id}
+
+
+def tokens_of(*, user: User) -> list[ApiToken]:
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())))
+
+
+def revoke_token(*, user: User, token_id: int) -> ApiToken:
+    """Revoke one of the user's own tokens (kept, marked revoked, for the record)."""
+    row = db.session.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound("Không có mã truy cập này")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        db.session.commit()
+    return row

@@ -46,3 +46,7 @@ class RequestForm(FlaskForm):
     data_from = DateField(_l("Số liệu từ ngày"), validators=[DataRequired()])
     data_to = DateField(_l("Đến ngày"), validators=[DataRequired()])
     deadline = DateField(_l("Hạn gửi"), validators=[DataRequired()])
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("Tên gợi nhớ (hệ thống nào dùng mã này)"), validators=[DataRequired(), Length(max=100)])

@@ -28,6 +28,10 @@ LABELS = {
         "min": _l("Nhỏ nhất"), "max": _l("Lớn nhất"), "latest": _l("Giá trị mới nhất"), "none": _l("Không tổng hợp"),
     },
     "value_type": {"number": _l("Số"), "integer": _l("Số nguyên"), "percent": _l("Phần trăm"), "text": _l("Văn bản")},
+    "role": {
+        "reporter": _l("Người lập báo cáo"), "approver": _l("Người phê duyệt"), "designer": _l("Người thiết kế chế độ báo cáo"),
+        "analyst": _l("Chuyên viên tổng hợp (trung tâm báo cáo)"), "admin": _l("Quản trị hệ thống"),
+    },
     "status": {
         "not_started": _l("Chưa bắt đầu"), "draft": _l("Đang soạn"), "submitted": _l("Đã gửi, chờ duyệt"),
         "returned": _l("Bị trả lại"), "approved": _l("Đã duyệt"),

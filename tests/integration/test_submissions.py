@@ -403,3 +403,20 @@ def test_my_reports_lists_what_is_owed_with_days_left(reporter):
     assert ("BNV-CBCC", "2026") in by  # annual civil-service report, due to the provincial Department of Home Affairs
     save(reporter)
     assert {(r.regime_code, r.period_key): r for r in svc.my_reports(user=reporter, now=ON_TIME)}[(REGIME, PERIOD)].status.value == "draft"
+
+
+def test_a_new_server_secret_retires_the_signing_key_and_old_seals_still_verify(app, reporter, approver):
+    sub = save(reporter).submission
+    svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME)
+    first_key = sub.latest.seal_key
+    svc.return_(user=approver, submission_id=sub.id, reason="Kiểm tra lại")
+    old_secret = app.config["SECRET_KEY"]
+    app.config["SECRET_KEY"] = "a-rotated-secret-key-0123456789"
+    try:
+        save(reporter, revision=sub.revision)
+        svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME)
+    finally:
+        app.config["SECRET_KEY"] = old_secret
+    assert sub.latest.seal_key.id != first_key.id and first_key.retired_at is not None
+    assert svc.verify(user=approver, submission_id=sub.id, number=1).ok
+    assert svc.verify(user=approver, submission_id=sub.id, number=2).ok

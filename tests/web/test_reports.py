@@ -151,3 +151,21 @@ def test_a_bad_period_is_a_clear_error(client, auth):
     auth.login()
     response = client.get("/reports/BCT-BANLE/T01.SCT/2026-Q4")
     assert response.status_code == 422 and "không phù hợp với tần suất" in text(response)
+
+
+def test_profile_issues_shows_once_and_revokes_api_tokens(client, auth):
+    auth.login()
+    page = client.get("/profile")
+    assert page.status_code == 200 and "Người lập báo cáo" in text(page)
+    issued = client.post("/profile/tokens", data={"name": "Phần mềm thống kê của Sở"})
+    token = re.search(r"bc_[A-Za-z0-9_-]{20,}", issued.get_data(as_text=True)).group(0)
+    assert "chỉ hiển thị một lần" in text(issued)
+    assert token not in client.get("/profile").get_data(as_text=True)  # never shown again
+    auth.logout()
+    api = client.get("/api/v1/submissions", headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 200
+    auth.login()
+    token_id = re.search(r"/profile/tokens/(\d+)/revoke", client.get("/profile").get_data(as_text=True)).group(1)
+    client.post(f"/profile/tokens/{token_id}/revoke")
+    auth.logout()
+    assert client.get("/api/v1/submissions", headers={"Authorization": f"Bearer {token}"}).status_code == 401

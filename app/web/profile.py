@@ -1,0 +1,39 @@
+"""The user's own page: who they are, and their API tokens (issued here, shown once, revocable)."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.services import users as svc
+
+from . import bp
+from .forms import EmptyForm, TokenForm
+
+
+@bp.route("/profile")
+@login_required
+def profile():
+    return render_template("profile.html", tokens=svc.tokens_of(user=current_user), form=TokenForm(), action=EmptyForm(),
+                           new_token=None)
+
+
+@bp.route("/profile/tokens", methods=["POST"])
+@login_required
+def profile_token():
+    form = TokenForm()
+    if not form.validate_on_submit():
+        flash("; ".join(str(m) for ms in form.errors.values() for m in ms), "danger")
+        return redirect(url_for("web.profile"))
+    token = svc.issue_token(user=current_user, name=form.name.data.strip())
+    return render_template("profile.html", tokens=svc.tokens_of(user=current_user), form=TokenForm(formdata=None),
+                           action=EmptyForm(), new_token=token)
+
+
+@bp.route("/profile/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def profile_token_revoke(token_id):
+    if EmptyForm().validate_on_submit():
+        svc.revoke_token(user=current_user, token_id=token_id)
+        flash(_("Đã thu hồi mã truy cập."), "success")
+    return redirect(url_for("web.profile"))
