@@ -85,3 +85,36 @@ def read_catalogue_tree(root: Path, problems: list[Problem]):
         if source is not None:
             regimes.append((source, forms))
     return disaggs, indicators, regimes
+
+
+# ------------------------------------------------------------------------------------ writing
+class _Dumper(yaml.SafeDumper):
+    """Block style, Vietnamese kept as is, lists indented under their key."""
+
+    def increase_indent(self, flow=False, indentless=False):
+        return super().increase_indent(flow, False)
+
+
+def _str(dumper, value: str):
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def dump_yaml(doc, header: str = "") -> str:
+    text = yaml.dump(doc, Dumper=_Dumper, allow_unicode=True, sort_keys=False, default_flow_style=False, width=100)
+    return (f"# {header}\n" if header else "") + text
+
+
+def regime_files(snapshot: dict) -> dict[str, str]:
+    """A regime version as catalogue files (the format of docs/catalogue-format.md): its regime
+    and forms, the indicators it uses, the disaggregations they need. Deterministic text."""
+    code = snapshot["regime"]["code"]
+    files = {f"report_templates/{code}/regime.yaml": dump_yaml(snapshot["regime"], "Xuất từ baocao — chế độ báo cáo " + code)}
+    for form_code, form in snapshot["forms"].items():
+        files[f"report_templates/{code}/forms/{form_code}.yaml"] = dump_yaml(form, f"Biểu mẫu {form_code} của {code}")
+    files[f"indicators/{code.lower()}.yaml"] = dump_yaml({"indicators": snapshot["indicators"]}, f"Chỉ tiêu dùng trong {code}")
+    files["indicators/disaggregations.yaml"] = dump_yaml({"disaggregations": snapshot["disaggregations"]}, "Phân tổ")
+    return files

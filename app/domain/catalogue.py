@@ -647,11 +647,15 @@ def regime_snapshot(source: Source, forms: dict[str, Source], regime: RegimeDef,
     parts = {p for c in used for p in cat.indicators[c].numerator + cat.indicators[c].denominator}
     used += sorted(parts - set(used))
     disaggs = sorted({d for c in used for d in cat.indicators[c].disaggregations} | {d for f in regime.forms for d in f.disaggregations})
+    from .documents import disaggregation_document, form_document, indicator_document, regime_document
+
+    # canonical documents, not the text as written: a file and a web edit saying the same thing
+    # make the same snapshot and hash (docs/decisions/0003-designer.md)
     return {
-        "regime": to_plain(source.data),
-        "forms": {f.code: to_plain(forms[f.code].data) for f in regime.forms},
-        "indicators": [cat.indicator_sources[c] for c in used],
-        "disaggregations": [_disagg_plain(cat.disaggregations[d]) for d in disaggs],
+        "regime": regime_document(regime),
+        "forms": {f.code: form_document(f) for f in regime.forms},
+        "indicators": [indicator_document(cat.indicators[c]) for c in used],
+        "disaggregations": [disaggregation_document(cat.disaggregations[d]) for d in disaggs],
     }
 
 
@@ -686,8 +690,3 @@ def to_plain(node: Any) -> Any:
     if isinstance(node, date):
         return node.isoformat()
     return node
-
-
-def _disagg_plain(d: Disaggregation) -> dict:
-    return {"code": d.code, "name_vi": d.name_vi, "name_en": d.name_en,
-            "options": [{"code": o.code, "name_vi": o.name_vi, "name_en": o.name_en} for o in d.options]}

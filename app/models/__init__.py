@@ -1,6 +1,6 @@
 """Database tables (Flask-SQLAlchemy, typed). State guards live on the models."""
 from .agency import LEVEL_ORDER, Agency, AgencyLineage, AgencyParent, Level
-from .catalogue import Disaggregation, Indicator, Regime, RegimeIndicator, RegimeVersion
+from .catalogue import Disaggregation, Indicator, Regime, RegimeDraft, RegimeIndicator, RegimeVersion
 from .submission import (
     AgencyKey,
     ReportRequest,
@@ -14,6 +14,6 @@ from .user import ROLE_LABELS_VI, ApiToken, Role, User
 
 __all__ = [
     "Agency", "AgencyLineage", "AgencyParent", "ApiToken", "Disaggregation", "Indicator", "LEVEL_ORDER",
-    "Level", "Regime", "RegimeIndicator", "RegimeVersion", "ROLE_LABELS_VI", "Role", "User", "AgencyKey",
+    "Level", "Regime", "RegimeDraft", "RegimeIndicator", "RegimeVersion", "ROLE_LABELS_VI", "Role", "User", "AgencyKey",
     "ReportRequest", "RequestTarget", "Submission", "SubmissionEvent", "SubmissionValue", "SubmissionVersion",
 ]

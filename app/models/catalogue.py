@@ -113,3 +113,25 @@ class RegimeIndicator(db.Model):
     regime_version_id: Mapped[int] = mapped_column(ForeignKey("regime_versions.id"), index=True)
     indicator_code: Mapped[str] = mapped_column(String(40), index=True)
     form_code: Mapped[str] = mapped_column(String(40))
+
+
+class RegimeDraft(db.Model):
+    """A regime being designed on the web: canonical documents (as in the files) not yet
+    published. Publishing makes a RegimeVersion and deletes the draft."""
+
+    __tablename__ = "regime_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    regime_code: Mapped[str] = mapped_column(String(40), unique=True)
+    issuing_agency_code: Mapped[str] = mapped_column(String(40), index=True)
+    base_version_id: Mapped[int | None] = mapped_column(ForeignKey("regime_versions.id"))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"regime": …, "forms": {code: …}, "indicators": [new ones]}
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    updated_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+    base_version: Mapped[RegimeVersion | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": revision}

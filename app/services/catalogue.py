@@ -118,7 +118,7 @@ def _upsert_indicators(catalogue: Catalogue, summary: LoadSummary) -> None:
             summary.indicators_updated += 1
 
 
-def _upsert_regime(regime: RegimeDef, snapshot: dict, summary: LoadSummary) -> None:
+def _upsert_regime(regime: RegimeDef, snapshot: dict, summary: LoadSummary, source: str | None = None) -> None:
     digest = snapshot_hash(snapshot)
     row = db.session.scalar(select(Regime).where(Regime.code == regime.code))
     if row is None:
@@ -135,7 +135,7 @@ def _upsert_regime(regime: RegimeDef, snapshot: dict, summary: LoadSummary) -> N
     row.legal_basis, row.valid_from, row.valid_to = regime.legal_basis, regime.valid_from, regime.valid_to
     version = RegimeVersion(
         version=len(row.versions) + 1, snapshot=snapshot, content_hash=digest,
-        source=f"report_templates/{regime.code}",
+        source=source or f"report_templates/{regime.code}",
     )
     version.indicator_links = [
         RegimeIndicator(indicator_code=r.indicator, form_code=f.code) for f in regime.forms for r in f.rows

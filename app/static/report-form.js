@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   var form = document.getElementById("report-form");
-  if (!form || form.dataset.autosave !== "1") return;
+  if (!form) return;
 
   // Same rule as app/domain/numbers.py: dots before groups of three digits are thousands
   // separators, a comma is the decimal mark; a dot is a decimal mark only where it cannot group.
@@ -55,10 +55,12 @@
     });
   }
   recompute();
+  form.addEventListener("input", recompute);
+  if (form.dataset.autosave !== "1") return;  // preview: live totals only
 
   var status = document.getElementById("autosave-status");
   var dirty = false, stopped = false, busy = false;
-  form.addEventListener("input", function () { dirty = true; recompute(); if (status) status.textContent = "Có thay đổi chưa lưu"; });
+  form.addEventListener("input", function () { dirty = true; if (status) status.textContent = "Có thay đổi chưa lưu"; });
   function autosave() {
     if (!dirty || stopped || busy) return;
     busy = true; dirty = false;
