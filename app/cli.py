@@ -139,6 +139,75 @@ def seed_demo():
     click.echo(f"Tài khoản demo: {', '.join(created) or 'đã có'} — mật khẩu: {DEMO_PASSWORD}")
 
 
+
+
+reminders_cli = AppGroup("reminders", help="Deadline reminders: send what is due, deliver queued mail.")
+scheduler_cli = AppGroup("scheduler", help="The scheduler process (reminders, mail delivery).")
+
+
+def _instant(value: str | None):
+    from datetime import datetime
+
+    from .domain.deadlines import VN_TZ
+
+    if not value:
+        return datetime.now(VN_TZ)
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("dùng dạng ISO 8601, ví dụ 2026-11-19T08:00:00+07:00") from None
+    return at if at.tzinfo else at.replace(tzinfo=VN_TZ)
+
+
+@reminders_cli.command("send")
+@click.option("--at", "at", help="The instant to act at (ISO 8601; no offset = Asia/Ho_Chi_Minh). Default: now.")
+@click.option("--dry-run", is_flag=True, help="Show what would be sent; write and send nothing.")
+@click.option("--no-deliver", is_flag=True, help="Queue only; leave delivery to the scheduler.")
+def reminders_send(at, dry_run, no_deliver):
+    """Send the reminders and digests due at --at (the same service the scheduler runs)."""
+    from .services import reminders as svc
+
+    instant = _instant(at)
+    result = svc.send(now=instant, dry_run=dry_run)
+    for p in result.planned:
+        to = ", ".join(e or f"(không có thư điện tử: {n})" for _, e, n in p.recipients) or "(không có người nhận)"
+        click.echo(f"  {'↪' if dry_run else '✉'} {p.kind} {p.regime} {p.period} {p.agency} bước {p.step:+d} → {to}")
+    if dry_run:
+        click.echo(f"Chạy thử lúc {instant.isoformat()}: {len(result.reminders)} nhắc hạn, {len(result.digests)} thư tổng hợp; "
+                   "không gửi gì.")
+        return
+    click.echo(f"{instant.isoformat()}: {result.claimed} mục mới, {result.messages} thư, {result.notifications} thông báo.")
+    if not no_deliver:
+        delivered = svc.deliver(now=instant)
+        click.echo(f"Gửi thư: {delivered.sent} đã gửi, {delivered.retried} sẽ thử lại, {delivered.failed} thất bại.")
+
+
+@reminders_cli.command("deliver")
+def reminders_deliver():
+    """Deliver queued mail now (retries whose back-off has passed)."""
+    from .services import reminders as svc
+
+    delivered = svc.deliver()
+    click.echo(f"Gửi thư: {delivered.sent} đã gửi, {delivered.retried} sẽ thử lại, {delivered.failed} thất bại.")
+
+
+@scheduler_cli.command("run")
+@click.option("--run-now", is_flag=True, help="Run every job once at start-up, then on schedule.")
+def scheduler_run(run_now):
+    """Start the scheduler process (blocks). Run it beside gunicorn; see docs/operations.md."""
+    import logging
+
+    from . import scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    sched = scheduler.build(current_app.config["SQLALCHEMY_DATABASE_URI"], run_now=run_now)
+    click.echo(f"Scheduler: {', '.join(scheduler.JOBS)} (Ctrl+C để dừng)")
+    try:
+        sched.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
 def init_app(app) -> None:
-    for group in (catalogue_cli, agencies_cli, users_cli, seed_cli):
+    for group in (catalogue_cli, agencies_cli, users_cli, seed_cli, reminders_cli, scheduler_cli):
         app.cli.add_command(group)

@@ -82,6 +82,16 @@ def load_config(env: dict | None = None) -> dict:
         "PAGE_SIZE": _int(env, "PAGE_SIZE", 50, lo=5),
         "AUTOSAVE_SECONDS": _int(env, "AUTOSAVE_SECONDS", 20, lo=1),
         "INSTANCE_DIR": str(instance),
+        # mail (reminders): a local relay by default; nothing is sent unless the scheduler runs
+        "MAIL_SERVER": env.get("MAIL_SERVER", "localhost"),
+        "MAIL_PORT": _int(env, "MAIL_PORT", 25, lo=1),
+        "MAIL_USE_TLS": _bool(env, "MAIL_USE_TLS", False),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_SENDER": env.get("MAIL_SENDER", "baocao <noreply@baocao.local>"),
+        "MAIL_TIMEOUT": _int(env, "MAIL_TIMEOUT", 10, lo=1),
+        "BASE_URL": env.get("BAOCAO_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "REMINDER_HOUR": _int(env, "BAOCAO_REMINDER_HOUR", 8, lo=0),
         # flask-smorest / OpenAPI
         "API_TITLE": "baocao API",
         "API_VERSION": "v1",

@@ -4,13 +4,15 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from babel.numbers import format_decimal
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
 LOCALES = ("vi", "en")
 
 
 def select_locale() -> str:
+    if not has_request_context():  # mail rendered by the scheduler: the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("locale")
     if chosen in LOCALES:
         return chosen

@@ -105,3 +105,53 @@ class Auth:
 @pytest.fixture
 def auth(client):
     return Auth(client)
+
+
+class MailBox:
+    """A real SMTP server on localhost (aiosmtpd) that keeps what it receives; addresses in
+    `refuse` are rejected at RCPT with 550, as a real server refuses an unknown mailbox."""
+
+    def __init__(self):
+        import email
+        from email import policy
+
+        self.messages = []
+        self.refuse: set[str] = set()
+        self._parse = lambda data: email.message_from_bytes(data, policy=policy.default)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((list(envelope.rcpt_tos), self._parse(envelope.content)))
+        return "250 OK"
+
+    def to(self, address: str):
+        return [m for rcpt, m in self.messages if address in rcpt]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp(app):
+    from aiosmtpd.controller import Controller
+
+    box = MailBox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    saved = {k: app.config[k] for k in ("MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS", "MAIL_USERNAME")}
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_USE_TLS=False, MAIL_USERNAME=None)
+    box.port = port
+    yield box
+    controller.stop()
+    app.config.update(saved)

@@ -1,6 +1,7 @@
 """Database tables (Flask-SQLAlchemy, typed). State guards live on the models."""
 from .agency import LEVEL_ORDER, Agency, AgencyLineage, AgencyParent, Level
 from .catalogue import Disaggregation, Indicator, Regime, RegimeDraft, RegimeIndicator, RegimeVersion
+from .reminder import MailMessage, Notification, ReminderEvent
 from .submission import (
     AgencyKey,
     ReportRequest,
@@ -15,5 +16,5 @@ from .user import ROLE_LABELS_VI, ApiToken, Role, User
 __all__ = [
     "Agency", "AgencyLineage", "AgencyParent", "ApiToken", "Disaggregation", "Indicator", "LEVEL_ORDER",
     "Level", "Regime", "RegimeDraft", "RegimeIndicator", "RegimeVersion", "ROLE_LABELS_VI", "Role", "User", "AgencyKey",
-    "ReportRequest", "RequestTarget", "Submission", "SubmissionEvent", "SubmissionValue", "SubmissionVersion",
+    "ReportRequest", "RequestTarget", "MailMessage", "Notification", "ReminderEvent", "Submission", "SubmissionEvent", "SubmissionValue", "SubmissionVersion",
 ]

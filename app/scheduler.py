@@ -1,0 +1,68 @@
+"""The scheduler process: `flask scheduler run` starts an APScheduler BlockingScheduler whose
+jobs live in the app database (SQLAlchemyJobStore). Jobs are declared as data; each runs in its
+own app context and makes one service call. Reminders are claimed by unique keys and mail is
+leased, so a second scheduler process (or a manual `flask reminders send`) never sends twice."""
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from app.domain.deadlines import VN_TZ
+
+log = logging.getLogger(__name__)
+
+# id → (function, trigger, trigger arguments). Reminder steps fall due at BAOCAO_REMINDER_HOUR
+# (08:00) local time; running every 15 minutes sends them promptly and catches up after a restart.
+JOBS: dict[str, tuple[str, str, dict]] = {
+    "reminders": ("app.scheduler:run_reminders", "cron", {"minute": "*/15"}),
+    "deliver-mail": ("app.scheduler:run_delivery", "interval", {"minutes": 1}),
+}
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 900}
+
+
+def _clock() -> datetime:
+    """Now — or a frozen instant from BAOCAO_CLOCK (ISO 8601 with offset), for rehearsals and tests."""
+    frozen = os.environ.get("BAOCAO_CLOCK")
+    return datetime.fromisoformat(frozen) if frozen else datetime.now(VN_TZ)
+
+
+def _app():
+    from app import create_app
+
+    return create_app()
+
+
+def run_reminders() -> None:
+    from app.services import reminders
+
+    app = _app()
+    with app.app_context():
+        result = reminders.send(now=_clock())
+        log.info("reminders at %s: %d claimed, %d messages queued", result.at.isoformat(), result.claimed, result.messages)
+        delivered = reminders.deliver(now=_clock())
+        log.info("delivery: %d sent, %d to retry, %d failed", delivered.sent, delivered.retried, delivered.failed)
+
+
+def run_delivery() -> None:
+    from app.services import reminders
+
+    app = _app()
+    with app.app_context():
+        delivered = reminders.deliver(now=_clock())
+        if delivered.sent or delivered.retried or delivered.failed:
+            log.info("delivery: %d sent, %d to retry, %d failed", delivered.sent, delivered.retried, delivered.failed)
+
+
+def build(database_url: str, *, run_now: bool = False) -> BlockingScheduler:
+    options = {"connect_args": {"timeout": 30}} if database_url.startswith("sqlite") else {"pool_pre_ping": True}
+    scheduler = BlockingScheduler(
+        jobstores={"default": SQLAlchemyJobStore(url=database_url, tablename="apscheduler_jobs", engine_options=options)},
+        job_defaults=JOB_DEFAULTS, timezone=VN_TZ)
+    for job_id, (func, trigger, args) in JOBS.items():
+        extra = {"next_run_time": datetime.now(VN_TZ)} if run_now else {}
+        scheduler.add_job(func, trigger, id=job_id, replace_existing=True, **args, **extra)
+    return scheduler

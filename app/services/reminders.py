@@ -1,0 +1,400 @@
+"""Deadline reminders: gather what is owed in a few set-based queries, let the domain decide what
+is due, claim each reminder by its unique key (so a second run or process sends nothing twice),
+queue the mail and the in-app notifications in the same transaction, then deliver the queue over
+SMTP with retries and back-off."""
+from __future__ import annotations
+
+import email.policy
+import smtplib
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from flask import current_app
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import contains_eager
+
+from app.adapters.mail import render as render_template
+from app.domain import reminders as rules
+from app.domain.catalogue import RegimeDef
+from app.domain.deadlines import VN_TZ, compute_deadline
+from app.domain.hierarchy import obligations
+from app.domain.periods import Frequency, Period
+from app.extensions import db
+from app.models import (
+    Agency,
+    MailMessage,
+    Notification,
+    Regime,
+    ReminderEvent,
+    ReportRequest,
+    RequestTarget,
+    Role,
+    Submission,
+    User,
+)
+from app.models.base import utcnow
+
+from . import agencies as agency_svc
+from .catalogue import regime_definition
+from .errors import Invalid
+
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))  # then failed
+MAX_ATTEMPTS = len(BACKOFF) + 1
+
+
+# ------------------------------------------------------------------------------------- gather
+@dataclass
+class Context:
+    owed: list[rules.Owed]
+    titles: dict[tuple[str, str], tuple[str, str]]  # (regime, period) → (title, period label)
+    names: dict[str, str] = field(default_factory=dict)  # agency code → name
+
+
+def _window(policies: list[int]) -> tuple[int, int]:
+    before = -min(min(policies, default=0), 0)
+    after = max(max(policies, default=0), 0)
+    return before, after
+
+
+def gather(*, now: datetime, units_cache: dict | None = None) -> Context:
+    """Every report whose reminder steps could be due around `now`, with its status. Queries: the
+    regimes; the agency map once per distinct cut-off day; requests; submissions; nothing per agency."""
+    owed: list[rules.Owed] = []
+    titles: dict[tuple[str, str], tuple[str, str]] = {}
+    units_cache = {} if units_cache is None else units_cache
+    today = now.astimezone(VN_TZ).date()
+    regimes = db.session.scalars(select(Regime)).all()
+    wanted: list[tuple[Regime, RegimeDef, Period]] = []
+    for regime in regimes:
+        if not regime.versions:
+            continue
+        definition, _ = regime_definition(regime.current_version)
+        if definition.frequency is Frequency.AD_HOC or not definition.reminder_days:
+            continue
+        before, after = _window(list(definition.reminder_days))
+        # deadlines are at most ~3 months after the cut-off: look at cut-offs ending in a generous window
+        lo, hi = today - timedelta(days=after + 2), today + timedelta(days=before + 1)
+        for period in definition.periods(today - timedelta(days=after + 200), today + timedelta(days=before + 2)):
+            cut_end = period.cutoff(definition.cutoff)[1]
+            due_days = [compute_deadline(t.deadline, cut_end, period.year).at.astimezone(VN_TZ).date() for t in definition.tiers]
+            if any(lo <= d <= hi for d in due_days):  # only periods with a tier deadline near now
+                wanted.append((regime, definition, period))
+    for regime, definition, period in wanted:
+        day = period.cutoff(definition.cutoff)[1]
+        if day not in units_cache:
+            units_cache[day] = agency_svc.units_on(day=day)
+        before, after = _window(list(definition.reminder_days))
+        for ob in obligations(definition, period, units_cache[day]):
+            local = ob.deadline.at.astimezone(VN_TZ).date()
+            if not (today - timedelta(days=after + 2) <= local <= today + timedelta(days=before + 1)):
+                continue
+            owed.append(rules.Owed(regime.code, period.key, ob.agency, ob.receiver, ob.deadline.at, definition.reminder_days))
+            titles[(regime.code, period.key)] = (definition.name_vi, period.label_vi)
+    # ad hoc and thematic requests use their regime's policy and their own deadline
+    requests = db.session.scalars(select(ReportRequest).where(
+        ReportRequest.deadline_at >= now - timedelta(days=40), ReportRequest.deadline_at <= now + timedelta(days=40))).all()
+    if requests:
+        targets = db.session.execute(select(RequestTarget.request_id, Agency.code).join(Agency, Agency.id == RequestTarget.agency_id)
+                                     .where(RequestTarget.request_id.in_([r.id for r in requests]))).all()
+        by_request = defaultdict(list)
+        for rid, code in targets:
+            by_request[rid].append(code)
+        for req in requests:
+            definition, _ = regime_definition(req.regime_version)
+            for code in by_request[req.id]:
+                owed.append(rules.Owed(req.regime.code, req.period_key, code, req.issuer_agency.code, req.deadline_at,
+                                       definition.reminder_days))
+            titles[(req.regime.code, req.period_key)] = (req.title, f"{req.data_from:%d/%m/%Y} – {req.data_to:%d/%m/%Y}")
+    # one query for the statuses of every report concerned
+    keys = {o.period for o in owed}
+    status: dict[tuple[str, str, str], str] = {}
+    if keys:
+        rows = db.session.execute(
+            select(Regime.code, Submission.period_key, Agency.code, Submission.status)
+            .join(Regime, Regime.id == Submission.regime_id).join(Agency, Agency.id == Submission.agency_id)
+            .where(Submission.period_key.in_(keys))).all()
+        status = {(r, p, a): s for r, p, a, s in rows}
+    owed = [rules.Owed(o.regime, o.period, o.agency, o.receiver, o.deadline, o.policy,
+                       status.get((o.regime, o.period, o.agency), "not_started")) for o in owed]
+    return Context(owed, titles)
+
+
+def _sent_keys(owed: list[rules.Owed], now: datetime) -> set[tuple]:
+    periods = {o.period for o in owed}
+    today = now.astimezone(VN_TZ).date().isoformat()
+    if not periods:
+        return set()
+    rows = db.session.execute(select(ReminderEvent.kind, ReminderEvent.regime_code, ReminderEvent.period_key,
+                                     ReminderEvent.agency_code, ReminderEvent.step)
+                              .where(or_(ReminderEvent.period_key.in_(periods),
+                                         (ReminderEvent.kind == rules.DIGEST) & (ReminderEvent.period_key == today)))).all()
+    return {tuple(r) for r in rows}
+
+
+# ---------------------------------------------------------------------------------------- plan
+@dataclass
+class Planned:
+    key: tuple
+    kind: str
+    agency: str
+    regime: str
+    period: str
+    step: int
+    deadline: datetime | None
+    recipients: list[tuple[int, str | None, str]]  # (user id, email or None, full name)
+    subject: str
+    text: str
+    html: str
+    link: str
+    title: str
+
+
+@dataclass
+class RunResult:
+    at: datetime
+    planned: list[Planned]
+    claimed: int = 0
+    messages: int = 0
+    notifications: int = 0
+    dry_run: bool = False
+
+    @property
+    def reminders(self) -> list[Planned]:
+        return [p for p in self.planned if p.kind == rules.REMINDER]
+
+    @property
+    def digests(self) -> list[Planned]:
+        return [p for p in self.planned if p.kind == rules.DIGEST]
+
+
+def _people(codes: set[str]) -> dict[str, dict[str, list[tuple[int, str | None, str]]]]:
+    """agency code → role → [(user id, email, name)] for the active users of those agencies."""
+    out: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    if codes:
+        rows = db.session.execute(select(Agency.code, User.id, User.email, User.full_name, User.role)
+                                  .join(User, User.agency_id == Agency.id)
+                                  .where(Agency.code.in_(codes), User.active.is_(True))).all()
+        for code, uid, email, name, role in rows:
+            out[code][role].append((uid, email or None, name))
+    return out
+
+
+def plan(*, now: datetime, ctx: Context | None = None) -> list[Planned]:
+    ctx = ctx or gather(now=now)
+    hour = current_app.config.get("REMINDER_HOUR", 8)
+    dues, digests = rules.due(ctx.owed, now, _sent_keys(ctx.owed, now), hour=hour)
+    codes = {d.owed.agency for d in dues} | {g.receiver for g in digests}
+    people = _people(codes)
+    names = agency_svc.names_for(codes | {i.owed.agency for g in digests for i in g.items})
+    base = current_app.config["BASE_URL"]
+    out = []
+    for d in dues:
+        o = d.owed
+        title, label = ctx.titles[(o.regime, o.period)]
+        recipients = people[o.agency][Role.REPORTER.value] or people[o.agency][Role.APPROVER.value]
+        link = f"{base}/reports/{o.regime}/{o.agency}/{o.period}"
+        when = rules.describe(o.deadline, now)
+        ctx_mail = dict(title=title, period=label, agency=names.get(o.agency, o.agency), deadline=_local(o.deadline),
+                        when=when, link=link, overdue=d.overdue, regime=o.regime)
+        subject = f"[baocao] {'Quá hạn' if d.overdue else 'Nhắc hạn'}: {title} — {label} ({when})"
+        out.append(Planned(d.key, rules.REMINDER, o.agency, o.regime, o.period, d.step, o.deadline, recipients, subject,
+                           render_template("reminder.txt", **ctx_mail), render_template("reminder.html", **ctx_mail),
+                           link, f"{title} — {label}: {when}"))
+    for g in digests:
+        recipients = people[g.receiver][Role.APPROVER.value]
+        items = [dict(agency=names.get(i.owed.agency, i.owed.agency), code=i.owed.agency, title=ctx.titles[(i.owed.regime, i.owed.period)][0],
+                      period=ctx.titles[(i.owed.regime, i.owed.period)][1], deadline=_local(i.owed.deadline),
+                      when=rules.describe(i.owed.deadline, now), status=i.owed.status) for i in g.items]
+        link = f"{base}/inbox"
+        subject = f"[baocao] {len(items)} báo cáo quá hạn gửi tới {names.get(g.receiver, g.receiver)}"
+        ctx_mail = dict(receiver=names.get(g.receiver, g.receiver), items=items, link=link, day=_local_day(now))
+        out.append(Planned(g.key, rules.DIGEST, g.receiver, "*", g.day, 0, None, recipients, subject,
+                           render_template("digest.txt", **ctx_mail), render_template("digest.html", **ctx_mail),
+                           link, subject.removeprefix("[baocao] ")))
+    return out
+
+
+def _local(dt: datetime) -> str:
+    return dt.astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
+
+
+def _local_day(dt: datetime) -> str:
+    return dt.astimezone(VN_TZ).strftime("%d/%m/%Y")
+
+
+# ----------------------------------------------------------------------------------------- send
+def send(*, now: datetime | None = None, dry_run: bool = False) -> RunResult:
+    """Decide and queue what is due at `now`: claim each reminder by its unique key, then queue its
+    mail and notifications in the same transaction. Delivery is `deliver()`."""
+    now = now or utcnow()
+    if now.tzinfo is None:
+        raise Invalid("Thời điểm phải có múi giờ, ví dụ 2026-11-19T08:00:00+07:00")
+    planned = plan(now=now)
+    result = RunResult(now, planned, dry_run=dry_run)
+    if dry_run or not planned:
+        return result
+    values = [{"kind": p.kind, "regime_code": p.regime, "period_key": p.period, "agency_code": p.agency, "step": p.step,
+               "deadline_at": p.deadline, "created_at": now, "recipients": len(p.recipients), "detail": p.title[:1000]}
+              for p in planned]
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(ReminderEvent).on_conflict_do_nothing(index_elements=["kind", "regime_code", "period_key", "agency_code", "step"])
+    claimed: dict[tuple, int] = {}
+    for chunk in _chunks(values, 500):
+        rows = db.session.execute(stmt.values(chunk).returning(
+            ReminderEvent.id, ReminderEvent.kind, ReminderEvent.regime_code, ReminderEvent.period_key,
+            ReminderEvent.agency_code, ReminderEvent.step)).all()
+        claimed |= {(k, r, p, a, s): i for i, k, r, p, a, s in rows}
+    mails, notes = [], []
+    for p in planned:
+        event_id = claimed.get(p.key)
+        if event_id is None:
+            continue  # another run or process claimed it first
+        for uid, address, _name in p.recipients:
+            notes.append({"user_id": uid, "event_id": event_id, "title": p.title[:500], "body": p.text[:4000],
+                          "link": p.link, "created_at": now})
+            if address:
+                mails.append({"event_id": event_id, "user_id": uid, "to_address": address, "subject": p.subject[:500],
+                              "body_text": p.text, "body_html": p.html, "status": "pending", "attempts": 0,
+                              "next_attempt_at": now, "created_at": now})
+    for chunk in _chunks(mails, 1000):
+        db.session.execute(MailMessage.__table__.insert(), chunk)
+    for chunk in _chunks(notes, 1000):
+        db.session.execute(Notification.__table__.insert(), chunk)
+    db.session.commit()
+    result.claimed, result.messages, result.notifications = len(claimed), len(mails), len(notes)
+    return result
+
+
+def _chunks(items: list, size: int):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+# -------------------------------------------------------------------------------------- deliver
+@dataclass
+class DeliveryResult:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def deliver(*, now: datetime | None = None, limit: int = 1000) -> DeliveryResult:
+    """Send queued mail. Each message is leased first, so two deliverers never send the same one;
+    a refused message is retried with back-off and marked failed after its last attempt; one bad
+    recipient never blocks the others."""
+    now = now or utcnow()
+    token = uuid.uuid4().hex
+    db.session.execute(update(MailMessage).where(MailMessage.status == "sending", MailMessage.lease_until < now)
+                       .values(status="pending", lease=None))
+    ids = db.session.scalars(select(MailMessage.id).where(MailMessage.status == "pending", MailMessage.next_attempt_at <= now)
+                             .order_by(MailMessage.id).limit(limit)).all()
+    if ids:
+        db.session.execute(update(MailMessage).where(MailMessage.id.in_(ids), MailMessage.status == "pending")
+                           .values(status="sending", lease=token, lease_until=now + timedelta(minutes=10)))
+    db.session.commit()
+    batch = db.session.scalars(select(MailMessage).where(MailMessage.lease == token, MailMessage.status == "sending")
+                               .order_by(MailMessage.id)).all()
+    result = DeliveryResult()
+    if not batch:
+        return result
+    cfg = current_app.config
+    try:
+        smtp = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=cfg["MAIL_TIMEOUT"])
+        if cfg["MAIL_USE_TLS"]:
+            smtp.starttls()
+        if cfg["MAIL_USERNAME"]:
+            smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"] or "")
+    except (OSError, smtplib.SMTPException) as exc:
+        for m in batch:
+            _retry(m, now, f"không kết nối được máy chủ thư: {exc}", result)
+        db.session.commit()
+        return result
+    try:
+        for i, m in enumerate(batch, 1):
+            try:
+                smtp.send_message(_message(m, cfg["MAIL_SENDER"]))
+                m.status, m.sent_at, m.attempts, m.lease = "sent", utcnow(), m.attempts + 1, None
+                result.sent += 1
+            except smtplib.SMTPServerDisconnected as exc:
+                _retry(m, now, str(exc), result)
+                smtp = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=cfg["MAIL_TIMEOUT"])
+            except (smtplib.SMTPException, OSError) as exc:
+                _retry(m, now, str(exc), result)
+            if i % 100 == 0:
+                db.session.commit()
+    finally:
+        db.session.commit()
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+    return result
+
+
+def _retry(m: MailMessage, now: datetime, error: str, result: DeliveryResult) -> None:
+    m.attempts += 1
+    m.last_error = error[:1000]
+    m.lease = None
+    if m.attempts >= MAX_ATTEMPTS:
+        m.status = "failed"
+        result.failed += 1
+    else:
+        m.status = "pending"
+        m.next_attempt_at = now + BACKOFF[m.attempts - 1]
+        result.retried += 1
+
+
+# Long Vietnamese subjects: the default folding drops the space between two RFC 2047 encoded
+# words ("mức bán" → "mứcbán"); lines of up to 998 characters keep them whole.
+MAIL_POLICY = email.policy.SMTP.clone(max_line_length=998)
+
+
+def _message(m: MailMessage, sender: str) -> EmailMessage:
+    msg = EmailMessage(policy=MAIL_POLICY)
+    msg["Subject"] = m.subject
+    msg["From"] = sender
+    msg["To"] = m.to_address
+    msg["Message-ID"] = make_msgid(idstring=f"baocao-{m.id}")
+    msg.set_content(m.body_text)
+    msg.add_alternative(m.body_html, subtype="html")
+    return msg
+
+
+# ------------------------------------------------------------------------------ notifications
+def unread_count(*, user: User) -> int:
+    return db.session.scalar(select(func.count()).select_from(Notification)
+                             .where(Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+
+
+def notifications_of(*, user: User):
+    return select(Notification).where(Notification.user_id == user.id).order_by(Notification.id.desc())
+
+
+def mark_read(*, user: User) -> int:
+    n = db.session.execute(update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+                           .values(read_at=utcnow())).rowcount
+    db.session.commit()
+    return n
+
+
+def log(*, kind: str = "", regime: str = "", period: str = "", status: str = "", agency: str = "", day: date | None = None):
+    """The reminder log for administrators: one row per message (or per event without mail)."""
+    stmt = (select(MailMessage).join(ReminderEvent, ReminderEvent.id == MailMessage.event_id)
+            .options(contains_eager(MailMessage.event)).order_by(MailMessage.id.desc()))
+    if kind:
+        stmt = stmt.where(ReminderEvent.kind == kind)
+    if regime:
+        stmt = stmt.where(ReminderEvent.regime_code == regime)
+    if period:
+        stmt = stmt.where(ReminderEvent.period_key == period)
+    if agency:
+        stmt = stmt.where(ReminderEvent.agency_code == agency)
+    if status:
+        stmt = stmt.where(MailMessage.status == status)
+    return stmt
