@@ -7,7 +7,9 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
+from .extensions import db
 from .services import agencies as agency_svc
 from .services import catalogue as catalogue_svc
 from .services import users as user_svc
@@ -127,8 +129,9 @@ def users_token(username, name):
 
 
 @seed_cli.command("demo")
-def seed_demo():
-    """Agency map + catalogue + one demo account per role (idempotent)."""
+@click.option("--no-history", is_flag=True, help="Skip the past reports that fill the reporting center.")
+def seed_demo(no_history):
+    """Agency map + catalogue + one demo account per role + approved past reports (idempotent)."""
     from .services.seed import DEMO_PASSWORD
     from .services.seed import seed_demo as run
 
@@ -137,6 +140,8 @@ def seed_demo():
     ctx.invoke(catalogue_load)
     created = run()
     click.echo(f"Tài khoản demo: {', '.join(created) or 'đã có'} — mật khẩu: {DEMO_PASSWORD}")
+    if not no_history:
+        ctx.invoke(seed_history_cmd)
 
 
 
@@ -208,6 +213,37 @@ def scheduler_run(run_now):
         pass
 
 
+aggregate_cli = AppGroup("aggregate", help="The reporting center's aggregates.")
+
+
+@aggregate_cli.command("rebuild")
+@click.option("--regime", help="Only this regime.")
+@click.option("--period", help="Only this period key.")
+@click.option("--all", "all_", is_flag=True, help="Every regime and period.")
+def aggregate_rebuild(regime, period, all_):
+    """Recompute which versions count and every aggregate from the raw values (idempotent)."""
+    from .services import aggregation
+
+    if not (regime or period or all_):
+        raise click.UsageError("chọn --regime/--period hoặc --all")
+    with _Bar("Đang tổng hợp lại") as bar:
+        summary = aggregation.rebuild(regime=regime, period=period, progress=bar)
+    click.echo(f"Đã tổng hợp lại {summary.scopes} (chế độ, kỳ): {summary.records} bản ghi số liệu, {summary.aggregates} dòng tổng hợp.")
+
+
+@seed_cli.command("history")
+def seed_history_cmd():
+    """Approved demo reports over past periods (for the reporting center), idempotent."""
+    from .models import User
+    from .services import history
+
+    admin = db.session.scalar(select(User).where(User.username == "quantri"))
+    if admin is None:
+        raise click.UsageError("chạy flask seed demo trước (cần tài khoản quantri)")
+    counts = history.seed_history(actor=admin)
+    click.echo(f"Số liệu lịch sử: {sum(counts.values())} báo cáo mới trong {len(counts)} kỳ.")
+
+
 def init_app(app) -> None:
-    for group in (catalogue_cli, agencies_cli, users_cli, seed_cli, reminders_cli, scheduler_cli):
+    for group in (catalogue_cli, agencies_cli, users_cli, seed_cli, reminders_cli, scheduler_cli, aggregate_cli):
         app.cli.add_command(group)

@@ -16,7 +16,7 @@ class BaocaoApi(Api):
 
 
 def init_api(app: Flask) -> None:
-    from . import agencies, indicators, regimes, submissions
+    from . import agencies, center, indicators, regimes, submissions
 
     api = BaocaoApi()  # one per app: flask-smorest keeps a reference to the app it serves
     api.init_app(app, spec_kwargs={
@@ -28,6 +28,8 @@ def init_api(app: Flask) -> None:
     for module in (regimes, indicators, agencies, submissions):
         csrf.exempt(module.blp)  # bearer tokens need no CSRF; submissions checks it for cookie sessions itself
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
+    csrf.exempt(center.blp)  # read-only
+    api.register_blueprint(center.blp, url_prefix="/api/v1")
 
 
 def require_login() -> None:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -60,11 +61,17 @@ def new_key(passphrase: bytes) -> KeyPair:
     return KeyPair(public.hex(), pem)
 
 
-def sign(private_pem: bytes, passphrase: bytes, hash_hex: str) -> str:
+@lru_cache(maxsize=4096)
+def _private_key(private_pem: bytes, passphrase: bytes) -> Ed25519PrivateKey:
+    """Decrypting a PKCS#8 key is deliberately slow; each agency's key is decrypted once per process."""
     key = serialization.load_pem_private_key(private_pem, password=passphrase)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError("not an Ed25519 key")
-    return key.sign(bytes.fromhex(hash_hex)).hex()
+    return key
+
+
+def sign(private_pem: bytes, passphrase: bytes, hash_hex: str) -> str:
+    return _private_key(private_pem, passphrase).sign(bytes.fromhex(hash_hex)).hex()
 
 
 def verify(public_hex: str, hash_hex: str, signature_hex: str) -> bool:

@@ -47,6 +47,7 @@ from app.models import (
 from app.models.base import utcnow
 
 from . import agencies as agency_service
+from . import aggregation
 from .catalogue import regime_definition
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .users import agencies_in_scope
@@ -569,6 +570,8 @@ def submit(*, user: User, submission_id: int, revision: int | None = None, now: 
     sub.touch(user.id, now)
     late = "" if version.on_time else "nộp muộn"
     _event(sub, version.number, "submitted", user, now, late)
+    db.session.flush()
+    aggregation.refresh(sub)  # the reporting center sees it in the same transaction
     _commit_or_conflict(sub)
     return SaveResult(sub, version, [f for f in findings if f.severity == "warning"])
 
@@ -621,6 +624,8 @@ def approve(*, user: User, submission_id: int, revision: int | None = None, now:
     sub.approved_version = version.number
     sub.touch(user.id, now)
     _event(sub, version.number, "approved", user, now)
+    db.session.flush()
+    aggregation.refresh(sub)
     _commit_or_conflict(sub)
     return sub
 
@@ -639,6 +644,8 @@ def return_(*, user: User, submission_id: int, reason: str, revision: int | None
     sub.status = Status.RETURNED.value
     sub.touch(user.id, now)
     _event(sub, version.number, "returned", user, now, reason)
+    db.session.flush()
+    aggregation.refresh(sub)
     _commit_or_conflict(sub)
     return sub
 

@@ -17,10 +17,16 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
+def live_app(tmp_path_factory):
     instance = tmp_path_factory.mktemp("e2e")
     app = create_app({**_test_config(f"sqlite:///{instance / 'e2e.sqlite'}", instance), "WTF_CSRF_ENABLED": True, "AUTOSAVE_SECONDS": 1})
     prepare_database(app)
+    return app
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    app = live_app
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

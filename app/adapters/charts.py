@@ -1,0 +1,56 @@
+"""Charts as SVG with real text (matplotlib, Agg): readable Vietnamese labels on the web and, later,
+searchable in the PDF. Numbers on the axes in Vietnamese format."""
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+from app.domain.numbers import format_vn  # noqa: E402
+
+matplotlib.rcParams.update({
+    "svg.fonttype": "none",  # text stays text
+    "font.family": ["Liberation Serif", "DejaVu Serif", "serif"],
+    "font.size": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "svg.hashsalt": "baocao",  # stable ids: the same data gives the same SVG
+})
+_AXIS = FuncFormatter(lambda v, _pos: format_vn(Decimal(str(round(v, 2)))))
+
+
+def _svg(fig) -> str:
+    out = io.StringIO()
+    fig.savefig(out, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    text = out.getvalue()
+    return text[text.index("<svg"):]
+
+
+def trend_svg(labels: list[str], values: list[Decimal | None], title: str, unit: str) -> str:
+    fig, ax = plt.subplots(figsize=(7.5, 3.0))
+    xs = [i for i, v in enumerate(values) if v is not None]
+    ys = [float(values[i]) for i in xs]
+    ax.plot(xs, ys, marker="o", color="#0d6efd")
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.yaxis.set_major_formatter(_AXIS)
+    ax.set_title(title, loc="left")
+    ax.set_ylabel(unit)
+    ax.grid(axis="y", alpha=0.3)
+    return _svg(fig)
+
+
+def bar_svg(labels: list[str], values: list[Decimal | None], title: str, unit: str) -> str:
+    pairs = sorted(((lbl, float(v)) for lbl, v in zip(labels, values, strict=True) if v is not None), key=lambda p: -p[1])
+    fig, ax = plt.subplots(figsize=(7.5, max(2.5, 0.22 * len(pairs) + 0.8)))
+    ax.barh([p[0] for p in pairs][::-1], [p[1] for p in pairs][::-1], color="#198754")
+    ax.xaxis.set_major_formatter(_AXIS)
+    ax.set_title(title, loc="left")
+    ax.set_xlabel(unit)
+    ax.grid(axis="x", alpha=0.3)
+    return _svg(fig)

@@ -1,0 +1,114 @@
+"""GET /api/v1/aggregates and /api/v1/completeness — the reporting center's figures as data."""
+from __future__ import annotations
+
+from flask_login import current_user
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from app.domain.layout import dparts
+from app.services import aggregation as svc
+
+from . import require_login
+from .schemas import ApiErrorSchema
+
+blp = Blueprint("aggregates", __name__, description="Trung tâm báo cáo — aggregates and completeness")
+blp.before_request(require_login)
+
+
+class AggregateArgs(Schema):
+    regime = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    period = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    agency = fields.String(load_default=svc.NATION, validate=validate.Length(max=40))
+    indicator = fields.String(load_default="", validate=validate.Length(max=40))
+    units = fields.String(load_default="as_reported", validate=validate.OneOf(["as_reported", "current"]))
+    include = fields.String(load_default="", validate=validate.OneOf(["", "submitted"]))
+    tier = fields.Integer(strict=True, load_default=None, allow_none=True)
+
+
+class CompletenessArgs(Schema):
+    regime = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    period = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    agency = fields.String(load_default=svc.NATION, validate=validate.Length(max=40))
+    tier = fields.Integer(strict=True, load_default=None, allow_none=True)
+
+
+class AggregateRow(Schema):
+    indicator = fields.String()
+    name_vi = fields.String()
+    unit = fields.String()
+    aggregation = fields.String()
+    disaggregation = fields.Dict()
+    value = fields.String(allow_none=True, metadata={"description": "exact decimal as text; null when nothing reported"})
+    previous = fields.String(allow_none=True)
+    same_period_last_year = fields.String(allow_none=True)
+    reporting = fields.String()
+
+
+class ChildRow(Schema):
+    agency = fields.String()
+    name = fields.String()
+    level = fields.String()
+    values = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True))
+    share = fields.String(allow_none=True)
+
+
+class AggregateOut(Schema):
+    regime = fields.String()
+    period = fields.String()
+    agency = fields.String()
+    name = fields.String()
+    units = fields.String()
+    basis = fields.String()
+    tier = fields.Integer()
+    expected = fields.Integer()
+    reporting = fields.Integer()
+    items = fields.List(fields.Nested(AggregateRow))
+    children = fields.List(fields.Nested(ChildRow))
+
+
+class CompletenessOut(Schema):
+    regime = fields.String()
+    agency = fields.String()
+    periods = fields.List(fields.Dict())
+    agencies = fields.List(fields.Dict())
+
+
+def _s(v):
+    return None if v is None else format(v, "f")
+
+
+@blp.route("/aggregates")
+@blp.arguments(AggregateArgs, location="query")
+@blp.response(200, AggregateOut)
+@blp.alt_response(403, schema=ApiErrorSchema)
+@blp.alt_response(422, schema=ApiErrorSchema)
+def aggregates(args):
+    v = svc.view(user=current_user, regime=args["regime"], period=args["period"], unit=args["agency"], units=args["units"],
+                 basis="latest" if args["include"] == "submitted" else "approved", tier=args["tier"])
+    items = []
+    for r in v.rows:
+        if args["indicator"] and r.indicator.code != args["indicator"]:
+            continue
+        for key, value in r.values.items():
+            items.append({"indicator": r.indicator.code, "name_vi": r.indicator.name_vi, "unit": r.indicator.unit,
+                          "aggregation": r.indicator.aggregation, "disaggregation": dparts(key), "value": _s(value),
+                          "previous": _s(r.previous) if not key else None,
+                          "same_period_last_year": _s(r.last_year) if not key else None, "reporting": _s(r.reporting)})
+    children = [{"agency": c.code, "name": c.name, "level": c.level, "share": _s(c.weight),
+                 "values": {k: _s(val) for k, val in c.values.items() if not args["indicator"] or k == args["indicator"]}}
+                for c in v.children]
+    return {"regime": v.regime.code, "period": v.period.key, "agency": v.unit, "name": v.unit_name, "units": v.units,
+            "basis": v.basis, "tier": v.tier, "expected": v.expected, "reporting": v.reporting, "items": items, "children": children}
+
+
+@blp.route("/completeness")
+@blp.arguments(CompletenessArgs, location="query")
+@blp.response(200, CompletenessOut)
+@blp.alt_response(403, schema=ApiErrorSchema)
+def completeness(args):
+    cv = svc.completeness(user=current_user, regime=args["regime"], period=args["period"], unit=args["agency"], tier=args["tier"])
+    periods = [{"period": p.key, "expected": t.expected, "submitted": t.submitted, "on_time": t.on_time, "late": t.late,
+                "returned": t.returned, "draft": t.draft, "missing": t.missing, "rate": format(t.rate, "f"),
+                "on_time_rate": format(t.on_time_rate, "f")} for p in cv.periods for t in [cv.totals[p.key]]]
+    agencies = [{"agency": r.code, "name": r.name, "level": r.level, "periods": r.cells} for r in cv.rows]
+    return {"regime": args["regime"], "agency": args["agency"], "periods": periods, "agencies": agencies}

@@ -1,0 +1,168 @@
+"""Rolling values up the hierarchy. A `Partial` summarises one cell (indicator × breakdown) over a
+set of agencies — count, sum, min, max, latest — and partials merge associatively, so communes
+merge into a province and provinces into the nation, and data re-attributed across the 2025
+reorganisation merges with weights. The value shown follows the indicator's aggregation rule:
+
+    sum      the sum                      average  sum / count of reporting agencies
+    ratio    Σ numerator / Σ denominator × scale — recomputed, never an average of percentages
+    min/max  the smallest / largest       latest   the most recently reported value
+    none     not aggregatable (and text values never are)
+
+An agency that did not report contributes nothing: missing is not zero.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from .catalogue import IndicatorDef
+from .numbers import normalise
+
+
+@dataclass(frozen=True)
+class Partial:
+    n: Decimal = Decimal(0)  # (weighted) number of agencies with a value
+    total: Decimal = Decimal(0)
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+    latest_at: datetime | None = None
+    latest: Decimal | None = None
+
+    @classmethod
+    def of(cls, value: Decimal, at: datetime | None = None) -> Partial:
+        return cls(Decimal(1), value, value, value, at, value)
+
+    def merge(self, other: Partial) -> Partial:
+        if not other.n:
+            return self
+        if not self.n:
+            return other
+        newer = other if (other.latest_at and (not self.latest_at or other.latest_at > self.latest_at)) else self
+        return Partial(self.n + other.n, self.total + other.total, _pick(min, self.minimum, other.minimum),
+                       _pick(max, self.maximum, other.maximum), newer.latest_at, newer.latest)
+
+    def scaled(self, weight: Decimal) -> Partial:
+        """The share of an old unit's data that goes to one of its successors: counts and sums
+        scale; min, max and latest are properties of values and do not."""
+        if weight == 1:
+            return self
+        return Partial(self.n * weight, self.total * weight, self.minimum, self.maximum, self.latest_at, self.latest)
+
+
+def _pick(fn, a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return fn(a, b)
+
+
+def combine(parts: Iterable[Partial]) -> Partial:
+    out = Partial()
+    for p in parts:
+        out = out.merge(p)
+    return out
+
+
+Cells = Mapping[tuple[str, str], Partial]  # (indicator, breakdown key) → partial
+
+
+def value(ind: IndicatorDef, cells: Cells, key: str = "") -> Decimal | None:
+    """The figure shown for an indicator at a level, from the partials of that level."""
+    if ind.value_type == "text" or ind.aggregation == "none":
+        return None
+    if ind.aggregation == "ratio":
+        num = [cells.get((c, key)) for c in ind.numerator]
+        den = [cells.get((c, key)) for c in ind.denominator]
+        if not any(p and p.n for p in num) or not any(p and p.n for p in den):
+            return None
+        d = sum((p.total for p in den if p), Decimal(0))
+        if d == 0:
+            return None
+        return normalise(sum((p.total for p in num if p), Decimal(0)) / d * Decimal(str(ind.scale)))
+    p = cells.get((ind.code, key))
+    if p is None or not p.n:
+        return None
+    if ind.aggregation == "sum":
+        return normalise(p.total)
+    if ind.aggregation == "average":
+        return normalise(p.total / p.n)
+    if ind.aggregation == "min":
+        return p.minimum
+    if ind.aggregation == "max":
+        return p.maximum
+    if ind.aggregation == "latest":
+        return p.latest
+    return None
+
+
+def reporting(ind: IndicatorDef, cells: Cells, key: str = "") -> Decimal:
+    """How many agencies the figure rests on (weighted after re-attribution)."""
+    if ind.aggregation == "ratio":
+        return max((cells[(c, key)].n for c in ind.denominator if (c, key) in cells), default=Decimal(0))
+    p = cells.get((ind.code, key))
+    return p.n if p else Decimal(0)
+
+
+def change(current: Decimal | None, before: Decimal | None) -> Decimal | None:
+    """current as a percentage of before (105,3 % = up 5,3 %); None without a base."""
+    if current is None or before is None or before == 0:
+        return None
+    return normalise(current / before * 100)
+
+
+def reattribute(by_unit: Mapping[str, Cells], lineage: Mapping[str, Mapping[str, float]]) -> dict[str, dict[tuple[str, str], Partial]]:
+    """Partials of the units as reported → partials of today's units: each old unit's partials go
+    to its successors with the recorded weights (a unit with no lineage keeps its own)."""
+    out: dict[str, dict[tuple[str, str], Partial]] = {}
+    for unit, cells in by_unit.items():
+        for successor, weight in (lineage.get(unit) or {unit: 1.0}).items():
+            target = out.setdefault(successor, {})
+            w = Decimal(str(weight))
+            for key, p in cells.items():
+                target[key] = target.get(key, Partial()).merge(p.scaled(w))
+    return out
+
+
+@dataclass(frozen=True)
+class Completeness:
+    expected: int
+    submitted: int  # submitted or approved
+    on_time: int
+    late: int
+    returned: int
+    draft: int
+    missing: int
+
+    @property
+    def rate(self) -> Decimal:
+        return normalise(Decimal(self.submitted) / self.expected * 100) if self.expected else Decimal(0)
+
+    @property
+    def on_time_rate(self) -> Decimal:
+        return normalise(Decimal(self.on_time) / self.expected * 100) if self.expected else Decimal(0)
+
+
+def classify(status: str | None, on_time: bool | None) -> str:
+    """One cell of the completeness matrix."""
+    if status in ("submitted", "approved"):
+        return "on_time" if on_time else "late"
+    if status == "returned":
+        return "returned"
+    if status == "draft":
+        return "draft"
+    return "missing"
+
+
+def completeness(expected: Iterable[str], status: Mapping[str, tuple[str, bool | None]]) -> Completeness:
+    """Counts over the agencies obliged to report (only they count, so no rate exceeds 100 %)."""
+    counts = {"on_time": 0, "late": 0, "returned": 0, "draft": 0, "missing": 0}
+    n = 0
+    for agency in set(expected):
+        n += 1
+        s, on_time = status.get(agency, (None, None))
+        counts[classify(s, on_time)] += 1
+    return Completeness(n, counts["on_time"] + counts["late"], counts["on_time"], counts["late"], counts["returned"],
+                        counts["draft"], counts["missing"])

@@ -1,0 +1,98 @@
+"""Reporting center pages: the national view and drill-down, provinces side by side, charts,
+completeness and timeliness; as reported or in today's units."""
+from __future__ import annotations
+
+from flask import Response, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app.adapters import charts
+from app.domain.numbers import format_vn
+from app.services import aggregation as svc
+from app.services.errors import Invalid, NotFound
+
+from . import bp
+
+
+def _args():
+    units = request.args.get("units", "as_reported")
+    basis = "latest" if request.args.get("include") == "submitted" else "approved"
+    tier = request.args.get("tier", "")
+    return {"unit": request.args.get("unit", svc.NATION)[:40], "units": units, "basis": basis,
+            "tier": int(tier) if tier.isdigit() else None}
+
+
+@bp.route("/center")
+@login_required
+def center():
+    svc.scope_of(current_user)
+    regimes = svc.regimes_with_data()
+    chosen = request.args.get("regime") or (regimes[0].code if regimes else "")
+    regime = next((r for r in regimes if r.code == chosen), None)
+    if regime is None:
+        raise NotFound("Chưa có chế độ báo cáo nào")
+    period = svc.latest_period(regime)
+    if period is None:
+        return render_template("center/empty.html", regimes=regimes, regime=regime)
+    return redirect(url_for("web.center_view", regime=regime.code, period=period))
+
+
+@bp.route("/center/<regime>/<period>")
+@login_required
+def center_view(regime, period):
+    args = _args()
+    v = svc.view(user=current_user, regime=regime, period=period, **args)
+    sort = request.args.get("sort", "")
+    children = v.children
+    if sort in v.definition.indicator_codes:
+        children = sorted(children, key=lambda c: (c.values.get(sort) is None, -(c.values.get(sort) or 0)))
+    chart = request.args.get("chart") or (v.rows[0].indicator.code if v.rows else "")
+    return render_template("center/view.html", v=v, children=children, sort=sort, chart=chart, args=args,
+                           regimes=svc.regimes_with_data(), include=request.args.get("include", ""))
+
+
+@bp.route("/center/<regime>/<period>/completeness")
+@login_required
+def center_completeness(regime, period):
+    unit = request.args.get("unit", svc.NATION)[:40]
+    tier = request.args.get("tier", "")
+    cv = svc.completeness(user=current_user, regime=regime, period=period, unit=unit, tier=int(tier) if tier.isdigit() else None)
+    return render_template("center/completeness.html", cv=cv, regime=regime, period=period, unit=unit)
+
+
+@bp.route("/center/<regime>/trend.svg")
+@login_required
+def center_trend_svg(regime):
+    indicator = request.args.get("indicator", "")
+    unit = request.args.get("unit", svc.NATION)
+    basis = "latest" if request.args.get("include") == "submitted" else "approved"
+    points = svc.trend(user=current_user, regime=regime, indicator=indicator, unit=unit, end=request.args.get("period") or None,
+                       basis=basis)
+    v_name, v_unit = _indicator_label(regime, indicator)
+    svg = charts.trend_svg([p.label_vi for p, _ in points], [val for _, val in points], v_name, v_unit)
+    return Response(svg, mimetype="image/svg+xml")
+
+
+@bp.route("/center/<regime>/<period>/bars.svg")
+@login_required
+def center_bars_svg(regime, period):
+    args = _args()
+    indicator = request.args.get("indicator", "")
+    v = svc.view(user=current_user, regime=regime, period=period, **args)
+    if indicator not in v.definition.indicator_codes:
+        raise Invalid(f"Chỉ tiêu “{indicator}” không có trong chế độ")
+    ind = v.catalogue.indicators[indicator]
+    svg = charts.bar_svg([c.name for c in v.children], [c.values.get(indicator) for c in v.children],
+                         f"{ind.name_vi} — {v.period.label_vi}", ind.unit)
+    return Response(svg, mimetype="image/svg+xml")
+
+
+def _indicator_label(regime: str, indicator: str) -> tuple[str, str]:
+    from app.services.catalogue import get_indicator
+
+    ind = get_indicator(code=indicator)
+    return ind.name_vi, ind.unit
+
+
+@bp.app_template_filter("pct")
+def _pct(value) -> str:
+    return "" if value is None else format_vn(value, 1) + " %"

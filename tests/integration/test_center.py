@@ -1,0 +1,170 @@
+"""The reporting center on a real database: approvals reflected at once, incremental equals
+rebuilt, approved-only by default, history in today's units, completeness, scope, API."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from app.domain.numbers import normalise
+from app.extensions import db
+from app.models import Aggregate, User
+from app.services import aggregation as svc
+from app.services import history, users
+from app.services import submissions as submissions_svc
+from app.services.errors import Forbidden
+from tests.helpers import retail_values
+
+ON_TIME = datetime(2026, 12, 10, 3, 0, tzinfo=UTC)
+
+
+def user(name: str) -> User:
+    return db.session.scalar(select(User).where(User.username == name))
+
+
+@pytest.fixture
+def analyst(app):
+    return user("phantich.vpcp")
+
+
+def tthc(received_online, received_direct, early, on_time, late, pending_ok, pending_late, carried=0):
+    return {("TTHC_NHAN_TRUCTUYEN", ""): Decimal(received_online), ("TTHC_NHAN_TRUCTIEP", ""): Decimal(received_direct),
+            ("TTHC_NHAN_KYTRUOC", ""): Decimal(carried), ("TTHC_DAGQ_TRUOCHAN", ""): Decimal(early),
+            ("TTHC_DAGQ_DUNGHAN", ""): Decimal(on_time), ("TTHC_DAGQ_QUAHAN", ""): Decimal(late),
+            ("TTHC_DANGGQ_TRONGHAN", ""): Decimal(pending_ok), ("TTHC_DANGGQ_QUAHAN", ""): Decimal(pending_late)}
+
+
+# before the reorganisation: old Lào Cai (T10-63) and Yên Bái (T15-63) became today's Lào Cai (T15)
+HISTORY = {"T10-63": tthc(60, 40, 10, 70, 20, 0, 0), "T15-63": tthc(30, 20, 5, 25, 20, 0, 0), "T01-63": tthc(500, 100, 100, 400, 100, 0, 0)}
+
+
+def load_history():
+    return history.load_reports(actor=user("quantri"), regime_code="VPCP-TTHC", period_key="2025-Q1", reports=HISTORY,
+                                on_time=lambda code: code != "T15-63")
+
+
+def test_history_as_reported_and_in_todays_units(app, analyst):
+    assert load_history() == 3
+    reported = svc.view(user=analyst, regime="VPCP-TTHC", period="2025-Q1")
+    total = {r.indicator.code: r.values[""] for r in reported.rows}
+    assert total["TTHC_NHAN_TONG"] == 60 + 40 + 30 + 20 + 500 + 100
+    # on-time rate: (early + on time) / settled, over the summed parts — not an average of rates
+    assert total["TTHC_TYLE_DUNGHAN"] == normalise(Decimal(10 + 70 + 5 + 25 + 100 + 400) / Decimal(100 + 50 + 600) * 100)  # 81,33
+    assert {c.code for c in reported.children} == {"T10-63", "T15-63", "T01-63"}
+    assert reported.reporting == 3 and reported.expected >= 63  # the 63 provinces of the time (and the ministries) owed it
+    current = svc.view(user=analyst, regime="VPCP-TTHC", period="2025-Q1", units="current")
+    children = {c.code: c for c in current.children}
+    assert set(children) == {"T15", "T01"}
+    assert children["T15"].values["TTHC_NHAN_TONG"] == 100 + 50
+    assert children["T15"].values["TTHC_TYLE_DUNGHAN"] == normalise(Decimal(10 + 70 + 5 + 25) / Decimal(100 + 50) * 100)
+    assert {r.indicator.code: r.values[""] for r in current.rows} == total  # the nation is the same either way
+    drilled = svc.view(user=analyst, regime="VPCP-TTHC", period="2025-Q1", unit="T15", units="current")
+    assert {c.code for c in drilled.children} == {"T10-63", "T15-63"}
+    assert {r.indicator.code: r.values[""] for r in drilled.rows}["TTHC_NHAN_TONG"] == 150
+
+
+def submit_retail(approve: bool):
+    reporter, approver = user("canbo.sct"), user("pheduyet.hn")
+    report = submissions_svc.open_report(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2026-M12",
+                                         for_write=True)
+    result = submissions_svc.save(user=reporter, report=report, raw={(k, ""): (str(v), False, "") for k, v in retail_values().items()},
+                                  outline={}, revision=None, now=ON_TIME)
+    submissions_svc.submit(user=reporter, submission_id=result.submission.id, now=ON_TIME)
+    if approve:
+        submissions_svc.approve(user=approver, submission_id=result.submission.id)
+    return result.submission
+
+
+def national(analyst, basis="approved", period="2026-M12"):
+    v = svc.view(user=analyst, regime="BCT-BANLE", period=period, basis=basis)
+    return {r.indicator.code: r.values[""] for r in v.rows}
+
+
+def test_only_approved_data_counts_unless_asked_and_a_return_removes_it(app, analyst):
+    sub = submit_retail(approve=False)
+    assert national(analyst)["BL_TONG"] is None  # submitted, not approved
+    assert national(analyst, "latest")["BL_TONG"] == 1722  # …visible when asked for, clearly as submitted
+    submissions_svc.return_(user=user("pheduyet.hn"), submission_id=sub.id, reason="Sai")
+    assert national(analyst, "latest")["BL_TONG"] is None  # a returned version never counts
+
+
+def test_an_approval_is_in_the_national_view_at_once_and_rebuild_changes_nothing(app, analyst):
+    submit_retail(approve=True)
+    assert national(analyst)["BL_TONG"] == 1722 and national(analyst)["BL_HH_01"] == 101
+    v = svc.view(user=analyst, regime="BCT-BANLE", period="2026-M12")
+    assert v.reporting == 1 and v.expected == 34
+    t01 = svc.view(user=analyst, regime="BCT-BANLE", period="2026-M12", unit="T01")
+    assert [c.code for c in t01.children] == ["T01.SCT"]
+    agency = svc.view(user=analyst, regime="BCT-BANLE", period="2026-M12", unit="T01.SCT")
+    assert {r.indicator.code: r.values[""] for r in agency.rows}["BL_LT"] == 21 + 22 + 23
+
+    def snapshot():
+        return sorted((a.unit_code, a.tier, a.basis, a.indicator, a.dkey, a.n, a.total, a.minimum, a.maximum)
+                      for a in db.session.scalars(select(Aggregate).where(Aggregate.period_key == "2026-M12")))
+    incremental = snapshot()
+    assert incremental
+    svc.rebuild(regime="BCT-BANLE", period="2026-M12")
+    assert snapshot() == incremental
+    svc.rebuild(regime="BCT-BANLE", period="2026-M12")
+    assert snapshot() == incremental  # idempotent
+
+
+def test_trend_over_periods(app, analyst):
+    actor = user("quantri")
+    for key, scale in (("2026-M09", 1), ("2026-M10", 2)):
+        values = {(k, ""): Decimal(v) * scale for k, v in retail_values().items()}
+        history.load_reports(actor=actor, regime_code="BCT-BANLE", period_key=key, reports={"T04.SCT": values})
+    points = svc.trend(user=analyst, regime="BCT-BANLE", indicator="BL_TONG", end="2026-M10", periods=3)
+    assert [(p.key, v) for p, v in points] == [("2026-M08", None), ("2026-M09", 1722), ("2026-M10", 3444)]
+    v = svc.view(user=analyst, regime="BCT-BANLE", period="2026-M10")
+    row = next(r for r in v.rows if r.indicator.code == "BL_TONG")
+    assert row.previous == 1722 and row.change_previous == 200
+
+
+def test_completeness_counts_obliged_agencies_only(app, analyst):
+    load_history()
+    cv = svc.completeness(user=analyst, regime="VPCP-TTHC", period="2025-Q1", periods=2)
+    q1 = cv.totals["2025-Q1"]
+    assert q1.submitted == 3 and q1.on_time == 2 and q1.late == 1 and q1.expected >= 63 and q1.rate <= 100
+    assert all(t.rate <= 100 and t.submitted <= t.expected for t in cv.totals.values())
+    assert {r.code: r.cells["2025-Q1"] for r in cv.rows if r.code in HISTORY} == {"T10-63": "on_time", "T15-63": "late", "T01-63": "on_time"}
+    assert "T15" not in {r.code for r in cv.rows}  # today's Lào Cai did not exist in 2025-Q1
+
+
+def test_a_province_analyst_sees_only_their_province(app):
+    local = users.create_user(username="phantich.hn", password="mat-khau-dai-2026", full_name="Chuyên viên Hà Nội", role="analyst",
+                              agency_code="T01")
+    submit_retail(approve=True)
+    v = svc.view(user=local, regime="BCT-BANLE", period="2026-M12")
+    assert v.unit == "T01"  # the nation is replaced by their province
+    with pytest.raises(Forbidden):
+        svc.view(user=local, regime="BCT-BANLE", period="2026-M12", unit="T04")
+    with pytest.raises(Forbidden):
+        svc.view(user=user("canbo.sct"), regime="BCT-BANLE", period="2026-M12")
+
+
+def test_the_api_serves_the_same_figures(client, app, analyst):
+    from app.services.users import issue_token
+
+    load_history()
+    headers = {"Authorization": f"Bearer {issue_token(user=analyst)}"}
+    body = client.get("/api/v1/aggregates?regime=VPCP-TTHC&period=2025-Q1&units=current&indicator=TTHC_NHAN_TONG", headers=headers).get_json()
+    assert body["items"] == [{"indicator": "TTHC_NHAN_TONG", "name_vi": body["items"][0]["name_vi"], "unit": "hồ sơ",
+                              "aggregation": "sum", "disaggregation": {}, "value": "750", "previous": None,
+                              "same_period_last_year": None, "reporting": "3"}]
+    assert {c["agency"]: c["values"]["TTHC_NHAN_TONG"] for c in body["children"]} == {"T15": "150", "T01": "600"}
+    done = client.get("/api/v1/completeness?regime=VPCP-TTHC&period=2025-Q1", headers=headers).get_json()
+    last = done["periods"][-1]
+    assert last["period"] == "2025-Q1" and last["submitted"] == 3 and Decimal(last["rate"]) <= 100
+    bad = client.get("/api/v1/aggregates?regime=VPCP-TTHC&period=2025-M01", headers=headers)
+    assert bad.status_code == 422 and bad.get_json()["error"]["code"] == "invalid"
+    assert client.get("/api/v1/aggregates?regime=VPCP-TTHC&period=2025-Q1&units=maybe", headers=headers).status_code == 422
+
+
+def test_rebuild_command(runner, app):
+    load_history()
+    result = runner.invoke(args=["aggregate", "rebuild", "--all"])
+    assert result.exit_code == 0 and "Đã tổng hợp lại" in result.output
+    assert runner.invoke(args=["aggregate", "rebuild"]).exit_code == 2
