@@ -8,13 +8,14 @@ nation's from one GROUP BY over the provinces' partials — never a query per ag
 """
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Float, and_, cast, delete, func, insert, select
+from sqlalchemy import Float, Numeric, String, and_, cast, delete, func, insert, literal, select, true, tuple_, type_coerce
 from sqlalchemy.orm import aliased
 
 from app.domain import aggregation as rules
@@ -99,7 +100,7 @@ def refresh(sub: Submission) -> None:
         _recompute(sub.regime_id, sub.period_key, sub.tier, basis, units=[province])
 
 
-def _recompute(regime_id: int, period_key: str, tier: int, basis: str, units: list[str] | None) -> None:
+def _recompute(regime_id: int, period_key: str, tier: int, basis: str, units: list[str] | None, nation: bool = True) -> None:
     """Partials of the given units (all when None) from the raw values, then the nation's."""
     scope = [Aggregate.regime_id == regime_id, Aggregate.period_key == period_key, Aggregate.tier == tier, Aggregate.basis == basis]
     db.session.execute(delete(Aggregate).where(*scope, Aggregate.unit_code.in_(units) if units else Aggregate.unit_code != NATION))
@@ -118,7 +119,8 @@ def _recompute(regime_id: int, period_key: str, tier: int, basis: str, units: li
               for u, i, k, n, t, lo, hi, _at in rows]
     for i in range(0, len(values), 2000):
         db.session.execute(insert(Aggregate), values[i:i + 2000])
-    _recompute_nation(regime_id, period_key, tier, basis)
+    if nation:
+        _recompute_nation(regime_id, period_key, tier, basis)
 
 
 def _latest_values(regime_id, period_key, tier, basis, units) -> dict:
@@ -179,7 +181,9 @@ class RebuildSummary:
 def rebuild(*, regime: str | None = None, period: str | None = None,
             progress: Callable[[int, int], None] = lambda done, total: None) -> RebuildSummary:
     """Recompute record versions and partials from the raw values, idempotently (all regimes and
-    periods when none is given)."""
+    periods when none is given). Per regime: one GROUP BY over the approved values of all its
+    periods, partials of the "latest" basis copied where they are the same reports, one GROUP BY
+    for the nation."""
     subs_q = select(Submission.regime_id, Submission.period_key).distinct()
     if regime:
         r = db.session.scalar(select(Regime).where(Regime.code == regime))
@@ -189,50 +193,114 @@ def rebuild(*, regime: str | None = None, period: str | None = None,
     if period:
         subs_q = subs_q.where(Submission.period_key == period)
     scopes = db.session.execute(subs_q.order_by(Submission.regime_id, Submission.period_key)).all()
+    by_regime: dict[int, list[str]] = defaultdict(list)
+    for regime_id, key in scopes:
+        by_regime[regime_id].append(key)
     summary = RebuildSummary()
-    progress(0, len(scopes))
-    for done, (regime_id, period_key) in enumerate(scopes, 1):
-        db.session.execute(delete(RecordVersion).where(RecordVersion.regime_id == regime_id, RecordVersion.period_key == period_key))
-        db.session.execute(delete(Aggregate).where(Aggregate.regime_id == regime_id, Aggregate.period_key == period_key))
-        summary.records += _rebuild_records(regime_id, period_key)
-        tiers = db.session.execute(select(RecordVersion.tier, RecordVersion.basis).distinct()
-                                   .where(RecordVersion.regime_id == regime_id, RecordVersion.period_key == period_key)).all()
-        for tier, basis in tiers:
-            _recompute(regime_id, period_key, tier, basis, units=None)
+    total = len(scopes)
+    progress(0, total)
+    done = 0
+    for regime_id, keys in by_regime.items():
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            db.session.execute(delete(RecordVersion).where(RecordVersion.regime_id == regime_id, RecordVersion.period_key.in_(chunk)))
+            db.session.execute(delete(Aggregate).where(Aggregate.regime_id == regime_id, Aggregate.period_key.in_(chunk)))
+        for key in keys:
+            summary.records += _rebuild_records(regime_id, key)
+            done += 1
+            progress(done, total)
+        if _has_latest_indicators(regime_id):
+            for key in keys:  # the window query for "latest" runs per period
+                for tier, basis in db.session.execute(select(RecordVersion.tier, RecordVersion.basis).distinct().where(
+                        RecordVersion.regime_id == regime_id, RecordVersion.period_key == key)).all():
+                    _recompute(regime_id, key, tier, basis, units=None)
+        else:
+            _rebuild_partials(regime_id, keys)
         db.session.commit()
-        summary.scopes += 1
-        progress(done, len(scopes))
+        summary.scopes += len(keys)
     summary.aggregates = db.session.scalar(select(func.count()).select_from(Aggregate)) or 0
     return summary
 
 
+def _has_latest_indicators(regime_id: int) -> bool:
+    regime = db.session.get(Regime, regime_id)
+    definition, cat = regime_definition(regime.current_version)
+    return any(cat.indicators[c].aggregation == "latest" for c in definition.indicator_codes)
+
+
+def _rebuild_partials(regime_id: int, keys: list[str]) -> None:
+    rv, sv, a = RecordVersion, SubmissionValue, Aggregate
+    in_scope = rv.period_key.in_(keys) if len(keys) <= 500 else true()
+    rows = db.session.execute(
+        select(rv.period_key, rv.tier, rv.province_code, sv.indicator, sv.dkey, func.count(sv.number), func.sum(_num(sv.number)),
+               func.min(_num(sv.number)), func.max(_num(sv.number)))
+        .join(sv, sv.version_id == rv.version_id)
+        .where(rv.regime_id == regime_id, rv.basis == "approved", in_scope, sv.number.is_not(None))
+        .group_by(rv.period_key, rv.tier, rv.province_code, sv.indicator, sv.dkey)).all()
+    values = [{"regime_id": regime_id, "period_key": p, "tier": t, "basis": "approved", "unit_code": u, "indicator": i, "dkey": k,
+               "n": n, "total": _dec(tot), "minimum": _dec(lo), "maximum": _dec(hi), "latest_at": None, "latest": None}
+              for p, t, u, i, k, n, tot, lo, hi in rows]
+    for i in range(0, len(values), 5000):
+        db.session.execute(insert(Aggregate), values[i:i + 5000])
+    # "latest" = "approved" wherever the same versions count; recompute only where they differ
+    records: dict[tuple, dict[str, set]] = defaultdict(lambda: {"approved": set(), "latest": set()})
+    for p, t, u, basis, agency, vid in db.session.execute(
+            select(rv.period_key, rv.tier, rv.province_code, rv.basis, rv.agency_code, rv.version_id)
+            .where(rv.regime_id == regime_id, in_scope)).all():
+        records[(p, t, u)][basis].add((agency, vid))
+    same = [key for key, b in records.items() if b["approved"] == b["latest"] and b["approved"]]
+    differ = [key for key, b in records.items() if b["approved"] != b["latest"]]
+    cols = [a.regime_id, a.period_key, a.tier, a.unit_code, a.indicator, a.dkey, a.n, a.total, a.minimum, a.maximum]
+    if same:
+        copied = select(*cols[:3], literal("latest"), *cols[3:]).where(
+            a.regime_id == regime_id, a.basis == "approved", a.period_key.in_(sorted({k[0] for k in same})),
+            tuple_(a.period_key, a.tier, a.unit_code).in_(same))
+        db.session.execute(insert(a).from_select(["regime_id", "period_key", "tier", "basis", "unit_code", "indicator", "dkey", "n", "total",
+                                                  "minimum", "maximum"], copied))
+    for p, t, u in differ:
+        _recompute(regime_id, p, t, "latest", units=[u], nation=False)
+    # the nation: one GROUP BY over the provinces' partials of every period, tier and basis
+    db.session.execute(delete(a).where(a.regime_id == regime_id, a.period_key.in_(keys) if len(keys) <= 500 else true(),
+                                       a.unit_code == NATION))
+    nation = select(a.regime_id, a.period_key, a.tier, a.basis, literal(NATION), a.indicator, a.dkey, func.sum(a.n),
+                    func.sum(_num(a.total)), func.min(_num(a.minimum)), func.max(_num(a.maximum))).where(
+        a.regime_id == regime_id, a.period_key.in_(keys) if len(keys) <= 500 else true(), a.unit_code != NATION).group_by(
+        a.regime_id, a.period_key, a.tier, a.basis, a.indicator, a.dkey)
+    db.session.execute(insert(a).from_select(["regime_id", "period_key", "tier", "basis", "unit_code", "indicator", "dkey", "n", "total",
+                                              "minimum", "maximum"], nation))
+
+
 def _rebuild_records(regime_id: int, period_key: str) -> int:
-    """Record versions of every submission of one (regime, period) — set-based."""
-    subs = db.session.scalars(select(Submission).where(Submission.regime_id == regime_id, Submission.period_key == period_key)).all()
+    """Record versions of every submission of one (regime, period) — set-based: two queries."""
+    subs = db.session.execute(select(Submission.id, Submission.agency_id, Submission.tier, Submission.approved_version, Agency.code)
+                              .join(Agency, Agency.id == Submission.agency_id)
+                              .where(Submission.regime_id == regime_id, Submission.period_key == period_key)).all()
     if not subs:
         return 0
-    day = _period_day(subs[0])
+    first = db.session.scalar(select(Submission).where(Submission.id == subs[0][0]))
+    day = _period_day(first)
     versions = db.session.execute(
         select(SubmissionVersion.submission_id, SubmissionVersion.number, SubmissionVersion.id, SubmissionVersion.status,
                SubmissionVersion.submitted_at)
-        .where(SubmissionVersion.submission_id.in_([s.id for s in subs]), SubmissionVersion.seal_hash.is_not(None))
+        .join(Submission, Submission.id == SubmissionVersion.submission_id)
+        .where(Submission.regime_id == regime_id, Submission.period_key == period_key, SubmissionVersion.seal_hash.is_not(None))
         .order_by(SubmissionVersion.submission_id, SubmissionVersion.number)).all()
     by_sub: dict[int, list] = defaultdict(list)
     for row in versions:
         by_sub[row[0]].append(row)
     provinces = _provinces_on(day)
     rows = []
-    for sub in subs:
-        sealed = by_sub.get(sub.id, [])
-        approved = next((v for v in sealed if v[1] == sub.approved_version), None)
+    for sid, agency_id, tier, approved_version, code in subs:
+        sealed = by_sub.get(sid, [])
+        approved = next((v for v in sealed if v[1] == approved_version), None)
         latest = sealed[-1] if sealed and sealed[-1][3] in ("submitted", "approved") else approved
-        province = provinces.get(sub.agency_id, CENTRAL)
+        province = provinces.get(agency_id, CENTRAL)
         for basis, v in (("approved", approved), ("latest", latest)):
             if v is not None:
-                rows.append({"regime_id": regime_id, "period_key": period_key, "basis": basis, "tier": sub.tier,
-                             "agency_code": sub.agency.code, "province_code": province, "version_id": v[2], "reported_at": v[4]})
-    for i in range(0, len(rows), 2000):
-        db.session.execute(insert(RecordVersion), rows[i:i + 2000])
+                rows.append({"regime_id": regime_id, "period_key": period_key, "basis": basis, "tier": tier,
+                             "agency_code": code, "province_code": province, "version_id": v[2], "reported_at": v[4]})
+    for i in range(0, len(rows), 5000):
+        db.session.execute(insert(RecordVersion), rows[i:i + 5000])
     return len(rows)
 
 
@@ -338,16 +406,38 @@ def _period(definition: RegimeDef, key: str) -> Period:
     return period
 
 
-def _cells(regime_id: int, period_keys: Iterable[str], tier: int, basis: str, units: Iterable[str]) -> dict[tuple[str, str], dict]:
-    """(period, unit) → {(indicator, key): Partial} from the stored partials (one query)."""
+def _raw(col):
+    """Read a stored decimal without per-row normalising (thousands of rows per view): exact
+    NUMERIC on PostgreSQL, the canonical text on SQLite."""
+    return type_coerce(col, String if db.engine.dialect.name == "sqlite" else Numeric(asdecimal=True))
+
+
+def _d(v) -> Decimal | None:
+    return None if v is None else (v if isinstance(v, Decimal) else Decimal(v))
+
+
+def _cells(regime_id: int, period_keys: Iterable[str], tier: int, basis: str, units: Iterable[str],
+           extremes: bool = True) -> dict[tuple[str, str], dict]:
+    """(period, unit) → {(indicator, key): Partial} from the stored partials (one query).
+    Without `extremes` only counts and sums are read (enough for sum, average and ratio)."""
     a = Aggregate
     out: dict[tuple[str, str], dict] = defaultdict(dict)
-    rows = db.session.execute(select(a.period_key, a.unit_code, a.indicator, a.dkey, a.n, a.total, a.minimum, a.maximum, a.latest_at, a.latest)
-                              .where(a.regime_id == regime_id, a.tier == tier, a.basis == basis,
-                                     a.period_key.in_(list(period_keys)), a.unit_code.in_(list(units)))).all()
-    for p, u, ind, key, n, total, lo, hi, at, latest in rows:
-        out[(p, u)][(ind, key)] = Partial(Decimal(n), total, lo, hi, at, latest)
+    cols = [a.period_key, a.unit_code, a.indicator, a.dkey, a.n, _raw(a.total)]
+    if extremes:
+        cols += [_raw(a.minimum), _raw(a.maximum), a.latest_at, _raw(a.latest)]
+    rows = db.session.execute(select(*cols).where(a.regime_id == regime_id, a.tier == tier, a.basis == basis,
+                                                  a.period_key.in_(list(period_keys)), a.unit_code.in_(list(units)))).all()
+    if extremes:
+        for p, u, ind, key, n, total, lo, hi, at, latest in rows:
+            out[(p, u)][(ind, key)] = Partial(Decimal(n), _d(total), _d(lo), _d(hi), at, _d(latest))
+    else:
+        for p, u, ind, key, n, total in rows:
+            out[(p, u)][(ind, key)] = Partial(Decimal(n), _d(total))
     return out
+
+
+def _needs_extremes(definition: RegimeDef, cat: Catalogue) -> bool:
+    return any(cat.indicators[c].aggregation in ("min", "max", "latest") for c in definition.indicator_codes)
 
 
 def _tiers(regime_id: int, period_key: str, basis: str) -> list[int]:
@@ -387,12 +477,13 @@ def view(*, user: User, regime: str, period: str, unit: str = NATION, units: str
     tiers = _tiers(r.id, p.key, basis) or [0]
     tier = tier if tier is not None and tier in tiers else tiers[0]
     keys = [p.key, p.previous().key, p.same_period_last_year().key]
+    ext = _needs_extremes(definition, cat)
     if unit == NATION:
         child_units = _child_units_nation(r.id, p.key, tier, basis)
         lineage = _lineage(child_units) if units == "current" else {}
-        cells = _cells(r.id, keys, tier, basis, [NATION])
+        cells = _cells(r.id, keys, tier, basis, [NATION], ext)
         now, prev, ly = (cells.get((k, NATION), {}) for k in keys)
-        child_cells = _cells(r.id, [p.key], tier, basis, child_units)
+        child_cells = _cells(r.id, [p.key], tier, basis, child_units, ext)
         by_unit = {u: child_cells.get((p.key, u), {}) for u in child_units}
         if units == "current":
             by_unit = rules.reattribute(by_unit, lineage)
@@ -409,7 +500,7 @@ def view(*, user: User, regime: str, period: str, unit: str = NATION, units: str
                 old = _predecessors(unit)
                 lineage = _lineage(old)
                 sources = [unit, *old]
-            cells = _cells(r.id, keys, tier, basis, sources)
+            cells = _cells(r.id, keys, tier, basis, sources, ext)
             merged = [rules.reattribute({u: cells.get((k, u), {}) for u in sources}, lineage).get(unit, {}) for k in keys]
             now, prev, ly = merged
             children = _children_agencies(r.id, p.key, tier, basis, sources, definition, cat, lineage, unit)
@@ -512,16 +603,30 @@ def _rows(definition: RegimeDef, cat: Catalogue, now, prev, ly) -> list[Row]:
     return out
 
 
+_EXPECTED: dict[tuple, tuple[float, int]] = {}
+EXPECTED_TTL = 300.0  # seconds: obligations follow the agency map, which changes by decision, not by the minute
+
+
 def _expected(regime: Regime, definition: RegimeDef, period: Period, tier: int, unit: str, now) -> tuple[int, int]:
     """How many agencies owe this tier under the unit, and how many the figures rest on."""
+    reporting = int(max((p.n for p in now.values()), default=Decimal(0)))
+    key = (regime.current_version.id, regime.current_version.content_hash, period.key, tier, unit)
+    hit = _EXPECTED.get(key)
+    if hit and time.monotonic() - hit[0] < EXPECTED_TTL:
+        return hit[1], reporting
+    expected = _count_expected(definition, period, tier, unit)
+    _EXPECTED[key] = (time.monotonic(), expected)
+    return expected, reporting
+
+
+def _count_expected(definition: RegimeDef, period: Period, tier: int, unit: str) -> int:
     day = period.cutoff(definition.cutoff)[1]
     units = agency_svc.units_on(day=day)
     owed = [o.agency for o in obligations(definition, period, units) if o.tier == tier]
     by_code = {u.code: u for u in units}
     if unit != NATION:
         owed = [c for c in owed if c == unit or by_code[c].province == unit or (unit == CENTRAL and by_code[c].province is None)]
-    reporting = int(max((p.n for p in now.values()), default=Decimal(0)))
-    return len(owed), reporting
+    return len(owed)
 
 
 def trend(*, user: User, regime: str, indicator: str, unit: str = NATION, periods: int = 12, end: str | None = None,
@@ -543,8 +648,8 @@ def trend(*, user: User, regime: str, indicator: str, unit: str = NATION, period
         last = Period.parse(key)
     keys = [last.shift(-i) for i in range(periods - 1, -1, -1)]
     tier = tier if tier is not None else (_tiers(r.id, last.key, basis) or [0])[0]
-    cells = _cells(r.id, [p.key for p in keys], tier, basis, [unit])
     ind = cat.indicators[indicator]
+    cells = _cells(r.id, [p.key for p in keys], tier, basis, [unit], ind.aggregation in ("min", "max", "latest"))
     return [(p, rules.value(ind, cells.get((p.key, unit), {}))) for p in keys]
 
 
