@@ -231,17 +231,14 @@ def _has_latest_indicators(regime_id: int) -> bool:
 def _rebuild_partials(regime_id: int, keys: list[str]) -> None:
     rv, sv, a = RecordVersion, SubmissionValue, Aggregate
     in_scope = rv.period_key.in_(keys) if len(keys) <= 500 else true()
-    rows = db.session.execute(
-        select(rv.period_key, rv.tier, rv.province_code, sv.indicator, sv.dkey, func.count(sv.number), func.sum(_num(sv.number)),
-               func.min(_num(sv.number)), func.max(_num(sv.number)))
-        .join(sv, sv.version_id == rv.version_id)
-        .where(rv.regime_id == regime_id, rv.basis == "approved", in_scope, sv.number.is_not(None))
-        .group_by(rv.period_key, rv.tier, rv.province_code, sv.indicator, sv.dkey)).all()
-    values = [{"regime_id": regime_id, "period_key": p, "tier": t, "basis": "approved", "unit_code": u, "indicator": i, "dkey": k,
-               "n": n, "total": _dec(tot), "minimum": _dec(lo), "maximum": _dec(hi), "latest_at": None, "latest": None}
-              for p, t, u, i, k, n, tot, lo, hi in rows]
-    for i in range(0, len(values), 5000):
-        db.session.execute(insert(Aggregate), values[i:i + 5000])
+    grouped = (select(literal(regime_id), rv.period_key, rv.tier, literal("approved"), rv.province_code, sv.indicator, sv.dkey,
+                      func.count(sv.number), func.sum(_num(sv.number)), func.min(_num(sv.number)), func.max(_num(sv.number)))
+               .join(sv, sv.version_id == rv.version_id)
+               .where(rv.regime_id == regime_id, rv.basis == "approved", in_scope, sv.number.is_not(None))
+               .group_by(rv.period_key, rv.tier, rv.province_code, sv.indicator, sv.dkey))
+    # straight from the GROUP BY into the table: no round trip through Python
+    db.session.execute(insert(a).from_select(["regime_id", "period_key", "tier", "basis", "unit_code", "indicator", "dkey", "n", "total",
+                                              "minimum", "maximum"], grouped))
     # "latest" = "approved" wherever the same versions count; recompute only where they differ
     records: dict[tuple, dict[str, set]] = defaultdict(lambda: {"approved": set(), "latest": set()})
     for p, t, u, basis, agency, vid in db.session.execute(
