@@ -244,6 +244,42 @@ def seed_history_cmd():
     click.echo(f"Số liệu lịch sử: {sum(counts.values())} báo cáo mới trong {len(counts)} kỳ.")
 
 
+export_cli = AppGroup("export", help="Consolidated reports and data files.")
+
+
+@export_cli.command("pdf")
+@click.option("--regime", required=True)
+@click.option("--period", required=True)
+@click.option("--agency", default="CP", show_default=True, help="CP for the nation, a province or an agency code.")
+@click.option("--units", type=click.Choice(["as_reported", "current"]), default="as_reported", show_default=True)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True))
+@click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx", "csv"]), default="pdf", show_default=True)
+def export_pdf(regime, period, agency, units, out, fmt):
+    """Write the consolidated report (or its data) for (regime, period, agency) to --out."""
+    import time
+
+    from .models import Role, User
+    from .services import exports
+
+    readers = db.session.scalars(select(User).where(User.role.in_([Role.ANALYST.value, Role.ADMIN.value]), User.active.is_(True))
+                                 .order_by(User.id)).all()
+    reader = next((u for u in readers if u.agency.level in ("central", "ministry")), None)
+    if reader is None:
+        raise click.UsageError("cần một tài khoản quản trị (flask seed demo hoặc flask users create)")
+    with click.progressbar(length=2, label="Đang lập báo cáo", file=sys.stderr) as bar:
+        start = time.perf_counter()
+        if fmt == "pdf":
+            data, _name, cached = exports.pdf(user=reader, regime=regime, period=period, agency=agency, units=units)
+        elif fmt == "xlsx":
+            (data, _name), cached = exports.xlsx_bytes(user=reader, regime=regime, period=period, agency=agency, units=units), False
+        else:
+            (data, _name), cached = exports.csv_bytes(user=reader, regime=regime, period=period, agency=agency, units=units), False
+        bar.update(1)
+        Path(out).write_bytes(data)
+        bar.update(1)
+    click.echo(f"Đã ghi {out}: {len(data):,} byte trong {time.perf_counter() - start:.2f} s{' (dùng lại bản đã lập)' if cached else ''}.")
+
+
 def init_app(app) -> None:
-    for group in (catalogue_cli, agencies_cli, users_cli, seed_cli, reminders_cli, scheduler_cli, aggregate_cli):
+    for group in (catalogue_cli, agencies_cli, users_cli, seed_cli, reminders_cli, scheduler_cli, aggregate_cli, export_cli):
         app.cli.add_command(group)

@@ -66,7 +66,7 @@ def read_catalogue_tree(root: Path, problems: list[Problem]):
         if source is None:
             continue
         (disaggs if path.stem == "disaggregations" else indicators).append(source)
-    for folder in sorted(p for p in reg_dir.iterdir() if p.is_dir()) if reg_dir.is_dir() else []:
+    for folder in sorted(p for p in reg_dir.iterdir() if p.is_dir() and not p.name.startswith("_")) if reg_dir.is_dir() else []:
         regime_file = folder / "regime.yaml"
         if not regime_file.exists():
             problems.append(Problem("thư mục chế độ báo cáo thiếu tệp regime.yaml", str(folder.relative_to(root))))

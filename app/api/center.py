@@ -112,3 +112,36 @@ def completeness(args):
                 "on_time_rate": format(t.on_time_rate, "f")} for p in cv.periods for t in [cv.totals[p.key]]]
     agencies = [{"agency": r.code, "name": r.name, "level": r.level, "periods": r.cells} for r in cv.rows]
     return {"regime": args["regime"], "agency": args["agency"], "periods": periods, "agencies": agencies}
+
+
+class ExportArgs(Schema):
+    regime = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    period = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    agency = fields.String(load_default=svc.NATION, validate=validate.Length(max=40))
+    units = fields.String(load_default="as_reported", validate=validate.OneOf(["as_reported", "current"]))
+
+
+@blp.route("/exports/<any(pdf, xlsx, csv):fmt>")
+@blp.arguments(ExportArgs, location="query")
+@blp.doc(responses={"200": {"description": "the consolidated report (PDF), the consolidated view (Excel) or long-format CSV"}})
+@blp.alt_response(403, schema=ApiErrorSchema)
+@blp.alt_response(422, schema=ApiErrorSchema)
+def export(args, fmt):
+    """The consolidated report of (regime, period, agency) as PDF, Excel or CSV."""
+    from io import BytesIO
+
+    from flask import send_file
+
+    from app.services import exports
+
+    kw = dict(user=current_user, regime=args["regime"], period=args["period"], agency=args["agency"], units=args["units"])
+    if fmt == "pdf":
+        data, name, _ = exports.pdf(**kw)
+        mimetype = "application/pdf"
+    elif fmt == "xlsx":
+        data, name = exports.xlsx_bytes(**kw)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        data, name = exports.csv_bytes(**kw)
+        mimetype = "text/csv"
+    return send_file(BytesIO(data), download_name=name, as_attachment=True, mimetype=mimetype)

@@ -96,3 +96,28 @@ def _indicator_label(regime: str, indicator: str) -> tuple[str, str]:
 @bp.app_template_filter("pct")
 def _pct(value) -> str:
     return "" if value is None else format_vn(value, 1) + " %"
+
+
+@bp.route("/center/<regime>/<period>/export.<fmt>")
+@login_required
+def center_export(regime, period, fmt):
+    from io import BytesIO
+
+    from flask import send_file
+
+    from app.services import exports
+
+    unit = request.args.get("unit", svc.NATION)[:40]
+    units = request.args.get("units", "as_reported")
+    if fmt == "pdf":
+        data, name, _cached = exports.pdf(user=current_user, regime=regime, period=period, agency=unit, units=units)
+        mimetype = "application/pdf"
+    elif fmt == "xlsx":
+        data, name = exports.xlsx_bytes(user=current_user, regime=regime, period=period, agency=unit, units=units)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    elif fmt == "csv":
+        data, name = exports.csv_bytes(user=current_user, regime=regime, period=period, agency=unit, units=units)
+        mimetype = "text/csv"
+    else:
+        raise NotFound("Định dạng xuất không được hỗ trợ (pdf, xlsx, csv)")
+    return send_file(BytesIO(data), download_name=name, as_attachment=True, mimetype=mimetype)

@@ -1,0 +1,300 @@
+"""Exports of the reporting center's figures: the consolidated report as a PDF in Vietnamese
+administrative-document form (WeasyPrint), the consolidated view as Excel, and long-format CSV.
+
+A document is built from the same `aggregation.view` the pages and the API use, so the PDF shows
+the figures the API reports; its footer carries the SHA-256 of those figures. Rendered PDFs are
+kept by that hash: the same data asked for twice is rendered once.
+"""
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+os.environ.setdefault("OPENPYXL_LXML", "False")
+
+from flask import current_app  # noqa: E402
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape  # noqa: E402
+from openpyxl import Workbook  # noqa: E402
+from openpyxl.styles import Font  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+from app.adapters import charts  # noqa: E402
+from app.domain.deadlines import VN_TZ  # noqa: E402
+from app.domain.layout import Layout  # noqa: E402
+from app.domain.numbers import format_vn  # noqa: E402
+from app.extensions import db  # noqa: E402
+from app.models import Agency, RecordVersion, SubmissionVersion, User  # noqa: E402
+
+from . import aggregation  # noqa: E402
+
+STATUS_VI = {"on_time": "Gửi đúng hạn", "late": "Gửi muộn", "returned": "Bị trả lại", "draft": "Đang soạn, chưa gửi",
+             "missing": "Chưa gửi"}
+
+
+@dataclass
+class Document:
+    title: str
+    period_label: str
+    issuer: str
+    issuer_short: str
+    parent_agency: str
+    place: str
+    year: int
+    scope_label: str
+    receiver: str
+    signer_title: str
+    completeness_text: str
+    sections: list[dict] = field(default_factory=list)
+    forms: list[dict] = field(default_factory=list)
+    charts: list[str] = field(default_factory=list)
+    agencies: list[dict] = field(default_factory=list)
+    units: list[dict] = field(default_factory=list)  # one level down: each unit's figures
+    data_hash: str = ""
+    footer: str = ""
+
+
+def _fmt(v, places=None) -> str:
+    return "" if v is None else format_vn(v, places)
+
+
+def figures(view: aggregation.View) -> dict:
+    """The figures of a view as plain data — what the hash in the footer covers."""
+    return {"regime": view.regime.code, "version": view.version.version, "period": view.period.key, "unit": view.unit,
+            "units": view.units, "basis": view.basis, "tier": view.tier,
+            "values": {r.indicator.code: {k: (None if v is None else format(v, "f")) for k, v in r.values.items()} for r in view.rows}}
+
+
+def data_hash(view: aggregation.View) -> str:
+    return hashlib.sha256(json.dumps(figures(view), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def build_document(*, user: User, regime: str, period: str, agency: str = aggregation.NATION, units: str = "as_reported",
+                   include_charts: bool = True) -> tuple[Document, aggregation.View]:
+    v = aggregation.view(user=user, regime=regime, period=period, unit=agency, units=units)
+    cv = aggregation.completeness(user=user, regime=regime, period=period, unit=v.unit, tier=v.tier, periods=1)
+    counts = cv.totals.get(v.period.key)
+    agency_row = db.session.scalar(select(Agency).where(Agency.code == v.unit)) if v.unit != aggregation.NATION else None
+    if agency_row is None:
+        issuer, short, parent, place, signer = "VĂN PHÒNG CHÍNH PHỦ", "VPCP", "", "Hà Nội", "BỘ TRƯỞNG, CHỦ NHIỆM"
+    elif agency_row.level == "province":
+        issuer, short, parent, signer = f"ỦY BAN NHÂN DÂN {agency_row.name.upper()}", "UBND", "", "TM. ỦY BAN NHÂN DÂN – CHỦ TỊCH"
+        place = agency_row.name.replace("Thành phố ", "").replace("Tỉnh ", "")
+    else:
+        parent_agency = agency_row.parent_on(datetime.now(VN_TZ).date())
+        issuer, short = agency_row.name.upper(), agency_row.code.split(".")[-1]
+        parent = f"ỦY BAN NHÂN DÂN {parent_agency.name.upper()}" if parent_agency and parent_agency.level == "province" else ""
+        place = parent_agency.name.replace("Thành phố ", "").replace("Tỉnh ", "") if parent_agency else "Hà Nội"
+        signer = "GIÁM ĐỐC" if agency_row.level == "department" else "THỦ TRƯỞNG CƠ QUAN"
+    completeness_text = "Chưa có thông tin về tình hình gửi báo cáo."
+    if counts and counts.expected:
+        n = format_vn
+        completeness_text = (f"Có {n(counts.submitted)}/{n(counts.expected)} đơn vị đã gửi báo cáo (đạt {n(counts.rate, 1)} %), "
+                             f"trong đó {n(counts.on_time)} đơn vị gửi đúng hạn ({n(counts.on_time_rate, 1)} %), "
+                             f"{n(counts.late)} đơn vị gửi muộn; {n(counts.missing + counts.draft + counts.returned)} đơn vị chưa gửi "
+                             "hoặc bị trả lại.")
+    doc = Document(
+        title=_subtitle(v.definition.name_vi), period_label=v.period.label_vi, issuer=issuer, issuer_short=short, parent_agency=parent,
+        place=place, year=datetime.now(VN_TZ).year, scope_label=v.unit_name, receiver=_receiver(v), signer_title=signer,
+        completeness_text=completeness_text)
+    doc.sections = _sections(v)
+    doc.forms = _forms(v)
+    if include_charts and v.rows:
+        first = v.rows[0].indicator
+        points = aggregation.trend(user=user, regime=regime, indicator=first.code, unit=v.unit, end=v.period.key, periods=12)
+        doc.charts.append(_data_uri(charts.trend_svg([p.label_vi for p, _ in points], [x for _, x in points],
+                                                     f"{first.name_vi} — 12 kỳ gần nhất", first.unit)))
+        if v.children and v.unit == aggregation.NATION:
+            doc.charts.append(_data_uri(charts.bar_svg([c.name for c in v.children], [c.values.get(first.code) for c in v.children],
+                                                       f"{first.name_vi} theo tỉnh, thành phố — {v.period.label_vi}", first.unit)))
+    doc.agencies = [{"code": r.code, "name": r.name, "status": STATUS_VI[r.cells.get(v.period.key, "missing")]} for r in cv.rows]
+    doc.units = [{"code": c.code, "name": c.name,
+                  "rows": [{"name": v.catalogue.indicators[code].name_vi, "unit": v.catalogue.indicators[code].unit,
+                            "value": _fmt(val, 1 if v.catalogue.indicators[code].aggregation in ("ratio", "average") else None)}
+                           for code, val in c.values.items()]} for c in v.children]
+    doc.data_hash = data_hash(v)
+    generated = datetime.now(VN_TZ).strftime("%H:%M %d/%m/%Y")
+    doc.footer = f"baocao · tạo lúc {generated} · SHA-256 số liệu: {doc.data_hash}"
+    return doc, v
+
+
+def _subtitle(name: str) -> str:
+    """"Báo cáo tổng mức bán lẻ…" under the heading BÁO CÁO reads "Tổng mức bán lẻ…"."""
+    rest = name[len("Báo cáo "):] if name.lower().startswith("báo cáo ") else name
+    return rest[:1].upper() + rest[1:]
+
+
+def _receiver(v: aggregation.View) -> str:
+    tier = v.definition.tiers[v.tier] if v.tier < len(v.definition.tiers) else None
+    if v.unit == aggregation.NATION:
+        return "Thủ tướng Chính phủ, các Phó Thủ tướng Chính phủ"
+    if tier is None:
+        return "Cơ quan nhận báo cáo"
+    nxt = v.definition.tiers[v.tier + 1] if v.tier + 1 < len(v.definition.tiers) else tier
+    name = {"province": "Ủy ban nhân dân tỉnh", "parent": "Cơ quan cấp trên"}.get(nxt.receiver, nxt.receiver)
+    if nxt.receiver not in ("province", "parent") and ":" not in nxt.receiver:
+        found = db.session.scalar(select(Agency.name).where(Agency.code == nxt.receiver))
+        name = found or name
+    return name
+
+
+def _sections(v: aggregation.View) -> list[dict]:
+    """Outline sections: a single agency's own text; for a consolidated report the sections the
+    designer marked as compiled, each agency's text under its name."""
+    single = v.unit not in (aggregation.NATION, aggregation.CENTRAL) and not v.children and v.unit_name
+    rows = db.session.execute(select(RecordVersion.agency_code, SubmissionVersion.outline)
+                              .join(SubmissionVersion, SubmissionVersion.id == RecordVersion.version_id)
+                              .where(RecordVersion.regime_id == v.regime.id, RecordVersion.period_key == v.period.key,
+                                     RecordVersion.basis == v.basis, RecordVersion.tier == v.tier)).all()
+    names = dict(db.session.execute(select(Agency.code, Agency.name).where(Agency.code.in_([r[0] for r in rows]))).all()) if rows else {}
+    out = []
+    for s in v.definition.outline:
+        if single:
+            texts = [{"agency": "", "text": (o or {}).get(s.code, "")} for code, o in rows if code == v.unit and (o or {}).get(s.code)]
+        elif s.compiled:
+            in_scope = {c.code for c in v.children} if v.unit != aggregation.NATION else None
+            texts = [{"agency": names.get(code, code), "text": (o or {}).get(s.code)} for code, o in sorted(rows)
+                     if (o or {}).get(s.code) and (in_scope is None or code in in_scope)][:60]
+        else:
+            continue
+        out.append({"code": s.code, "title": s.title, "texts": texts})
+    return out
+
+
+def _forms(v: aggregation.View) -> list[dict]:
+    layout = Layout(v.definition, v.catalogue)
+    by_code = {r.indicator.code: r for r in v.rows}
+    out = []
+    for grid in layout.forms:
+        rows = []
+        for line in grid.lines:
+            r = by_code.get(line.indicator.code)
+            places = 1 if line.indicator.aggregation in ("ratio", "average") else None
+            name = line.indicator.name_vi
+            if line.row.of_which and not name.lower().startswith("trong đó"):
+                name = "Trong đó: " + name
+            rows.append({"no": line.row.row, "name": name,
+                         "unit": line.indicator.unit, "depth": line.depth, "bold": bool(grid.form.children(line.indicator.code)),
+                         "cells": [_fmt(r.values.get(c.key) if r else None, places) for c in grid.columns],
+                         "change_previous": _fmt(r.change_previous, 1) if r else "", "change_last_year": _fmt(r.change_last_year, 1) if r else ""})
+        out.append({"label": grid.label, "title": grid.form.title, "columns": [c.label for c in grid.columns], "rows": rows})
+    return out
+
+
+def _data_uri(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+# ----------------------------------------------------------------------------------- rendering
+def _environment(regime_code: str) -> Environment:
+    root = Path(current_app.config["CATALOGUE_ROOT"]) / "report_templates"
+    return Environment(loader=ChoiceLoader([FileSystemLoader(str(root / regime_code)), FileSystemLoader(str(root))]),
+                       autoescape=select_autoescape(["html"]))
+
+
+def render_html(doc: Document, regime_code: str) -> str:
+    env = _environment(regime_code)
+    name = "report.html" if (Path(current_app.config["CATALOGUE_ROOT"]) / "report_templates" / regime_code / "report.html").exists() \
+        else "_pdf/base.html"
+    return env.get_template(name).render(doc=doc)
+
+
+def pdf(*, user: User, regime: str, period: str, agency: str = aggregation.NATION, units: str = "as_reported") -> tuple[bytes, str, bool]:
+    """(PDF bytes, file name, whether it came from the cache). The cache key is the data hash,
+    the regime's template and the day (the date line and generation time are printed)."""
+    from weasyprint import HTML
+
+    doc, v = build_document(user=user, regime=regime, period=period, agency=agency, units=units)
+    html = render_html(doc, regime)
+    template_hash = hashlib.sha256(html.split("<body>", 1)[0].encode()).hexdigest()[:12]
+    cache = Path(current_app.config["INSTANCE_DIR"]) / "exports"
+    cache.mkdir(parents=True, exist_ok=True)
+    key = f"{regime}_{v.period.key}_{v.unit}_{units}_{doc.data_hash[:24]}_{template_hash}_{datetime.now(VN_TZ):%Y%m%d}.pdf"
+    path = cache / key
+    name = f"{regime}_{v.unit}_{v.period.key}.pdf"
+    if path.exists():
+        return path.read_bytes(), name, True
+    data = HTML(string=html, base_url=str(cache)).write_pdf()
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return data, name, False
+
+
+# ------------------------------------------------------------------------------------ data files
+DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe(value):
+    """A text cell that a spreadsheet could take for a formula is prefixed with an apostrophe."""
+    if isinstance(value, str) and value.startswith(DANGEROUS):
+        return "'" + value
+    return value
+
+
+def long_rows(v: aggregation.View) -> list[dict]:
+    rows = []
+    for r in v.rows:
+        for key, value in r.values.items():
+            rows.append({"regime": v.regime.code, "period": v.period.key, "agency": v.unit, "indicator": r.indicator.code,
+                         "indicator_name": r.indicator.name_vi, "unit": r.indicator.unit, "disaggregation": key,
+                         "value": None if value is None else format(value, "f"), "reporting": format(r.reporting, "f")})
+    for c in v.children:
+        for code, value in c.values.items():
+            rows.append({"regime": v.regime.code, "period": v.period.key, "agency": c.code, "indicator": code,
+                         "indicator_name": v.catalogue.indicators[code].name_vi, "unit": v.catalogue.indicators[code].unit,
+                         "disaggregation": "", "value": None if value is None else format(value, "f"), "reporting": ""})
+    return rows
+
+
+def csv_bytes(*, user: User, regime: str, period: str, agency: str = aggregation.NATION, units: str = "as_reported") -> tuple[bytes, str]:
+    v = aggregation.view(user=user, regime=regime, period=period, unit=agency, units=units)
+    out = io.StringIO()
+    fields = ["regime", "period", "agency", "indicator", "indicator_name", "unit", "disaggregation", "value", "reporting"]
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for row in long_rows(v):
+        writer.writerow({k: safe(val) for k, val in row.items()})
+    return ("\ufeff" + out.getvalue()).encode("utf-8"), f"{regime}_{v.unit}_{v.period.key}.csv"  # BOM: Excel opens UTF-8 right
+
+
+def xlsx_bytes(*, user: User, regime: str, period: str, agency: str = aggregation.NATION, units: str = "as_reported") -> tuple[bytes, str]:
+    doc, v = build_document(user=user, regime=regime, period=period, agency=agency, units=units, include_charts=False)
+    wb = Workbook()
+    meta = wb.active
+    meta.title = "Thông tin"
+    for row in (("Chế độ báo cáo", f"{v.regime.code} — {v.definition.name_vi}"), ("Phiên bản", v.version.version),
+                ("Kỳ", v.period.label_vi), ("Phạm vi", v.unit_name), ("Đơn vị", "hiện nay" if units == "current" else "khi báo cáo"),
+                ("Số liệu", "đã duyệt"), ("Tình hình gửi báo cáo", doc.completeness_text),
+                ("SHA-256 số liệu", doc.data_hash), ("Tạo lúc", datetime.now(VN_TZ).strftime("%H:%M %d/%m/%Y"))):
+        meta.append([safe(str(row[0])), safe(row[1]) if isinstance(row[1], str) else row[1]])
+    meta.column_dimensions["A"].width, meta.column_dimensions["B"].width = 24, 90
+    by_code = {r.indicator.code: r for r in v.rows}
+    for form in Layout(v.definition, v.catalogue).forms:
+        ws = wb.create_sheet(form.label[:31])
+        ws.append([f"{form.label}: {form.form.title} — {v.unit_name}, {v.period.label_vi}"])
+        ws["A1"].font = Font(bold=True)
+        ws.append(["STT", "Mã chỉ tiêu", "Chỉ tiêu", "Đơn vị tính", *[c.label for c in form.columns], "So với kỳ trước (%)",
+                   "So với cùng kỳ (%)"])
+        for line in form.lines:
+            r = by_code.get(line.indicator.code)
+            ws.append([safe(line.row.row), line.indicator.code, safe(line.indicator.name_vi), safe(line.indicator.unit),
+                       *[(float(r.values[c.key]) if r and r.values.get(c.key) is not None else None) for c in form.columns],
+                       float(r.change_previous) if r and r.change_previous is not None else None,
+                       float(r.change_last_year) if r and r.change_last_year is not None else None])
+        ws.column_dimensions["C"].width = 60
+    data = wb.create_sheet("Dữ liệu")
+    fields = ["regime", "period", "agency", "indicator", "indicator_name", "unit", "disaggregation", "value", "reporting"]
+    data.append(fields)
+    for row in long_rows(v):
+        data.append([safe(row[f]) if f != "value" else (float(Decimal(row[f])) if row[f] is not None else None) for f in fields])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue(), f"{regime}_{v.unit}_{v.period.key}.xlsx"

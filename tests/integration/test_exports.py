@@ -1,0 +1,103 @@
+"""Exports read back: the PDF through pdftotext (Vietnamese headings, agency names, the totals the
+API reports, the data hash), Excel and CSV (formula-looking text escaped), the cache."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+import subprocess
+
+import openpyxl
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import User
+from app.services import aggregation, exports
+from app.services.users import issue_token
+from tests.integration.test_center import load_history
+
+pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) not installed")
+
+
+def user(name):
+    return db.session.scalar(select(User).where(User.username == name))
+
+
+def pdf_text(data: bytes) -> str:
+    return subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True).stdout.decode("utf-8")
+
+
+def test_the_national_pdf_is_a_vietnamese_administrative_document_with_the_apis_figures(app, client):
+    load_history()
+    analyst = user("phantich.vpcp")
+    data, name, cached = exports.pdf(user=analyst, regime="VPCP-TTHC", period="2025-Q1")
+    assert name == "VPCP-TTHC_CP_2025-Q1.pdf" and data.startswith(b"%PDF") and not cached
+    text = pdf_text(data)
+    for heading in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc", "VĂN PHÒNG CHÍNH PHỦ", "BÁO CÁO",
+                    "Tình hình, kết quả giải quyết thủ tục hành chính", "Quý I/2025", "Nơi nhận:", "Các đơn vị báo cáo",
+                    "Biểu 01", "Số hồ sơ nhận giải quyết", "ngày … tháng … năm"):
+        assert heading in text, heading
+    assert "Tỉnh Lào Cai (T10-63)" in text and "Gửi muộn" in text and "Chưa gửi" in text  # the appendix
+    api = client.get("/api/v1/aggregates?regime=VPCP-TTHC&period=2025-Q1&indicator=TTHC_NHAN_TONG",
+                     headers={"Authorization": f"Bearer {issue_token(user=analyst)}"}).get_json()
+    total = api["items"][0]["value"]
+    assert total == "750" and re.search(r"hồ sơ\s+750\b", text)
+    view = aggregation.view(user=analyst, regime="VPCP-TTHC", period="2025-Q1")
+    assert exports.data_hash(view) in text.replace("\n", "").replace(" ", "")  # the footer's SHA-256
+    again, _, cached = exports.pdf(user=analyst, regime="VPCP-TTHC", period="2025-Q1")
+    assert cached and again == data  # the same data is rendered once
+
+
+def test_a_province_pdf_and_today_units(app):
+    load_history()
+    text = pdf_text(exports.pdf(user=user("phantich.vpcp"), regime="VPCP-TTHC", period="2025-Q1", agency="T15", units="current")[0])
+    assert "ỦY BAN NHÂN DÂN LÀO CAI" in text.replace("\n", " ") or "LÀO CAI" in text
+    assert re.search(r"hồ sơ\s+150\b", text)  # old Lào Cai 100 + old Yên Bái 50
+
+
+def test_excel_and_csv_of_the_consolidated_view(app):
+    load_history()
+    analyst = user("phantich.vpcp")
+    data, name = exports.xlsx_bytes(user=analyst, regime="VPCP-TTHC", period="2025-Q1")
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert wb.sheetnames == ["Thông tin", "Biểu 01", "Dữ liệu"]
+    form = wb["Biểu 01"]
+    row = next(r for r in form.iter_rows(values_only=True) if r[1] == "TTHC_NHAN_TONG")
+    assert row[4] == 750
+    long = list(wb["Dữ liệu"].iter_rows(values_only=True))
+    assert long[0][:4] == ("regime", "period", "agency", "indicator")
+    assert ("VPCP-TTHC", "2025-Q1", "T15-63", "TTHC_NHAN_TONG") in {r[:4] for r in long}
+    body, csv_name = exports.csv_bytes(user=analyst, regime="VPCP-TTHC", period="2025-Q1")
+    assert body.startswith("\ufeff".encode()) and csv_name.endswith(".csv")
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    nation = next(r for r in rows if r["agency"] == "CP" and r["indicator"] == "TTHC_NHAN_TONG")
+    assert nation["value"] == "750"
+
+
+@pytest.mark.parametrize("value, expected", [("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"), ("+1", "'+1"), ("-2", "'-2"),
+                                             ("@SUM(A1)", "'@SUM(A1)"), ("Hà Nội", "Hà Nội"), (5, 5)])
+def test_cells_that_look_like_formulas_are_escaped(value, expected):
+    assert exports.safe(value) == expected
+
+
+def test_exports_through_the_web_and_the_api_keep_the_scope(app, client, auth):
+    load_history()
+    auth.login("phantich.vpcp", "baocao-demo-2026")
+    page = client.get("/center/VPCP-TTHC/2025-Q1/export.pdf")
+    assert page.status_code == 200 and page.mimetype == "application/pdf"
+    assert client.get("/center/VPCP-TTHC/2025-Q1/export.csv").mimetype == "text/csv"
+    assert client.get("/center/VPCP-TTHC/2025-Q1/export.doc").status_code == 404
+    auth.logout()
+    token = issue_token(user=user("canbo.sct"))
+    refused = client.get("/api/v1/exports/pdf?regime=VPCP-TTHC&period=2025-Q1", headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 403 and refused.is_json
+
+
+def test_the_cli_writes_the_file(runner, app, tmp_path):
+    load_history()
+    out = tmp_path / "bao-cao.pdf"
+    result = runner.invoke(args=["export", "pdf", "--regime", "VPCP-TTHC", "--period", "2025-Q1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Đã ghi" in result.output and out.read_bytes().startswith(b"%PDF")
