@@ -1,6 +1,10 @@
 """baocao — periodic government reporting under Decree 09/2019/NĐ-CP."""
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OPENPYXL_LXML", "False")  # openpyxl through defusedxml even though lxml is installed (shared/stack.md)
+
 from flask import Flask
 
 from .config import load_config

@@ -145,3 +145,63 @@ def export(args, fmt):
         data, name = exports.csv_bytes(**kw)
         mimetype = "text/csv"
     return send_file(BytesIO(data), download_name=name, as_attachment=True, mimetype=mimetype)
+
+
+class RangeArgs(Schema):
+    regime = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    start = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    end = fields.String(load_default="", validate=validate.Length(max=40))
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
+
+
+class RegimeArg(Schema):
+    regime = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+@blp.route("/exports/sdmx/structure")
+@blp.arguments(RegimeArg, location="query")
+@blp.doc(responses={"200": {"description": "SDMX-ML 2.1 structure message: code lists, data structure definition, dataflow"}})
+def sdmx_structure(args):
+    from io import BytesIO
+
+    from flask import send_file
+
+    from app.services import exports
+
+    data, name = exports.sdmx_structure(user=current_user, regime=args["regime"])
+    return send_file(BytesIO(data), download_name=name, as_attachment=True, mimetype="application/vnd.sdmx.structure+xml;version=2.1")
+
+
+@blp.route("/exports/sdmx/data")
+@blp.arguments(RangeArgs, location="query")
+@blp.doc(responses={"200": {"description": "SDMX-CSV 2.0 of the approved values in the period range (streamed)"}})
+def sdmx_data(args):
+    from flask import Response, stream_with_context
+
+    from app.services import exports
+
+    chunks, name = exports.sdmx_data(user=current_user, regime=args["regime"], start=args["start"], end=args["end"])
+    first = next(chunks)  # validation errors surface before streaming starts
+    body = stream_with_context(_chain(first, chunks))
+    return Response(body, mimetype="application/vnd.sdmx.data+csv;version=2.0.0",
+                    headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+@blp.route("/exports/dhis2")
+@blp.arguments(RangeArgs, location="query")
+@blp.doc(responses={"200": {"description": "DHIS2 data value set (JSON or CSV), CODE id scheme"}})
+def dhis2(args):
+    from io import BytesIO
+
+    from flask import send_file
+
+    from app.services import exports
+
+    data, name = exports.dhis2(user=current_user, regime=args["regime"], start=args["start"], end=args["end"], fmt=args["format"])
+    return send_file(BytesIO(data), download_name=name, as_attachment=True,
+                     mimetype="text/csv" if args["format"] == "csv" else "application/json")

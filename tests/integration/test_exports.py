@@ -7,6 +7,7 @@ import io
 import re
 import shutil
 import subprocess
+from decimal import Decimal
 
 import openpyxl
 import pytest
@@ -101,3 +102,42 @@ def test_the_cli_writes_the_file(runner, app, tmp_path):
     result = runner.invoke(args=["export", "pdf", "--regime", "VPCP-TTHC", "--period", "2025-Q1", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "Đã ghi" in result.output and out.read_bytes().startswith(b"%PDF")
+
+
+def test_sdmx_structure_and_data_round_trip_through_sdmx1(app, client):
+    import sdmx
+
+    load_history()
+    analyst = user("phantich.vpcp")
+    headers = {"Authorization": f"Bearer {issue_token(user=analyst)}"}
+    structure = client.get("/api/v1/exports/sdmx/structure?regime=VPCP-TTHC", headers=headers)
+    assert structure.status_code == 200
+    message = sdmx.read_sdmx(io.BytesIO(structure.data))
+    flow = message.dataflow["DF_VPCP-TTHC"]
+    dsd = flow.structure
+    assert [d.id for d in dsd.dimensions] == ["REF_AREA", "INDICATOR", "BREAKDOWN", "TIME_PERIOD"]
+    areas = message.codelist["CL_AREA"]
+    assert str(areas["T10-63"].name["vi"]) == "Tỉnh Lào Cai"  # Vietnamese names survive
+    data = client.get("/api/v1/exports/sdmx/data?regime=VPCP-TTHC&start=2025-Q1&end=2025-Q1", headers=headers)
+    assert data.status_code == 200 and data.data.startswith(b"STRUCTURE,STRUCTURE_ID,ACTION,REF_AREA")
+    read = sdmx.read_sdmx(io.BytesIO(data.data), format="csv", structure=flow)
+    observations = [o for ds in read.data for o in ds.obs]
+    got = {(o.key["REF_AREA"].value, o.key["INDICATOR"].value): Decimal(str(o.value)) for o in observations}
+    assert got[("T10-63", "TTHC_NHAN_TONG")] == 100 and got[("T15-63", "TTHC_NHAN_TONG")] == 50
+    assert sum(v for (a, i), v in got.items() if i == "TTHC_NHAN_TONG") == 750  # what the API's national total says
+    bad = client.get("/api/v1/exports/sdmx/data?regime=VPCP-TTHC&start=2025-M01", headers=headers)
+    assert bad.status_code == 422 and bad.is_json
+
+
+def test_dhis2_data_value_sets_follow_the_documented_columns(app, client):
+    load_history()
+    headers = {"Authorization": f"Bearer {issue_token(user=user('phantich.vpcp'))}"}
+    body = client.get("/api/v1/exports/dhis2?regime=VPCP-TTHC&start=2025-Q1", headers=headers).get_json()
+    assert body["dataElementIdScheme"] == "CODE" and body["orgUnitIdScheme"] == "CODE"
+    value = next(v for v in body["dataValues"] if v["orgUnit"] == "T10-63" and v["dataElement"] == "TTHC_NHAN_TONG")
+    assert value == {"dataElement": "TTHC_NHAN_TONG", "period": "2025Q1", "orgUnit": "T10-63", "categoryOptionCombo": "default",
+                     "value": "100"}
+    text = client.get("/api/v1/exports/dhis2?regime=VPCP-TTHC&start=2025-Q1&format=csv", headers=headers).data.decode()
+    assert text.splitlines()[0] == ("dataelement,period,orgunit,categoryoptioncombo,attributeoptioncombo,value,storedby,"
+                                    "lastupdated,comment,followup")
+    assert "TTHC_NHAN_TONG,2025Q1,T10-63,default,,100,baocao,,,false" in text
