@@ -135,3 +135,89 @@ def dhis2_csv(rows) -> bytes:
     for v in dhis2_values(rows):
         writer.writerow([v["dataElement"], v["period"], v["orgUnit"], v["categoryOptionCombo"], "", v["value"], "baocao", "", "", "false"])
     return out.getvalue().encode("utf-8")
+
+
+# ------------------------------------------------------------------------------------ reading
+class InterchangeError(ValueError):
+    pass
+
+
+def agency_from_sdmx(area: str) -> str:
+    return area.replace("_", ".")
+
+
+def breakdown_from_sdmx(code: str) -> str:
+    if code in (TOTAL, ""):
+        return ""
+    return ";".join(part.replace("-", "=", 1) for part in code.split("--"))
+
+
+def period_from_dhis2(p: str) -> str:
+    p = p.strip()
+    if len(p) == 6 and p.isdigit():
+        return f"{p[:4]}-M{p[4:]}"
+    for mark in ("Q", "S", "W"):
+        if mark in p:
+            year, n = p.split(mark, 1)
+            return f"{year}-{mark}{n}" if mark != "W" else f"{year}-W{int(n):02d}"
+    return p
+
+
+def read_sdmx_csv(text: str) -> tuple[str, list[tuple[int, str, str, str, str, str]]]:
+    """(regime code, [(line, agency, indicator, breakdown key, period, value)]) from SDMX-CSV 2.0."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InterchangeError("Tệp SDMX-CSV rỗng") from None
+    need = ["STRUCTURE", "STRUCTURE_ID", "REF_AREA", "INDICATOR", "BREAKDOWN", "TIME_PERIOD", "OBS_VALUE"]
+    missing = [c for c in need if c not in header]
+    if missing:
+        raise InterchangeError("Thiếu cột SDMX-CSV: " + ", ".join(missing))
+    idx = {c: header.index(c) for c in need + (["ACTION"] if "ACTION" in header else [])}
+    regimes, rows = set(), []
+    for line, row in enumerate(reader, 2):
+        if not row:
+            continue
+        sid = row[idx["STRUCTURE_ID"]]
+        if not sid.startswith(f"{AGENCY_ID}:DF_") or "(" not in sid:
+            raise InterchangeError(f"Dòng {line}: STRUCTURE_ID “{sid}” không phải dataflow của baocao ({AGENCY_ID}:DF_…)")
+        regimes.add(sid[len(f"{AGENCY_ID}:DF_"):sid.index("(")])
+        if "ACTION" in idx and row[idx["ACTION"]] not in ("I", "R", "A", ""):
+            raise InterchangeError(f"Dòng {line}: chỉ nhận ACTION I, R hoặc A")
+        rows.append((line, agency_from_sdmx(row[idx["REF_AREA"]]), row[idx["INDICATOR"]], breakdown_from_sdmx(row[idx["BREAKDOWN"]]),
+                     row[idx["TIME_PERIOD"]], row[idx["OBS_VALUE"]]))
+    if len(regimes) > 1:
+        raise InterchangeError("Một tệp chỉ chứa số liệu của một chế độ báo cáo")
+    if not regimes:
+        raise InterchangeError("Tệp không có dòng số liệu nào")
+    return regimes.pop(), rows
+
+
+def read_dhis2(body: bytes, content_type: str) -> list[tuple[int, str, str, str, str, str]]:
+    """[(position, orgUnit, dataElement, breakdown key, period, value)] from a data value set."""
+    rows = []
+    if "json" in content_type:
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InterchangeError(f"JSON không hợp lệ: {exc}") from None
+        values = data.get("dataValues") if isinstance(data, dict) else None
+        if not isinstance(values, list):
+            raise InterchangeError("Thiếu danh sách “dataValues”")
+        for i, v in enumerate(values):
+            if not isinstance(v, dict):
+                raise InterchangeError(f"dataValues[{i}] phải là một đối tượng")
+            combo = str(v.get("categoryOptionCombo") or "default")
+            rows.append((i, str(v.get("orgUnit", "")), str(v.get("dataElement", "")), "" if combo == "default" else combo.replace(",", ";"),
+                         period_from_dhis2(str(v.get("period", ""))), str(v.get("value", ""))))
+        return rows
+    reader = csv.DictReader(io.StringIO(body.decode("utf-8-sig")))
+    missing = [c for c in ("dataelement", "period", "orgunit", "value") if c not in (reader.fieldnames or [])]
+    if missing:
+        raise InterchangeError("Thiếu cột DHIS2: " + ", ".join(missing))
+    for line, r in enumerate(reader, 2):
+        combo = r.get("categoryoptioncombo") or "default"
+        rows.append((line, r["orgunit"], r["dataelement"], "" if combo == "default" else combo.replace(",", ";"),
+                     period_from_dhis2(r["period"]), r["value"]))
+    return rows

@@ -205,3 +205,56 @@ def dhis2(args):
     data, name = exports.dhis2(user=current_user, regime=args["regime"], start=args["start"], end=args["end"], fmt=args["format"])
     return send_file(BytesIO(data), download_name=name, as_attachment=True,
                      mimetype="text/csv" if args["format"] == "csv" else "application/json")
+
+
+class ImportArgs(Schema):
+    dry_run = fields.Boolean(load_default=False)
+    regime = fields.String(load_default="", validate=validate.Length(max=40))
+
+
+class ImportOut(Schema):
+    dry_run = fields.Boolean()
+    reports = fields.List(fields.Dict())
+
+
+def _import_blp_csrf():
+    from flask import request
+
+    from app.extensions import csrf
+
+    if not request.headers.get("Authorization", "").startswith("Bearer "):
+        csrf.protect()
+
+
+@blp.route("/imports/sdmx", methods=["POST"])
+@blp.arguments(ImportArgs, location="query")
+@blp.response(200, ImportOut)
+@blp.alt_response(422, schema=ApiErrorSchema)
+def import_sdmx(args):
+    """SDMX-CSV 2.0 (the body, text/csv) into draft versions: all or nothing; `dry_run=true` says what would change."""
+    from flask import request
+
+    from app.services import interchange
+
+    _import_blp_csrf()
+    result = interchange.import_sdmx(user=current_user, text=request.get_data(as_text=True), dry_run=args["dry_run"])
+    return {"dry_run": result.dry_run, "reports": result.reports}
+
+
+@blp.route("/imports/dhis2", methods=["POST"])
+@blp.arguments(ImportArgs, location="query")
+@blp.response(200, ImportOut)
+@blp.alt_response(422, schema=ApiErrorSchema)
+def import_dhis2(args):
+    """A DHIS2 data value set (JSON or CSV, CODE id scheme) for `regime` into draft versions."""
+    from flask import request
+
+    from app.services import interchange
+    from app.services.errors import Invalid
+
+    _import_blp_csrf()
+    if not args["regime"]:
+        raise Invalid("Cần tham số regime", details=[{"field": "regime", "message": "Cần mã chế độ báo cáo"}])
+    result = interchange.import_dhis2(user=current_user, regime=args["regime"], body=request.get_data(),
+                                      content_type=request.content_type or "application/json", dry_run=args["dry_run"])
+    return {"dry_run": result.dry_run, "reports": result.reports}

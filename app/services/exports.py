@@ -391,3 +391,72 @@ def dhis2(*, user: User, regime: str, start: str, end: str = "", fmt: str = "jso
     if fmt == "csv":
         return interchange.dhis2_csv(rows), f"{r.code}_{keys[0]}_{keys[-1]}.dhis2.csv"
     return interchange.dhis2_json(rows), f"{r.code}_{keys[0]}_{keys[-1]}.dhis2.json"
+
+
+# ------------------------------------------------------------------------- off the request path
+def _job_dir() -> Path:
+    path = Path(current_app.config["INSTANCE_DIR"]) / "exports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def start_pdf(*, user: User, regime: str, period: str, agency: str = aggregation.NATION, units: str = "as_reported") -> dict:
+    """Start rendering in a background thread and return a job the page can poll. The job lives in
+    files under instance/exports/, so any web worker can answer for it; a finished PDF for the
+    same data is reused at once."""
+    import threading
+    import uuid
+
+    aggregation.view(user=user, regime=regime, period=period, unit=agency, units=units)  # scope and input checked now
+    job = uuid.uuid4().hex
+    state = {"job": job, "state": "running", "step": "Đang tổng hợp số liệu", "user": user.id, "regime": regime, "period": period,
+             "agency": agency, "units": units, "started": datetime.now(VN_TZ).isoformat()}
+    _write_job(job, state)
+    app = current_app._get_current_object()
+    user_id = user.id
+
+    def work():
+        with app.app_context():
+            try:
+                who = db.session.get(User, user_id)
+                _write_job(job, state | {"step": "Đang dựng các trang báo cáo"})
+                data, name, cached = pdf(user=who, regime=regime, period=period, agency=agency, units=units)
+                (_job_dir() / f"{job}.pdf").write_bytes(data)
+                _write_job(job, state | {"state": "done", "step": "Xong", "name": name, "bytes": len(data), "cached": cached})
+            except Exception as exc:  # the page shows it; the log keeps the detail
+                current_app.logger.exception("PDF export failed")
+                _write_job(job, state | {"state": "failed", "step": f"Lỗi: {str(exc)[:200]}"})
+            finally:
+                db.session.remove()
+
+    threading.Thread(target=work, name=f"pdf-{job[:8]}", daemon=True).start()
+    return state
+
+
+def _write_job(job: str, state: dict) -> None:
+    tmp = _job_dir() / f"{job}.json.tmp"
+    tmp.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(_job_dir() / f"{job}.json")
+
+
+def job_status(*, user: User, job: str) -> dict:
+    from .errors import Forbidden, NotFound
+
+    if not job.isalnum() or len(job) != 32:
+        raise NotFound("Không có yêu cầu lập báo cáo này")
+    path = _job_dir() / f"{job}.json"
+    if not path.exists():
+        raise NotFound("Không có yêu cầu lập báo cáo này")
+    state = json.loads(path.read_text(encoding="utf-8"))
+    if state["user"] != user.id:
+        raise Forbidden("Yêu cầu lập báo cáo này của người khác")
+    return state
+
+
+def job_file(*, user: User, job: str) -> tuple[bytes, str]:
+    from .errors import NotFound
+
+    state = job_status(user=user, job=job)
+    if state["state"] != "done":
+        raise NotFound("Báo cáo chưa lập xong")
+    return (_job_dir() / f"{job}.pdf").read_bytes(), state["name"]

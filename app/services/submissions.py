@@ -336,7 +336,7 @@ class SaveResult:
 def save(*, user: User, report: Report, raw: Mapping[CellKey, tuple[object, bool, str]], outline: Mapping[str, str],
          revision: int | None, source: str = "web", file_name: str | None = None, new_version: bool = False,
          refs: Mapping[CellKey, str] | None = None, extra: list[Finding] | None = None, autosave: bool = False,
-         now: datetime | None = None) -> SaveResult:
+         now: datetime | None = None, commit: bool = True) -> SaveResult:
     """Store a draft. Values that cannot be stored (not numbers, out of range, contradicting a
     computed total) refuse the whole save with every problem listed; nothing changes."""
     now = now or utcnow()
@@ -399,7 +399,10 @@ def save(*, user: User, report: Report, raw: Mapping[CellKey, tuple[object, bool
     if not autosave:
         action = {"excel": "uploaded", "api": "saved_api"}.get(source, "saved")
         _event(sub, version.number, action, user, now, file_name or "")
-    _commit_or_conflict(sub)
+    if commit:
+        _commit_or_conflict(sub)
+    else:
+        db.session.flush()  # the caller commits several reports as one (an interchange import)
     return SaveResult(sub, version, [f for f in findings if f not in refused], created)
 
 

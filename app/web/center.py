@@ -110,8 +110,8 @@ def center_export(regime, period, fmt):
     unit = request.args.get("unit", svc.NATION)[:40]
     units = request.args.get("units", "as_reported")
     if fmt == "pdf":
-        data, name, _cached = exports.pdf(user=current_user, regime=regime, period=period, agency=unit, units=units)
-        mimetype = "application/pdf"
+        state = exports.start_pdf(user=current_user, regime=regime, period=period, agency=unit, units=units)
+        return redirect(url_for("web.center_job", job=state["job"]))
     elif fmt == "xlsx":
         data, name = exports.xlsx_bytes(user=current_user, regime=regime, period=period, agency=unit, units=units)
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -121,3 +121,30 @@ def center_export(regime, period, fmt):
     else:
         raise NotFound("Định dạng xuất không được hỗ trợ (pdf, xlsx, csv)")
     return send_file(BytesIO(data), download_name=name, as_attachment=True, mimetype=mimetype)
+
+
+@bp.route("/center/jobs/<job>")
+@login_required
+def center_job(job):
+    """The progress of a report being rendered; the page polls the JSON form until it is ready."""
+    from flask import jsonify
+
+    from app.services import exports
+
+    state = exports.job_status(user=current_user, job=job)
+    if request.args.get("format") == "json" or request.accept_mimetypes.best == "application/json":
+        return jsonify({k: state.get(k) for k in ("state", "step", "name", "bytes")})
+    return render_template("center/job.html", state=state, job=job)
+
+
+@bp.route("/center/jobs/<job>.pdf")
+@login_required
+def center_job_file(job):
+    from io import BytesIO
+
+    from flask import send_file
+
+    from app.services import exports
+
+    data, name = exports.job_file(user=current_user, job=job)
+    return send_file(BytesIO(data), download_name=name, as_attachment=True, mimetype="application/pdf")

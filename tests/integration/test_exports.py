@@ -7,6 +7,7 @@ import io
 import re
 import shutil
 import subprocess
+import time
 from decimal import Decimal
 
 import openpyxl
@@ -86,8 +87,20 @@ def test_cells_that_look_like_formulas_are_escaped(value, expected):
 def test_exports_through_the_web_and_the_api_keep_the_scope(app, client, auth):
     load_history()
     auth.login("phantich.vpcp", "baocao-demo-2026")
-    page = client.get("/center/VPCP-TTHC/2025-Q1/export.pdf")
-    assert page.status_code == 200 and page.mimetype == "application/pdf"
+    started = client.get("/center/VPCP-TTHC/2025-Q1/export.pdf")  # rendered off the request; the page polls
+    assert started.status_code == 302 and "/center/jobs/" in started.headers["Location"]
+    job = started.headers["Location"].rsplit("/", 1)[-1]
+    status = {}
+    for _ in range(100):
+        status = client.get(f"/center/jobs/{job}?format=json").get_json()
+        if status["state"] != "running":
+            break
+        time.sleep(0.1)
+    assert status["state"] == "done", status
+    page = client.get(f"/center/jobs/{job}.pdf")
+    assert page.status_code == 200 and page.mimetype == "application/pdf" and page.data.startswith(b"%PDF")
+    assert "Tải báo cáo PDF" in client.get(f"/center/jobs/{job}").get_data(as_text=True)
+    assert client.get("/center/jobs/" + "0" * 32).status_code == 404
     assert client.get("/center/VPCP-TTHC/2025-Q1/export.csv").mimetype == "text/csv"
     assert client.get("/center/VPCP-TTHC/2025-Q1/export.doc").status_code == 404
     auth.logout()
@@ -141,3 +154,48 @@ def test_dhis2_data_value_sets_follow_the_documented_columns(app, client):
     assert text.splitlines()[0] == ("dataelement,period,orgunit,categoryoptioncombo,attributeoptioncombo,value,storedby,"
                                     "lastupdated,comment,followup")
     assert "TTHC_NHAN_TONG,2025Q1,T10-63,default,,100,baocao,,,false" in text
+
+
+def sdmx_rows(values: dict, agency="T01_SCT", period="2026-M12") -> str:
+    lines = ["STRUCTURE,STRUCTURE_ID,ACTION,REF_AREA,INDICATOR,BREAKDOWN,TIME_PERIOD,OBS_VALUE"]
+    lines += [f"dataflow,VN_BAOCAO:DF_BCT-BANLE(1.0),I,{agency},{k},_T,{period},{v}" for k, v in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def test_importing_sdmx_csv_dry_run_then_for_real_all_or_nothing(app, client):
+    from app.models import Submission
+    from tests.helpers import retail_values
+
+    headers = {"Authorization": f"Bearer {issue_token(user=user('canbo.sct'))}", "Content-Type": "text/csv"}
+    body = sdmx_rows(retail_values())
+    dry = client.post("/api/v1/imports/sdmx?dry_run=true", data=body, headers=headers)
+    assert dry.status_code == 200, dry.get_json()
+    assert dry.get_json() == {"dry_run": True, "reports": [{"agency": "T01.SCT", "period": "2026-M12", "new_report": True,
+                                                            "version": 1, "changed_cells": 27, "warnings": 0}]}
+    assert db.session.query(Submission).count() == 0  # a dry run changes nothing
+    bad = client.post("/api/v1/imports/sdmx", data=sdmx_rows({**retail_values(), "BL_HH_02": "abc"}), headers=headers)
+    assert bad.status_code == 422 and bad.get_json()["error"]["details"][0]["where"] == "dòng 3"
+    other = client.post("/api/v1/imports/sdmx", data=body + sdmx_rows({"BL_HH_01": 1}, agency="T04_SCT").split("\n", 1)[1], headers=headers)
+    assert other.status_code == 422 and "không có gì bị thay đổi" in other.get_json()["error"]["message"]
+    assert db.session.query(Submission).count() == 0
+    done = client.post("/api/v1/imports/sdmx", data=body, headers=headers)
+    assert done.status_code == 200 and done.get_json()["reports"][0]["version"] == 1
+    sub = db.session.query(Submission).one()
+    assert {v.indicator: v.number for v in sub.latest.values}["BL_TONG"] == 1722 and sub.latest.source == "api"
+
+
+def test_importing_a_dhis2_data_value_set(app, client):
+    from app.models import Submission
+    from tests.helpers import retail_values
+
+    headers = {"Authorization": f"Bearer {issue_token(user=user('canbo.sct'))}"}
+    values = [{"dataElement": k, "period": "202612", "orgUnit": "T01.SCT", "categoryOptionCombo": "default", "value": str(v)}
+              for k, v in retail_values().items()]
+    done = client.post("/api/v1/imports/dhis2?regime=BCT-BANLE", json={"dataValues": values}, headers=headers)
+    assert done.status_code == 200, done.get_json()
+    assert done.get_json()["reports"][0]["period"] == "2026-M12"
+    assert db.session.query(Submission).count() == 1
+    missing = client.post("/api/v1/imports/dhis2", json={"dataValues": values}, headers=headers)
+    assert missing.status_code == 422
+    broken = client.post("/api/v1/imports/dhis2?regime=BCT-BANLE", data="{", headers={**headers, "Content-Type": "application/json"})
+    assert broken.status_code == 422 and "JSON" in broken.get_json()["error"]["message"]
