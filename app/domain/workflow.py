@@ -33,14 +33,6 @@ STATUS_LABELS_VI = {
     Status.APPROVED: "Đã duyệt",
 }
 
-VERSION_LABELS_VI = {
-    "draft": "Bản nháp",
-    "replaced": "Bản nháp đã thay",
-    "submitted": "Đã gửi",
-    "returned": "Bị trả lại",
-    "approved": "Đã duyệt",
-}
-
 
 class NotAllowed(DomainError):
     pass

@@ -22,7 +22,7 @@ from app.domain.catalogue import Catalogue, RegimeDef, Source, build_catalogue, 
 from app.domain.documents import indicator_document
 from app.domain.errors import Problem
 from app.extensions import db
-from app.models import Agency, Disaggregation, Indicator, Regime, RegimeDraft, RegimeVersion, Role, User
+from app.models import Disaggregation, Indicator, Regime, RegimeDraft, RegimeVersion, Role, User
 from app.models.base import utcnow
 
 from . import catalogue as catalogue_svc
@@ -301,6 +301,3 @@ def version_diff(*, code: str, a: int, b: int) -> list[str]:
         out += rules.text_diff(fa.get(path, ""), fb.get(path, ""), f"v{a}/{path}", f"v{b}/{path}")
     return out
 
-
-def agency_exists(code: str) -> bool:
-    return db.session.scalar(select(Agency.id).where(Agency.code == code)) is not None
