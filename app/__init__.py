@@ -17,7 +17,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
 
-    from . import auth, cli, errors, i18n
+    from . import auth, cli, errors, health, i18n
     from .api import init_api
     from .extensions import babel, bootstrap, csrf, db, login_manager, migrate
     from .web import register_web
@@ -33,5 +33,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_web(app)
     init_api(app)
     errors.init_app(app)
+    health.init_app(app)
     cli.init_app(app)
     return app

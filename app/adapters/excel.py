@@ -296,8 +296,11 @@ def check_package(data: bytes, limits: Limits) -> None:
     if total > limits.max_uncompressed:
         raise WorkbookRefused(
             f"Tệp giải nén ra {total / 1048576:.0f} MB, vượt giới hạn {limits.max_uncompressed / 1048576:.0f} MB — không xử lý")
-    if "xl/workbook.xml" not in {i.filename for i in infos}:
+    names = {i.filename for i in infos}
+    if "xl/workbook.xml" not in names:
         raise WorkbookRefused("Tệp không phải bảng tính Excel .xlsx (thiếu xl/workbook.xml)")
+    if any(n.lower().endswith("vbaproject.bin") for n in names):
+        raise WorkbookRefused("Tệp có macro (VBA) — không nhận; hãy lưu lại dưới dạng .xlsx (Excel Workbook) rồi tải lên")
 
 
 def read_workbook(data: bytes, limits: Limits = Limits()) -> WorkbookData:
@@ -398,16 +401,24 @@ def _read_form(wb, form_code: str, title: str, first_row: int, cols: list[tuple[
             out.refs.setdefault((code, "s:" + _key), f"{title}!{_letter(i)}{excel_row}")
         if note and (code, TOTAL) not in out.raw:
             out.raw[(code, TOTAL)] = (None, estimate, note)
+    if not seen:
+        out.findings.append(Finding("error", "no_rows", f"Không tìm thấy mã chỉ tiêu nào ở cột B của trang “{title}” "
+                                    "(cột mã bị xóa hoặc tệp bị hỏng) — hãy tải lại mẫu", where=f"{title}!B{first_row}"))
 
 
 def _rows(wb, name: str, limits: Limits) -> list[list]:
-    sheet = wb.get_sheet_by_name(name)
-    end = sheet.end
-    if end is not None:
-        cells = (end[0] + 1) * (end[1] + 1)
-        if cells > limits.max_cells:
-            raise WorkbookRefused(f"Trang “{name}” có {cells:,} ô, vượt giới hạn {limits.max_cells:,} ô".replace(",", "."))
-    return sheet.to_python(skip_empty_area=False)
+    try:
+        sheet = wb.get_sheet_by_name(name)
+        end = sheet.end
+        if end is not None:
+            cells = (end[0] + 1) * (end[1] + 1)
+            if cells > limits.max_cells:
+                raise WorkbookRefused(f"Trang “{name}” có {cells:,} ô, vượt giới hạn {limits.max_cells:,} ô".replace(",", "."))
+        return sheet.to_python(skip_empty_area=False)
+    except WorkbookRefused:
+        raise
+    except Exception as exc:  # calamine parses a sheet only when it is read: malformed XML, entities (refused)…
+        raise WorkbookRefused(f"Trang “{name}” không đọc được ({str(exc)[:120]}) — hãy tải lại mẫu và nhập lại") from None
 
 
 def _at(rows: list[list], r: int, c: int):

@@ -388,11 +388,12 @@ def save(*, user: User, report: Report, raw: Mapping[CellKey, tuple[object, bool
     if not created:
         db.session.execute(delete(SubmissionValue).where(SubmissionValue.version_id == version.id))
     # one executemany (bulk INSERT) rather than 20,000 ORM objects: see scripts/bench_upload.py
-    db.session.execute(insert(SubmissionValue), [
-        {"version_id": version.id, "indicator": k[0], "dkey": k[1],
-         "number": e.value if isinstance(e.value, Decimal) else None,
-         "text": e.value if isinstance(e.value, str) else None, "estimate": e.estimate, "comment": e.comment}
-        for k, e in sorted(stored.items())])
+    rows = [{"version_id": version.id, "indicator": k[0], "dkey": k[1],
+             "number": e.value if isinstance(e.value, Decimal) else None,
+             "text": e.value if isinstance(e.value, str) else None, "estimate": e.estimate, "comment": e.comment}
+            for k, e in sorted(stored.items())]
+    if rows:  # an empty list would be one INSERT of defaults, not none
+        db.session.execute(insert(SubmissionValue), rows)
     db.session.expire(version, ["values"])
     sub.status = Status.DRAFT.value
     sub.touch(user.id, now)
