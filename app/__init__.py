@@ -6,13 +6,22 @@ import os
 os.environ.setdefault("OPENPYXL_LXML", "False")  # openpyxl through defusedxml even though lxml is installed (shared/stack.md)
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from .config import load_config
+
+
+class BoundedInt(IntegerConverter):
+    """`<int:…>` in routes, capped at the largest BIGINT."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**63 - 1, signed=False):  # noqa: A002 — werkzeug's names
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """The application factory: config → extensions → blueprints → error handlers → CLI."""
     app = Flask(__name__, instance_relative_config=False)
+    app.url_map.converters["int"] = BoundedInt  # ids beyond a database integer are simply not found (not a 500)
     app.config.from_mapping(load_config())
     if test_config:
         app.config.update(test_config)

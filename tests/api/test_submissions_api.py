@@ -132,3 +132,34 @@ def test_openapi_describes_the_submission_endpoints(client):
     for path in ("/api/v1/submissions", "/api/v1/submissions/upload", "/api/v1/submissions/{sid}/verify",
                  "/api/v1/submissions/{sid}/return", "/api/v1/regimes/{code}/template.xlsx"):
         assert path in spec["paths"], path
+
+
+def test_an_id_beyond_any_database_integer_is_not_found(client, reporter):
+    response = client.get(f"/api/v1/submissions/{2**70}/verify", headers=reporter)
+    assert response.status_code == 404 and response.is_json
+
+
+def test_schemathesis_finds_no_server_error_on_the_read_api(app, reporter):
+    """Property-based calls generated from /api/v1/openapi.json (every GET operation) never get a 5xx."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    failures, calls = [], 0
+    def check(operation):
+        @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @given(operation.as_strategy())
+        def call(case):
+            nonlocal calls
+            calls += 1
+            response = case.call(headers=reporter)
+            if response.status_code >= 500:
+                failures.append((operation.path, case.path_parameters, case.query, response.status_code))
+
+        call()
+
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if operation.method.upper() == "GET":
+            check(operation)
+    assert calls > 100 and failures == []
