@@ -12,9 +12,9 @@ from .config import load_config
 
 
 class BoundedInt(IntegerConverter):
-    """`<int:…>` in routes, capped at the largest BIGINT."""
+    """`<int:…>` in routes, capped at the largest INTEGER (ids are 32-bit on PostgreSQL)."""
 
-    def __init__(self, map, fixed_digits=0, min=None, max=2**63 - 1, signed=False):  # noqa: A002 — werkzeug's names
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002 — werkzeug's names
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 

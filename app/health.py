@@ -1,7 +1,7 @@
 """Operations: a health endpoint for load balancers and monitors, and security headers."""
 from __future__ import annotations
 
-from flask import Flask, jsonify
+from flask import Flask, abort, jsonify, request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -27,6 +27,14 @@ def init_app(app: Flask) -> None:
         except SQLAlchemyError:
             db.session.rollback()
             return jsonify({"status": "unavailable", "database": "unreachable"}), 503
+
+    @app.before_request
+    def _no_nul_characters():
+        """PostgreSQL text cannot hold NUL; no legitimate input carries one. Refuse it up front (400)."""
+        if "\x00" in request.path or any("\x00" in v for v in request.args.values()) or (
+                request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+                and any("\x00" in v for v in request.form.values())):
+            abort(400)
 
     @app.after_request
     def _headers(response):

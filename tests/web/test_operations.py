@@ -109,3 +109,9 @@ def test_the_rule_parser_refuses_garbage_cleanly(text):
 
 def test_dates_are_iso_in_period_cutoffs():
     assert Period.parse("2026-M03").cutoff() == (date(2026, 2, 15), date(2026, 3, 14))
+
+
+def test_nul_characters_are_refused_before_they_reach_the_database(client):
+    response = client.get("/api/v1/regimes?q=a%00b")
+    assert response.status_code == 400 and response.is_json
+    assert client.post("/login", data={"username": "a\x00", "password": "x"}).status_code == 400
