@@ -11,11 +11,10 @@ from marshmallow import Schema, fields, validate
 
 from app.domain.deadlines import VN_TZ
 from app.domain.layout import dkey
-from app.extensions import csrf
 from app.services import submissions as svc
 from app.services.errors import Invalid
 
-from . import require_login
+from . import csrf_for_cookie_sessions, require_login
 from .common import envelope, page_of
 from .schemas import ApiErrorSchema, PageArgs
 
@@ -23,11 +22,7 @@ blp = Blueprint("submissions", __name__, description="Báo cáo gửi — submis
 blp.before_request(require_login)
 
 
-@blp.before_request
-def _csrf_for_cookie_sessions():
-    """Bearer-token clients need no CSRF token; a browser session writing through the API does."""
-    if request.method in ("POST", "PUT", "PATCH", "DELETE") and not request.headers.get("Authorization", "").startswith("Bearer "):
-        csrf.protect()
+blp.before_request(csrf_for_cookie_sessions)
 
 
 # ---------------------------------------------------------------------------------- schemas
