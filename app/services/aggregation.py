@@ -333,6 +333,16 @@ def scope_of(user: User) -> str | None:
     return province
 
 
+def _unit_for(user: User, unit: str) -> str:
+    """The unit to show: the nation becomes the user's province for a province's staff; a unit
+    outside the user's scope is refused."""
+    scope = scope_of(user)
+    if unit == NATION and scope is not None:
+        unit = scope
+    _check_unit(user, unit)
+    return unit
+
+
 def _check_unit(user: User, unit: str) -> None:
     scope = scope_of(user)
     if scope is None or unit == scope:
@@ -463,10 +473,7 @@ def view(*, user: User, regime: str, period: str, unit: str = NATION, units: str
         raise Invalid("units phải là as_reported hoặc current")
     if basis not in BASES:
         raise Invalid("basis phải là approved hoặc latest")
-    scope = scope_of(user)
-    if unit == NATION and scope is not None:
-        unit = scope
-    _check_unit(user, unit)
+    unit = _unit_for(user, unit)
     r = _regime(regime)
     version = r.current_version
     definition, cat = regime_definition(version)
@@ -629,10 +636,7 @@ def _count_expected(definition: RegimeDef, period: Period, tier: int, unit: str)
 def trend(*, user: User, regime: str, indicator: str, unit: str = NATION, periods: int = 12, end: str | None = None,
           basis: str = "approved", tier: int | None = None) -> list[tuple[Period, Decimal | None]]:
     """One indicator over the last `periods` periods at one unit (one query)."""
-    scope = scope_of(user)
-    if unit == NATION and scope is not None:
-        unit = scope
-    _check_unit(user, unit)
+    unit = _unit_for(user, unit)
     r = _regime(regime)
     definition, cat = regime_definition(r.current_version)
     if indicator not in cat.indicators:
@@ -671,10 +675,7 @@ def completeness(*, user: User, regime: str, period: str, unit: str = NATION, ti
                  periods: int = 6) -> CompletenessView:
     """Agencies × periods: on time, late, returned, draft, missing — only agencies that existed and
     were obliged to report in each period count, so no rate can exceed 100 %."""
-    scope = scope_of(user)
-    if unit == NATION and scope is not None:
-        unit = scope
-    _check_unit(user, unit)
+    unit = _unit_for(user, unit)
     r = _regime(regime)
     definition, _ = regime_definition(r.current_version)
     last = _period(definition, period)

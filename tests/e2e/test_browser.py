@@ -1,12 +1,5 @@
 """The foundation as a user meets it, in a real headless Chromium."""
-from app.services.seed import DEMO_PASSWORD
-
-
-def login(page, base, username="canbo.sct"):
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
+from tests.e2e.pages import login
 
 
 def test_a_clerk_logs_in_finds_a_regime_and_reads_its_calendar(page, live_server):

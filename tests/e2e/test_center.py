@@ -8,17 +8,11 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import User
 from app.services import history
-from app.services.seed import DEMO_PASSWORD
+from tests.e2e.pages import login
 from tests.integration.test_center import HISTORY, tthc
 
 NOW = {"T01.SNV": tthc(40, 10, 5, 30, 5, 8, 2), "X00070": tthc(20, 5, 2, 18, 3, 1, 1), "X00004": tthc(12, 8, 4, 10, 4, 2, 0)}
 
-
-def login(page, base, username):
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
 
 
 def cell(page, indicator):

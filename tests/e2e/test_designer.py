@@ -1,15 +1,7 @@
 """A ministry designer builds a quarterly regime in a real headless Chromium: two forms and a
 rule, preview, publish, edit into version 2; a reporter then sees version 2 for the next period
 while the previous period keeps version 1."""
-from app.services.seed import DEMO_PASSWORD
-
-
-def login(page, base, username):
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    assert "/login" not in page.url
+from tests.e2e.pages import login
 
 
 def test_designer_creates_previews_publishes_and_revises_a_regime(page, live_server):

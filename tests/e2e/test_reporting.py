@@ -2,16 +2,8 @@
 live totals and autosave, submit, be returned, fix, resubmit, be approved; and the Excel way."""
 import re
 
-from app.services.seed import DEMO_PASSWORD
+from tests.e2e.pages import login
 from tests.helpers import fill_template, retail_values
-
-
-def login(page, base, username):
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    assert "/login" not in page.url
 
 
 def logout(page):
