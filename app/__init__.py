@@ -26,22 +26,29 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
 
-    from . import auth, cli, errors, health, i18n
+    from . import audit, auth, cli, errors, health, i18n
     from .api import init_api
-    from .extensions import babel, bootstrap, csrf, db, login_manager, migrate
+    from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
     from .web import register_web
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     bootstrap.init_app(app)
     auth.init_app(app)
+    audit.init_app(app)
     i18n.init_app(app)
     register_web(app)
     init_api(app)
     errors.init_app(app)
     health.init_app(app)
     cli.init_app(app)
+    if app.config.get("PROXY_HOPS"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app

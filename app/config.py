@@ -79,6 +79,13 @@ def load_config(env: dict | None = None) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env, "SESSION_COOKIE_SECURE", production),
         "WTF_CSRF_TIME_LIMIT": None,
+        # login throttling (flask-limiter): failed attempts per account and per client address
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "LOGIN_LIMIT_PER_ACCOUNT": env.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute;20 per hour"),
+        "LOGIN_LIMIT_PER_ADDRESS": env.get("LOGIN_LIMIT_PER_ADDRESS", "30 per minute"),
+        # behind a load balancer / reverse proxy: how many proxies set X-Forwarded-* (0 = trust none)
+        "PROXY_HOPS": _int(env, "BAOCAO_PROXY_HOPS", 0),
         "PAGE_SIZE": _int(env, "PAGE_SIZE", 50, lo=5),
         "AUTOSAVE_SECONDS": _int(env, "AUTOSAVE_SECONDS", 20, lo=1),
         "INSTANCE_DIR": str(instance),

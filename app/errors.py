@@ -30,6 +30,7 @@ def _messages() -> dict[int, str]:
         404: _("Không tìm thấy trang hoặc dữ liệu yêu cầu."),
         405: _("Phương thức không được hỗ trợ."),
         413: _("Tệp tải lên quá lớn."),
+        429: _("Quá nhiều lần đăng nhập không thành công. Vui lòng đợi vài phút rồi thử lại."),
         500: _("Hệ thống gặp lỗi ngoài dự kiến. Vui lòng thử lại; nếu lỗi lặp lại, hãy báo quản trị viên."),
         503: _("Hệ thống tạm thời không kết nối được cơ sở dữ liệu. Vui lòng thử lại sau ít phút."),
     }
@@ -54,6 +55,8 @@ def init_app(app) -> None:
         headers = {}
         if isinstance(error, MethodNotAllowed) and error.valid_methods:
             headers["Allow"] = ", ".join(error.valid_methods)
+        if error.code == 429:
+            headers["Retry-After"] = "60"
         details = []
         data = getattr(error, "data", None) or {}
         if "messages" in data:  # webargs / marshmallow validation from flask-smorest

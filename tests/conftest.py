@@ -11,7 +11,7 @@ from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import text
 
 from app import create_app
-from app.extensions import db
+from app.extensions import db, limiter
 from app.services import agencies, catalogue
 from app.services.seed import DEMO_PASSWORD, seed_demo
 
@@ -60,6 +60,7 @@ def _rollback(request):
         yield
         return
     app = request.getfixturevalue("app")
+    limiter.reset()  # login throttling counts per test
     with app.app_context():
         connection = db.engine.connect()
         outer = connection.begin()

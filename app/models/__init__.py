@@ -1,6 +1,7 @@
 """Database tables (Flask-SQLAlchemy, typed). State guards live on the models."""
 from .agency import LEVEL_ORDER, Agency, AgencyLineage, AgencyParent, Level
 from .aggregate import Aggregate, RecordVersion
+from .audit import AuditEntry
 from .catalogue import Disaggregation, Indicator, Regime, RegimeDraft, RegimeIndicator, RegimeVersion
 from .reminder import MailMessage, Notification, ReminderEvent
 from .submission import (
@@ -15,7 +16,7 @@ from .submission import (
 from .user import ROLE_LABELS_VI, ApiToken, Role, User
 
 __all__ = [
-    "Aggregate", "RecordVersion",
+    "Aggregate", "AuditEntry", "RecordVersion",
     "Agency", "AgencyLineage", "AgencyParent", "ApiToken", "Disaggregation", "Indicator", "LEVEL_ORDER",
     "Level", "Regime", "RegimeDraft", "RegimeIndicator", "RegimeVersion", "ROLE_LABELS_VI", "Role", "User", "AgencyKey",
     "ReportRequest", "RequestTarget", "MailMessage", "Notification", "ReminderEvent", "Submission", "SubmissionEvent", "SubmissionValue", "SubmissionVersion",

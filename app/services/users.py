@@ -11,6 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
 from app.domain.errors import Problem
+from app.domain.passwords import password_problems
 from app.extensions import db
 from app.models import ApiToken, Role, User
 from app.models.base import utcnow
@@ -20,7 +21,6 @@ from .errors import Forbidden, Invalid, NotFound
 
 _hasher = PasswordHasher()
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,79}$")
-MIN_PASSWORD = 10
 
 
 def create_user(*, username: str, password: str, full_name: str, role: str, agency_code: str,
@@ -32,8 +32,7 @@ def create_user(*, username: str, password: str, full_name: str, role: str, agen
         problems.append(Problem("tên đăng nhập chỉ gồm chữ thường không dấu, số, “. _ -”, 3–80 ký tự", where="username"))
     elif db.session.scalar(select(User.id).where(User.username == username)):
         problems.append(Problem(f"tên đăng nhập “{username}” đã tồn tại", where="username"))
-    if len(password or "") < MIN_PASSWORD:
-        problems.append(Problem(f"mật khẩu cần ít nhất {MIN_PASSWORD} ký tự", where="password"))
+    problems += [Problem(m, where="password") for m in password_problems(password, username=username, full_name=full_name)]
     if role not in {r.value for r in Role}:
         problems.append(Problem(f"vai trò “{role}” không hợp lệ; chọn: {', '.join(r.value for r in Role)}", where="role"))
     if not (full_name or "").strip():
@@ -71,6 +70,22 @@ def authenticate(*, username: str, password: str) -> User | None:
         user.password_hash = _hasher.hash(password)
         db.session.commit()
     return user if user.active else None
+
+
+def change_password(*, user: User, current: str, new: str) -> None:
+    """The user's own password: the current one must be right and the new one pass the policy."""
+    problems = []
+    try:
+        _hasher.verify(user.password_hash, current or "")
+    except (VerificationError, InvalidHashError):
+        problems.append(Problem("mật khẩu hiện tại không đúng", where="current"))
+    problems += [Problem(m, where="new") for m in password_problems(new, username=user.username, full_name=user.full_name)]
+    if not problems and current == new:
+        problems.append(Problem("mật khẩu mới phải khác mật khẩu hiện tại", where="new"))
+    if problems:
+        raise Invalid("Không đổi được mật khẩu", problems)
+    user.password_hash = _hasher.hash(new)
+    db.session.commit()
 
 
 def set_active(*, actor: User, user_id: int, active: bool) -> User:

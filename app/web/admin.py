@@ -1,12 +1,16 @@
 """Administration: accounts within the administrator's agency and the agencies below it."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth import role_required
 from app.models import ROLE_LABELS_VI, Role
+from app.services import audit as audit_svc
 from app.services import users as svc
 from app.services.errors import Invalid
 
@@ -41,3 +45,29 @@ def admin_user_active(user_id, active):
         user = svc.set_active(actor=current_user, user_id=user_id, active=bool(active))
         flash(_("Đã cập nhật tài khoản %(name)s.", name=user.username), "success")
     return redirect(url_for("web.admin_users"))
+
+
+@bp.route("/admin/audit")
+@role_required(Role.ADMIN)
+def admin_audit():
+    """Who changed what, when, from where (filters: account, table, action, days)."""
+    args = request.args
+    day_from, day_to = _day(args.get("from")), _day(args.get("to"))
+    stmt = audit_svc.entries_in_scope(actor=current_user, who=args.get("who", ""), entity=args.get("entity", ""),
+                                      action=args.get("action", ""), day_from=day_from, day_to=day_to,
+                                      tz=ZoneInfo(current_app.config["TIMEZONE"]))
+    return render_template("admin/audit.html", page=paginate(stmt), args=args, entities=audit_svc.entities(),
+                           actions=AUDIT_ACTIONS)
+
+
+AUDIT_ACTIONS = ("insert", "update", "delete", "login", "login_failed", "logout")
+
+
+def _day(text: str | None):
+    """dd/mm/yyyy or yyyy-mm-dd (the date input); anything else is ignored."""
+    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime((text or "").strip(), fmt).date()
+        except ValueError:
+            continue
+    return None

@@ -1,10 +1,12 @@
 """Log in / out and language choice."""
 from urllib.parse import urlparse
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from app import audit
+from app.extensions import db, limiter
 from app.i18n import LOCALES
 from app.services import users as user_svc
 
@@ -18,14 +20,30 @@ def home():
     return render_template("home.html")
 
 
+def _failed(response) -> bool:
+    """Only failed attempts count towards the limits (a successful login redirects)."""
+    return response.status_code == 200
+
+
+def _account() -> str:
+    return "login:" + (request.form.get("username") or "").strip().lower()
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_account, methods=["POST"],
+               deduct_when=_failed)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_failed)
 def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = user_svc.authenticate(username=form.username.data, password=form.password.data)
         if user is not None:
             login_user(user)
+            audit.record("login", entity_id=str(user.id))
+            db.session.commit()
             return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
+        audit.record("login_failed", changes={"username": (form.username.data or "")[:80]})
+        db.session.commit()
         flash(_("Tên đăng nhập hoặc mật khẩu không đúng."), "danger")
     return render_template("login.html", form=form)
 
@@ -34,6 +52,8 @@ def login():
 @login_required
 def logout():
     if EmptyForm().validate_on_submit():
+        audit.record("logout", entity_id=str(current_user.id))
+        db.session.commit()
         logout_user()
     return redirect(url_for("web.login"))
 

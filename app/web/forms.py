@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import DateField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 
 class LoginForm(FlaskForm):
@@ -46,6 +46,12 @@ class RequestForm(FlaskForm):
     data_from = DateField(_l("Số liệu từ ngày"), validators=[DataRequired()])
     data_to = DateField(_l("Đến ngày"), validators=[DataRequired()])
     deadline = DateField(_l("Hạn gửi"), validators=[DataRequired()])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Mật khẩu hiện tại"), validators=[DataRequired(), Length(max=200)])
+    new = PasswordField(_l("Mật khẩu mới"), validators=[DataRequired(), Length(max=200)])
+    confirm = PasswordField(_l("Nhập lại mật khẩu mới"), validators=[DataRequired(), EqualTo("new", _l("Hai lần nhập không khớp"))])
 
 
 class TokenForm(FlaskForm):

@@ -6,16 +6,33 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.services import users as svc
+from app.services.errors import Invalid
 
 from . import bp
-from .forms import EmptyForm, TokenForm
+from .forms import EmptyForm, PasswordForm, TokenForm
 
 
 @bp.route("/profile")
 @login_required
 def profile():
     return render_template("profile.html", tokens=svc.tokens_of(user=current_user), form=TokenForm(), action=EmptyForm(),
-                           new_token=None)
+                           new_token=None, password=PasswordForm(formdata=None))
+
+
+@bp.route("/profile/password", methods=["POST"])
+@login_required
+def profile_password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            svc.change_password(user=current_user, current=form.current.data, new=form.new.data)
+            flash(_("Đã đổi mật khẩu."), "success")
+            return redirect(url_for("web.profile"))
+        except Invalid as exc:
+            for p in exc.problems:
+                getattr(form, p.where).errors.append(p.message)
+    return render_template("profile.html", tokens=svc.tokens_of(user=current_user), form=TokenForm(formdata=None),
+                           action=EmptyForm(), new_token=None, password=form), 422
 
 
 @bp.route("/profile/tokens", methods=["POST"])
@@ -27,7 +44,7 @@ def profile_token():
         return redirect(url_for("web.profile"))
     token = svc.issue_token(user=current_user, name=form.name.data.strip())
     return render_template("profile.html", tokens=svc.tokens_of(user=current_user), form=TokenForm(formdata=None),
-                           action=EmptyForm(), new_token=token)
+                           action=EmptyForm(), new_token=token, password=PasswordForm(formdata=None))
 
 
 @bp.route("/profile/tokens/<int:token_id>/revoke", methods=["POST"])

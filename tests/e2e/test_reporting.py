@@ -2,6 +2,8 @@
 live totals and autosave, submit, be returned, fix, resubmit, be approved; and the Excel way."""
 import re
 
+from playwright.sync_api import expect
+
 from tests.e2e.pages import login
 from tests.helpers import fill_template, retail_values
 
@@ -29,7 +31,8 @@ def test_web_form_submit_return_fix_resubmit_approve(page, live_server):
     assert cell(page, "BL_HH").input_value() == "2.177,5"  # 1.000,5 + 102 + … + 112
     assert cell(page, "BL_TONG").input_value() == "2.621,5"
     page.fill("textarea[name='o|I']", "Sức mua tăng dịp cuối năm")
-    page.wait_for_function("document.querySelector('[data-testid=autosave-status]').textContent.includes('Đã tự động lưu')")
+    # (a locator assertion, not wait_for_function: the page's CSP forbids evaluating strings)
+    expect(page.locator("[data-testid=autosave-status]")).to_contain_text("Đã tự động lưu")
 
     page.click("[data-testid=save-button]")
     assert "Đã lưu bản nháp" in page.inner_text(".alert-success")

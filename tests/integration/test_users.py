@@ -25,7 +25,7 @@ def test_every_problem_is_reported_at_once(app):
 
 def test_duplicate_username_and_closed_agency_are_refused(app):
     with pytest.raises(Invalid) as exc:
-        users.create_user(username="canbo.sct", password="x" * 12, full_name="A", role="reporter", agency_code="T15-63")
+        users.create_user(username="canbo.sct", password="mot-cum-tu-de-nho", full_name="A", role="reporter", agency_code="T15-63")
     messages = " ".join(p.message for p in exc.value.problems)
     assert "đã tồn tại" in messages and "ngừng hoạt động" in messages
 
@@ -38,14 +38,14 @@ def test_deactivated_user_cannot_log_in(app):
 
 
 def test_an_admin_only_manages_accounts_below_their_agency(app):
-    hanoi_admin = users.create_user(username="qt.hanoi", password="x" * 12, full_name="QT", role=Role.ADMIN.value, agency_code="T01")
+    hanoi_admin = users.create_user(username="qt.hanoi", password="mot-cum-tu-de-nho", full_name="QT", role=Role.ADMIN.value, agency_code="T01")
     visible = {u.username for u in db.session.scalars(users.users_in_scope(actor=hanoi_admin))}
     assert "canbo.sct" in visible and "phantich.vpcp" not in visible
     other = db.session.scalar(db.select(User).filter_by(username="phantich.vpcp"))
     with pytest.raises(NotFound):
         users.set_active(actor=hanoi_admin, user_id=other.id, active=False)
     with pytest.raises(Invalid) as exc:
-        users.create_user(username="ngoai.pham.vi", password="x" * 12, full_name="A", role="reporter", agency_code="BCT", actor=hanoi_admin)
+        users.create_user(username="ngoai.pham.vi", password="mot-cum-tu-de-nho", full_name="A", role="reporter", agency_code="BCT", actor=hanoi_admin)
     assert [p.where for p in exc.value.problems if "phạm vi" in p.message] == ["agency"]
 
 

@@ -32,7 +32,8 @@ def test_an_unreachable_database_makes_health_503(tmp_path):
 def test_security_headers_and_cookie_flags(client):
     response = client.get("/login")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
     assert response.headers["X-Frame-Options"] == "DENY"
     from app.services.seed import DEMO_PASSWORD
 
