@@ -67,6 +67,15 @@ def my_regimes(*, user: User) -> list[tuple[Regime | None, RegimeDraft | None, s
     return [(regimes.get(c), drafts.get(c), c) for c in sorted(set(regimes) | set(drafts))]
 
 
+def require_editor(*, user: User, code: str) -> None:
+    """Refuse (403) anyone but a designer of the regime's issuing agency; 404 for no such regime."""
+    draft = db.session.scalar(select(RegimeDraft).where(RegimeDraft.regime_code == code))
+    regime = None if draft else db.session.scalar(select(Regime).where(Regime.code == code))
+    if draft is None and regime is None:
+        raise NotFound(f"Không có chế độ báo cáo mã “{code}”")
+    _require_designer(user, draft.issuing_agency_code if draft else regime.issuing_agency_code)
+
+
 def get_draft(*, user: User, code: str, create: bool = False) -> RegimeDraft:
     draft = db.session.scalar(select(RegimeDraft).where(RegimeDraft.regime_code == code))
     if draft is not None:

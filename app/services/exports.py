@@ -378,6 +378,7 @@ def sdmx_structure(*, user: User, regime: str) -> tuple[bytes, str]:
 def sdmx_data(*, user: User, regime: str, start: str, end: str = "") -> tuple[Iterator[str], str]:
     from app.adapters import interchange
 
+    aggregation.scope_of(user)  # refuse now: record_rows is a generator and would refuse mid-stream, after a 200
     r, keys = _period_keys(regime, start, end)
     rows = record_rows(user=user, regime=regime, start=start, end=end)
     return interchange.sdmx_csv(r.code, r.current_version.version, rows), f"{r.code}_{keys[0]}_{keys[-1]}.sdmx.csv"

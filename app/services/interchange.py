@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import User
 
 from . import submissions
-from .errors import Invalid
+from .errors import Forbidden, Invalid
 
 
 @dataclass
@@ -34,15 +34,21 @@ def import_rows(*, user: User, regime: str, rows, source_label: str, dry_run: bo
         groups[(agency, period)][cell] = (value, False, "")
         where[(agency, period)][cell] = f"{source_label} {pos}"
     result = ImportResult(dry_run)
-    prepared = []
+    prepared, forbidden = [], []
     for (agency, period), raw in sorted(groups.items()):
         try:
             report = submissions.open_report(user=user, regime_code=regime, agency_code=agency, period_key=period, for_write=True)
+        except Forbidden:
+            forbidden.append(agency)
+            continue
         except DomainError as exc:
             problems.append({"code": getattr(exc, "code", "invalid"), "where": f"{agency} {period}", "message": str(exc)})
             continue
         before = {k: e.value for k, e in report.entries().items()}
         prepared.append((report, raw, agency, period, before))
+    if forbidden:  # a file that writes for someone else is refused as a whole (403), not as a content problem
+        raise Forbidden(f"Bạn chỉ nhập được số liệu của đơn vị mình; tệp có số liệu của {', '.join(sorted(set(forbidden)))}"
+                        " — không có gì bị thay đổi")
     if problems:
         raise Invalid(f"Không nhập: {len(problems)} vấn đề — không có gì bị thay đổi", details=problems)
     try:

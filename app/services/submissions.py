@@ -33,6 +33,7 @@ from app.extensions import db
 from app.models import (
     Agency,
     AgencyKey,
+    Level,
     Regime,
     RegimeVersion,
     ReportRequest,
@@ -244,15 +245,31 @@ def get_report(*, user: User, submission_id: int, for_write: bool = False) -> Re
     return _report_from_submission(sub, user=user, for_write=for_write)
 
 
+def _readers_scope(user: User) -> set[int] | None:
+    """What an analyst or administrator may read: everything (None) when they sit in a central
+    agency or a ministry; otherwise their own agency and the units below it (a province's
+    reporting center sees its province, not another's). Other roles: nothing by this rule."""
+    if not user.has_role(*READERS_ALL):
+        return set()
+    if user.agency.level in (Level.CENTRAL.value, Level.MINISTRY.value):
+        return None
+    return agency_service.descendant_ids(agency_id=user.agency_id, on=date.today())
+
+
 def _check_scope(user: User, *, agency_id: int, receiver_id: int | None, write: bool) -> None:
     if write:
         if user.agency_id != agency_id or not user.has_role(*WRITERS):
             raise Forbidden("Chỉ người lập báo cáo của đơn vị báo cáo được nhập, sửa hoặc gửi báo cáo này")
         return
-    if user.has_role(*READERS_ALL) or user.agency_id == agency_id:
+    if user.agency_id == agency_id:
         return
-    if user.has_role(Role.APPROVER) and receiver_id is not None and receiver_id in agencies_in_scope(user=user):
+    readers = _readers_scope(user)
+    if readers is None or agency_id in readers:
         return
+    if user.has_role(Role.APPROVER):  # the units below the approver, and what they receive
+        scope = agencies_in_scope(user=user)
+        if agency_id in scope or (receiver_id is not None and receiver_id in scope):
+            return
     raise Forbidden("Báo cáo này không thuộc phạm vi của bạn")
 
 
@@ -854,7 +871,11 @@ def list_submissions(*, user: User, regime: str = "", period: str = "", agency: 
         if not user.has_role(Role.APPROVER):
             raise Forbidden("Chỉ người phê duyệt có hộp báo cáo đến")
         stmt = stmt.where(Submission.receiver_id.in_(agencies_in_scope(user=user)))
-    elif not user.has_role(*READERS_ALL):
+    elif user.has_role(*READERS_ALL):
+        readers = _readers_scope(user)
+        if readers is not None:
+            stmt = stmt.where(Submission.agency_id.in_(readers))
+    else:
         scope = agencies_in_scope(user=user) if user.has_role(Role.APPROVER) else {user.agency_id}
         stmt = stmt.where(or_(Submission.agency_id == user.agency_id, Submission.receiver_id.in_(scope)))
     if regime:
@@ -911,9 +932,11 @@ def issue_request(*, user: User, regime_code: str, title: str, content: str, age
 
 def list_requests(*, user: User):
     stmt = select(ReportRequest).order_by(ReportRequest.id.desc())
-    if not user.has_role(*READERS_ALL):
-        stmt = stmt.where(or_(ReportRequest.issuer_agency_id == user.agency_id,
-                              ReportRequest.id.in_(select(RequestTarget.request_id).where(RequestTarget.agency_id == user.agency_id))))
+    readers = _readers_scope(user)
+    if readers is not None:
+        mine = readers | {user.agency_id}
+        stmt = stmt.where(or_(ReportRequest.issuer_agency_id.in_(mine),
+                              ReportRequest.id.in_(select(RequestTarget.request_id).where(RequestTarget.agency_id.in_(mine)))))
     return stmt
 
 

@@ -183,6 +183,7 @@ def _edit_context(code: str):
 @role_required(Role.DESIGNER)
 def designer_edit(code):
     if request.method == "POST":
+        svc.require_editor(user=current_user, code=code)
         if not EmptyForm().validate_on_submit():
             flash(_("Phiên làm việc đã hết hạn (CSRF). Hãy tải lại trang."), "danger")
             return redirect(url_for("web.designer_edit", code=code))
@@ -242,6 +243,7 @@ def designer_edit(code):
 def designer_form(code, form):
     sample_result = None
     if request.method == "POST":
+        svc.require_editor(user=current_user, code=code)
         if not EmptyForm().validate_on_submit():
             flash(_("Phiên làm việc đã hết hạn (CSRF). Hãy tải lại trang."), "danger")
             return redirect(url_for("web.designer_form", code=code, form=form))

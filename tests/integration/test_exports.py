@@ -176,7 +176,7 @@ def test_importing_sdmx_csv_dry_run_then_for_real_all_or_nothing(app, client):
     bad = client.post("/api/v1/imports/sdmx", data=sdmx_rows({**retail_values(), "BL_HH_02": "abc"}), headers=headers)
     assert bad.status_code == 422 and bad.get_json()["error"]["details"][0]["where"] == "dòng 3"
     other = client.post("/api/v1/imports/sdmx", data=body + sdmx_rows({"BL_HH_01": 1}, agency="T04_SCT").split("\n", 1)[1], headers=headers)
-    assert other.status_code == 422 and "không có gì bị thay đổi" in other.get_json()["error"]["message"]
+    assert other.status_code == 403 and "T04.SCT" in other.get_json()["error"]["message"]  # another unit: refused as a whole
     assert db.session.query(Submission).count() == 0
     done = client.post("/api/v1/imports/sdmx", data=body, headers=headers)
     assert done.status_code == 200 and done.get_json()["reports"][0]["version"] == 1

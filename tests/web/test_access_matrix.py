@@ -1,0 +1,290 @@
+"""The access matrix: every route of the web UI and the API, asked by every role, for data of their
+own agency, of another agency and of a parent agency. The expected answer is written down here,
+route by route; a route added without a line here fails `test_every_route_is_in_the_matrix`.
+
+The target is one submitted report of Sở Công Thương Hà Nội (T01.SCT) under BCT-BANLE (a Bộ Công
+Thương regime). Principals and how they relate to it:
+
+  anon            not logged in
+  reporter        reporter of T01.SCT                        (own agency)
+  reporter_other  reporter of T79.SCT (Hồ Chí Minh)          (another agency)
+  approver        approver of T01 (Hà Nội)                   (the parent agency)
+  approver_other  approver of T79                            (another province)
+  designer        designer of BCT (issued the regime)
+  designer_other  designer of BYT                            (another ministry)
+  analyst         analyst of VPCP (national reporting center)
+  analyst_other   analyst of T79                             (another province's center)
+  admin           administrator of CP (the top agency)
+
+"allow" means the request passed the access check: 2xx, a redirect that is not to the login page,
+or 400/409/422 (valid access, unacceptable content). "deny" means 401, 403, 404 or a redirect to
+the login page. A denied write must leave no trace: the audit log (which records every write) does
+not grow.
+"""
+from __future__ import annotations
+
+from io import BytesIO
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Agency, AuditEntry, Submission, User
+from app.services import submissions as svc
+from app.services import users as user_svc
+from tests.helpers import fill_template, retail_values
+
+PRINCIPALS = ["anon", "reporter", "reporter_other", "approver", "approver_other", "designer", "designer_other",
+              "analyst", "analyst_other", "admin"]
+EXTRA = {  # principal -> (username, role, agency); the others are demo accounts
+    "reporter_other": ("canbo.sct.hcm", "reporter", "T79.SCT"),
+    "approver_other": ("pheduyet.hcm", "approver", "T79"),
+    "designer_other": ("thietke.byt", "designer", "BYT"),
+    "analyst_other": ("phantich.hcm", "analyst", "T79"),
+}
+DEMO = {"reporter": "canbo.sct", "approver": "pheduyet.hn", "designer": "thietke.bct", "analyst": "phantich.vpcp",
+        "admin": "quantri"}
+PASSWORD_HASH = PasswordHasher().hash("mot-cum-tu-de-nho")  # hashed once for the whole module
+
+ALL = set(PRINCIPALS)
+LOGGED_IN = ALL - {"anon"}
+CENTER_T01 = {"approver", "designer", "designer_other", "analyst", "admin"}  # may look at Hà Nội's figures
+CENTER_ANY = CENTER_T01 | {"approver_other", "analyst_other"}  # may open the reporting center at all
+DESIGNERS = {"designer", "designer_other"}
+NATIONAL = {"analyst", "admin"}  # the national reporting center and the top administrator read every report
+READ_T01 = {"reporter", "approver"} | NATIONAL  # who may read T01.SCT's report
+APPROVERS = {"approver", "approver_other"}
+
+P = "BCT-BANLE", "T01.SCT", "2026-M12"
+REPORT = "/reports/BCT-BANLE/T01.SCT/2026-M12"
+Q = "regime=BCT-BANLE&period=2026-M12"
+
+# (method, url template, who is allowed). {sid} = the target submission, {token} = a token of the reporter.
+MATRIX: dict[str, list[tuple[str, str, set[str]]]] = {
+    "healthz": [("GET", "/healthz", ALL)],
+    "static": [("GET", "/static/baocao.css", ALL)],
+    "bootstrap.static": [("GET", "/bootstrap/static/css/bootstrap.min.css", ALL)],
+    "web.login": [("GET", "/login", ALL), ("POST", "/login", ALL)],
+    "web.set_language": [("GET", "/lang/en", ALL)],
+    "web.logout": [("POST", "/logout", LOGGED_IN)],
+    "web.home": [("GET", "/", LOGGED_IN)],
+    "web.profile": [("GET", "/profile", LOGGED_IN)],
+    "web.profile_password": [("POST", "/profile/password", LOGGED_IN)],
+    "web.profile_token": [("POST", "/profile/tokens", LOGGED_IN)],
+    "web.profile_token_revoke": [("POST", "/profile/tokens/{token}/revoke", {"reporter"})],  # only one's own token
+    "web.notifications": [("GET", "/notifications", LOGGED_IN)],
+    "web.notifications_read": [("POST", "/notifications/read", LOGGED_IN)],
+    "web.agencies": [("GET", "/agencies", LOGGED_IN)],
+    "web.agency": [("GET", "/agencies/T01.SCT", LOGGED_IN)],
+    "web.regimes": [("GET", "/regimes", LOGGED_IN)],
+    "web.regime": [("GET", "/regimes/BCT-BANLE", LOGGED_IN)],
+    "web.indicators": [("GET", "/indicators", LOGGED_IN)],
+    "web.indicator": [("GET", "/indicators/BL_HH", LOGGED_IN)],
+    # reports: the own agency writes; the parent agency's approver reads
+    "web.my_reports": [("GET", "/reports", LOGGED_IN)],
+    "web.report_form": [("GET", REPORT, READ_T01),
+                        ("POST", REPORT, {"reporter"}),
+                        ("GET", "/reports/BCT-BANLE/T79.SCT/2026-M12", {"reporter_other", "approver_other", "analyst_other"} | NATIONAL)],
+    "web.report_template": [("GET", REPORT + "/template.xlsx", READ_T01)],
+    "web.report_upload": [("POST", REPORT + "/upload", {"reporter"})],
+    "web.submission": [("GET", "/submissions/{sid}", READ_T01)],
+    "web.submission_submit": [("POST", "/submissions/{sid}/submit", {"reporter"})],
+    "web.submission_approve": [("POST", "/submissions/{sid}/approve", {"approver"})],
+    "web.submission_return": [("POST", "/submissions/{sid}/return", {"approver"})],
+    "web.submission_reopen": [("POST", "/submissions/{sid}/reopen", {"approver"})],
+    "web.inbox": [("GET", "/inbox", APPROVERS)],
+    "web.requests_list": [("GET", "/requests", LOGGED_IN)],
+    "web.request_new": [("GET", "/requests/new", DESIGNERS | APPROVERS), ("POST", "/requests/new", DESIGNERS | APPROVERS)],
+    # reporting center: province staff see their province only
+    "web.center": [("GET", "/center", CENTER_ANY)],
+    "web.center_view": [("GET", "/center/BCT-BANLE/2026-M12?unit=T01", CENTER_T01)],
+    "web.center_completeness": [("GET", "/center/BCT-BANLE/2026-M12/completeness?unit=T01", CENTER_T01)],
+    "web.center_trend_svg": [("GET", "/center/BCT-BANLE/trend.svg?unit=T01&indicator=BL_TONG", CENTER_T01)],
+    "web.center_bars_svg": [("GET", "/center/BCT-BANLE/2026-M12/bars.svg?unit=T01&indicator=BL_TONG", CENTER_T01)],
+    "web.center_export": [("GET", "/center/BCT-BANLE/2026-M12/export.csv?unit=T01", CENTER_T01)],
+    "web.center_job": [("GET", "/center/jobs/0123456789abcdef", set())],  # jobs belong to whoever started them
+    "web.center_job_file": [("GET", "/center/jobs/0123456789abcdef.pdf", set())],
+    # designer: designers; a regime only by its issuing ministry's designer
+    "web.designer": [("GET", "/designer", DESIGNERS)],
+    "web.designer_new": [("POST", "/designer/new", DESIGNERS)],
+    "web.designer_import": [("POST", "/designer/import", DESIGNERS)],
+    "web.designer_edit": [("GET", "/designer/BCT-BANLE", {"designer"}), ("POST", "/designer/BCT-BANLE", {"designer"})],
+    "web.designer_form": [("GET", "/designer/BCT-BANLE/forms/BIEU01", {"designer"}),
+                          ("POST", "/designer/BCT-BANLE/forms/BIEU01", {"designer"})],
+    "web.designer_preview": [("GET", "/designer/BCT-BANLE/preview", {"designer"})],
+    # reading another ministry's versions or exporting them (to start from) is allowed; changing is not
+    "web.designer_versions": [("GET", "/designer/BCT-BANLE/versions", DESIGNERS)],
+    "web.designer_export": [("GET", "/designer/BCT-BANLE/export.zip", DESIGNERS)],
+    # administration
+    "web.admin_users": [("GET", "/admin/users", {"admin"}), ("POST", "/admin/users", {"admin"})],
+    "web.admin_user_active": [("POST", "/admin/users/{reporter_id}/active/0", {"admin"})],
+    "web.admin_reminders": [("GET", "/admin/reminders", {"admin"}), ("POST", "/admin/reminders", {"admin"})],
+    "web.admin_audit": [("GET", "/admin/audit", {"admin"})],
+    # API
+    "api-docs.openapi_json": [("GET", "/api/v1/openapi.json", ALL)],
+    "agencies.list_agencies": [("GET", "/api/v1/agencies", LOGGED_IN)],
+    "agencies.get_agency": [("GET", "/api/v1/agencies/T01.SCT", LOGGED_IN)],
+    "indicators.list_indicators": [("GET", "/api/v1/indicators", LOGGED_IN)],
+    "indicators.get_indicator": [("GET", "/api/v1/indicators/BL_HH", LOGGED_IN)],
+    "regimes.list_regimes": [("GET", "/api/v1/regimes", LOGGED_IN)],
+    "regimes.get_regime": [("GET", "/api/v1/regimes/BCT-BANLE", LOGGED_IN)],
+    "regimes.list_periods": [("GET", "/api/v1/regimes/BCT-BANLE/periods", LOGGED_IN)],
+    "regimes.get_period": [("GET", "/api/v1/regimes/BCT-BANLE/periods/2026-M12", LOGGED_IN)],
+    "regimes.template": [("GET", "/api/v1/regimes/BCT-BANLE/template.xlsx?agency=T01.SCT&period=2026-M12",
+                          READ_T01)],
+    "submissions.list_": [("GET", "/api/v1/submissions", LOGGED_IN)],  # scoped: see test_lists_show_only_what_is_yours
+    "submissions.create": [("POST", "/api/v1/submissions", {"reporter"})],
+    "submissions.upload": [("POST", "/api/v1/submissions/upload", {"reporter"})],
+    "submissions.get": [("GET", "/api/v1/submissions/{sid}", READ_T01)],
+    "submissions.verify": [("GET", "/api/v1/submissions/{sid}/verify", READ_T01)],
+    "submissions.submit": [("POST", "/api/v1/submissions/{sid}/submit", {"reporter"})],
+    "submissions.approve": [("POST", "/api/v1/submissions/{sid}/approve", {"approver"})],
+    "submissions.return_": [("POST", "/api/v1/submissions/{sid}/return", {"approver"})],
+    "submissions.reopen": [("POST", "/api/v1/submissions/{sid}/reopen", {"approver"})],
+    "aggregates.aggregates": [("GET", f"/api/v1/aggregates?{Q}&agency=T01", CENTER_T01)],
+    "aggregates.completeness": [("GET", f"/api/v1/completeness?{Q}&agency=T01", CENTER_T01)],
+    "aggregates.export": [("GET", f"/api/v1/exports/csv?{Q}&agency=T01", CENTER_T01)],
+    # bulk exports: reporting-center roles, each limited to their province (test_exports_hold_only_what_is_in_scope)
+    "aggregates.sdmx_structure": [("GET", "/api/v1/exports/sdmx/structure?regime=BCT-BANLE", CENTER_ANY)],
+    "aggregates.sdmx_data": [("GET", "/api/v1/exports/sdmx/data?regime=BCT-BANLE&start=2026-M12", CENTER_ANY)],
+    "aggregates.dhis2": [("GET", "/api/v1/exports/dhis2?regime=BCT-BANLE&start=2026-M12", CENTER_ANY)],
+    "aggregates.import_sdmx": [("POST", "/api/v1/imports/sdmx", {"reporter"})],
+    "aggregates.import_dhis2": [("POST", "/api/v1/imports/dhis2", {"reporter"})],
+}
+
+CASES = [(endpoint, method, url, who, principal)
+         for endpoint, lines in MATRIX.items() for method, url, allowed in lines
+         for principal in PRINCIPALS for who in [principal in allowed]]
+
+
+@pytest.fixture
+def world(app):
+    """The principals and one submitted report of T01.SCT (inside the test's rolled-back transaction)."""
+    ids = {}
+    for principal, (username, role, agency) in EXTRA.items():
+        agency_id = db.session.scalar(select(Agency.id).where(Agency.code == agency))
+        user = User(username=username, password_hash=PASSWORD_HASH, full_name=username, role=role, agency_id=agency_id,
+                    email=f"{username}@baocao.local")
+        db.session.add(user)
+        db.session.flush()
+        ids[principal] = user.id
+    for principal, username in DEMO.items():
+        ids[principal] = db.session.scalar(select(User.id).where(User.username == username))
+    reporter = db.session.get(User, ids["reporter"])
+    report = svc.open_report(user=reporter, regime_code=P[0], agency_code=P[1], period_key=P[2], for_write=True)
+    sub = svc.save(user=reporter, report=report, raw={(k, ""): (str(v), False, "") for k, v in retail_values().items()},
+                   outline={}, revision=None).submission
+    svc.submit(user=reporter, submission_id=sub.id)
+    user_svc.issue_token(user=reporter, name="matrix")
+    token_id = user_svc.tokens_of(user=reporter)[0].id
+    db.session.commit()
+    return {"ids": ids, "sid": sub.id, "token": token_id}
+
+
+def _call(app, world, principal, method, url):
+    """The request as the principal makes it, with a body that would be accepted from the right person."""
+    client = app.test_client()
+    headers = {}
+    if principal != "anon":
+        if url.startswith("/api/"):
+            user = db.session.get(User, world["ids"][principal])
+            headers["Authorization"] = "Bearer " + user_svc.issue_token(user=user, name="matrix-call")
+        else:
+            with client.session_transaction() as session:
+                session["_user_id"] = str(world["ids"][principal])
+                session["_fresh"] = True
+    url = _url(world, url)
+    if method == "GET":
+        return client.get(url, headers=headers)
+    revision = db.session.get(Submission, world["sid"]).revision
+    where = {"regime": P[0], "agency": P[1], "period": P[2]}
+    values = retail_values()
+    if url == "/api/v1/submissions":
+        body = {**where, "values": [{"indicator": k, "value": str(v)} for k, v in values.items()]}
+    elif url == "/api/v1/submissions/upload":
+        reporter = db.session.get(User, world["ids"]["reporter"])
+        template = client.get("/api/v1/regimes/BCT-BANLE/template.xlsx?agency=T01.SCT&period=2026-M12",
+                              headers={"Authorization": "Bearer " + user_svc.issue_token(user=reporter)}).data
+        return client.post(url, data={**where, "file": (BytesIO(fill_template(template, values)), "r.xlsx")},
+                           headers=headers, content_type="multipart/form-data")
+    elif url == "/api/v1/imports/sdmx":
+        lines = ["STRUCTURE,STRUCTURE_ID,ACTION,REF_AREA,INDICATOR,BREAKDOWN,TIME_PERIOD,OBS_VALUE"]
+        lines += [f"dataflow,VN_BAOCAO:DF_BCT-BANLE(1.0),I,T01_SCT,{k},_T,2026-M12,{v}" for k, v in values.items()]
+        return client.post(url, data="\n".join(lines) + "\n", headers={**headers, "Content-Type": "text/csv"})
+    elif url == "/api/v1/imports/dhis2":
+        url += "?regime=BCT-BANLE"
+        body = {"dataValues": [{"dataElement": k, "period": "202612", "orgUnit": "T01.SCT",
+                                "categoryOptionCombo": "default", "value": str(v)} for k, v in values.items()]}
+    elif url.startswith("/api/"):
+        body = {"revision": revision, **({"reason": "Kiểm tra quyền"} if url.endswith(("/return", "/reopen")) else {})}
+    else:
+        form = {"reason": "Kiểm tra quyền", "revision": str(revision)}
+        if url.startswith("/designer/BCT-BANLE"):
+            form["section"] = "publish"  # a designer of another ministry must not publish this regime
+        return client.post(url, data=form, headers=headers)
+    return client.post(url, json=body, headers=headers)
+
+
+def _url(world, url: str) -> str:
+    return url.format(sid=world["sid"], token=world["token"], reporter_id=world["ids"]["reporter"])
+
+
+def _denied(response) -> bool:
+    """401/403/404, or the login page asking the visitor to log in first (`?next=`)."""
+    if response.status_code in (401, 403, 404):
+        return True
+    location = response.headers.get("Location", "")
+    return response.status_code in (301, 302, 303) and "/login" in location and "next=" in location
+
+
+def test_every_route_is_in_the_matrix(app):
+    routes = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert routes - set(MATRIX) == set(), "routes without an access rule in the matrix"
+    assert set(MATRIX) - routes == set(), "matrix lines for routes that no longer exist"
+    for rule in app.url_map.iter_rules():
+        methods = rule.methods - {"HEAD", "OPTIONS"}
+        tested = {m for m, _, _ in MATRIX[rule.endpoint]}
+        assert methods <= tested, f"{rule.endpoint}: {sorted(methods - tested)} not in the matrix"
+
+
+@pytest.mark.parametrize("endpoint, method, url, allowed, principal", CASES,
+                         ids=[f"{e}-{m}-{p}" for e, m, _, _, p in CASES])
+def test_access(app, world, endpoint, method, url, allowed, principal):
+    response = _call(app, world, principal, method, url)
+    assert response.status_code < 500, response.get_data(as_text=True)[:500]
+    if allowed:
+        assert not _denied(response), f"{principal} should be allowed: {response.status_code}"
+        return
+    assert _denied(response), f"{principal} should be denied: {response.status_code} {response.get_data(as_text=True)[:300]}"
+    if method == "POST":  # the audit log records every write made by a request: a denied one made none
+        path = _url(world, url).split("?")[0]
+        left = db.session.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.path == path, AuditEntry.action.in_(("insert", "update", "delete"))))
+        assert left == 0, "a denied write left a change behind"
+
+
+@pytest.mark.parametrize("principal, sees", [("reporter", True), ("approver", True), ("reporter_other", False),
+                                             ("approver_other", False), ("designer", False), ("analyst", True),
+                                             ("analyst_other", False), ("designer_other", False), ("admin", True)])
+def test_lists_show_only_what_is_yours(app, world, principal, sees):
+    """Lists answer everyone who is logged in, but only with their own (or their units') reports."""
+    sid = world["sid"]
+    listed = _call(app, world, principal, "GET", "/api/v1/submissions").get_json()
+    assert (sid in {item["id"] for item in listed["items"]}) is sees
+    if principal in APPROVERS:
+        inbox = _call(app, world, principal, "GET", "/inbox").get_data(as_text=True)
+        assert (f"/submissions/{sid}" in inbox) is sees
+
+
+@pytest.mark.parametrize("principal, sees", [("analyst", True), ("approver", True), ("designer", True),
+                                             ("analyst_other", False), ("approver_other", False)])
+def test_exports_hold_only_what_is_in_scope(app, world, principal, sees):
+    """Bulk exports answer every reporting-center role, with the figures of their province only."""
+    approver = db.session.get(User, world["ids"]["approver"])
+    sub = db.session.get(Submission, world["sid"])
+    svc.approve(user=approver, submission_id=sub.id, revision=sub.revision)
+    sdmx = _call(app, world, principal, "GET", "/api/v1/exports/sdmx/data?regime=BCT-BANLE&start=2026-M12")
+    assert sdmx.status_code == 200 and (",T01_SCT," in sdmx.get_data(as_text=True)) is sees
+    dhis2 = _call(app, world, principal, "GET", "/api/v1/exports/dhis2?regime=BCT-BANLE&start=2026-M12")
+    assert dhis2.status_code == 200 and ('"T01.SCT"' in dhis2.get_data(as_text=True)) is sees
