@@ -94,10 +94,18 @@ def init_app(app) -> None:
 
     @app.errorhandler(OperationalError)
     def _db_down(error: OperationalError):
-        log.warning("database unavailable: %s", error.orig)
-        from .extensions import db
+        """The database is unreachable: a "try again" page (503, Retry-After) that needs no database —
+        the page is rendered as for a visitor, since loading the account would ask the database again."""
+        from flask import g
 
-        db.session.rollback()
+        from .extensions import db, login_manager
+
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, str(error.orig).splitlines()[0])
+        g._login_user = login_manager.anonymous_user()
+        try:
+            db.session.rollback()
+        except OperationalError:
+            pass
         return respond(503, headers={"Retry-After": "10"})
 
     @app.errorhandler(Exception)

@@ -38,3 +38,18 @@ def fill_template(data: bytes, values: dict[str, object], *, sheet: str = "Biể
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def own_database(tmp_path, name: str) -> str:
+    """A fresh, empty database for a test that runs real processes."""
+    from sqlalchemy import create_engine, text
+
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        return f"sqlite:///{tmp_path / (name + '.sqlite')}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.rsplit("/", 1)[0] + "/" + name

@@ -18,6 +18,7 @@ from decimal import Decimal
 from sqlalchemy import Float, Numeric, String, and_, cast, delete, func, insert, literal, select, true, tuple_, type_coerce
 from sqlalchemy.orm import aliased
 
+from app import faults
 from app.domain import aggregation as rules
 from app.domain.aggregation import Partial
 from app.domain.catalogue import Catalogue, IndicatorDef, RegimeDef
@@ -216,6 +217,7 @@ def rebuild(*, regime: str | None = None, period: str | None = None,
                     _recompute(regime_id, key, tier, basis, units=None)
         else:
             _rebuild_partials(regime_id, keys)
+        faults.point("rebuild.regime")  # crash tests: one regime recomputed, not yet committed
         db.session.commit()
         summary.scopes += len(keys)
     summary.aggregates = db.session.scalar(select(func.count()).select_from(Aggregate)) or 0

@@ -11,7 +11,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 from flask import current_app
 from sqlalchemy import func, or_, select, update
@@ -19,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import contains_eager
 
+from app import faults
 from app.adapters.mail import render as render_template
 from app.domain import reminders as rules
 from app.domain.catalogue import RegimeDef
@@ -266,6 +266,7 @@ def send(*, now: datetime | None = None, dry_run: bool = False) -> RunResult:
         db.session.execute(MailMessage.__table__.insert(), chunk)
     for chunk in _chunks(notes, 1000):
         db.session.execute(Notification.__table__.insert(), chunk)
+    faults.point("reminders.before_commit")  # crash tests: claimed and queued, not yet committed
     db.session.commit()
     result.claimed, result.messages, result.notifications = len(claimed), len(mails), len(notes)
     return result
@@ -316,18 +317,19 @@ def deliver(*, now: datetime | None = None, limit: int = 1000) -> DeliveryResult
         db.session.commit()
         return result
     try:
-        for i, m in enumerate(batch, 1):
+        for m in batch:
             try:
                 smtp.send_message(_message(m, cfg["MAIL_SENDER"]))
                 m.status, m.sent_at, m.attempts, m.lease = "sent", utcnow(), m.attempts + 1, None
+                db.session.commit()  # at once: a crash must not leave sent mail marked "sending" (resent later)
                 result.sent += 1
+                faults.point("deliver.marked")  # crash tests: between two messages
             except smtplib.SMTPServerDisconnected as exc:
                 _retry(m, now, str(exc), result)
                 smtp = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=cfg["MAIL_TIMEOUT"])
             except (smtplib.SMTPException, OSError) as exc:
                 _retry(m, now, str(exc), result)
-            if i % 100 == 0:
-                db.session.commit()
+            db.session.commit()
     finally:
         db.session.commit()
         try:
@@ -360,7 +362,10 @@ def _message(m: MailMessage, sender: str) -> EmailMessage:
     msg["Subject"] = m.subject
     msg["From"] = sender
     msg["To"] = m.to_address
-    msg["Message-ID"] = make_msgid(idstring=f"baocao-{m.id}")
+    # stable per message: if a crash falls between the server's "250 OK" and our commit, the resent
+    # copy carries the same Message-ID, which mail clients treat as the same message
+    domain = sender.rsplit("@", 1)[-1].strip(" >") or "baocao.local"
+    msg["Message-ID"] = f"<baocao-mail-{m.id}@{domain}>"
     msg.set_content(m.body_text)
     msg.add_alternative(m.body_html, subtype="html")
     return msg

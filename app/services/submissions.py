@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from app import faults
 from app.adapters import excel
 from app.domain import seal as sealing
 from app.domain import workflow
@@ -418,7 +419,7 @@ def save(*, user: User, report: Report, raw: Mapping[CellKey, tuple[object, bool
         action = {"excel": "uploaded", "api": "saved_api"}.get(source, "saved")
         _event(sub, version.number, action, user, now, file_name or "")
     if commit:
-        _commit_or_conflict(sub)
+        _commit_or_conflict(sub, f"save.{source}")
     else:
         db.session.flush()  # the caller commits several reports as one (an interchange import)
     return SaveResult(sub, version, [f for f in findings if f not in refused], created)
@@ -447,7 +448,8 @@ def _conflict_message(sub: Submission) -> str:
             "hãy tải lại trang để xem bản mới rồi nhập lại phần của bạn.")
 
 
-def _commit_or_conflict(sub: Submission) -> None:
+def _commit_or_conflict(sub: Submission, step: str) -> None:
+    faults.point(f"{step}.before_commit")  # crash tests stop the process here (app/faults.py)
     try:
         db.session.commit()
     except StaleDataError:
@@ -593,7 +595,7 @@ def submit(*, user: User, submission_id: int, revision: int | None = None, now: 
     _event(sub, version.number, "submitted", user, now, late)
     db.session.flush()
     aggregation.refresh(sub)  # the reporting center sees it in the same transaction
-    _commit_or_conflict(sub)
+    _commit_or_conflict(sub, "submit")
     return SaveResult(sub, version, [f for f in findings if f.severity == "warning"])
 
 
@@ -647,7 +649,7 @@ def approve(*, user: User, submission_id: int, revision: int | None = None, now:
     _event(sub, version.number, "approved", user, now)
     db.session.flush()
     aggregation.refresh(sub)
-    _commit_or_conflict(sub)
+    _commit_or_conflict(sub, "approve")
     return sub
 
 
@@ -667,7 +669,7 @@ def return_(*, user: User, submission_id: int, reason: str, revision: int | None
     _event(sub, version.number, "returned", user, now, reason)
     db.session.flush()
     aggregation.refresh(sub)
-    _commit_or_conflict(sub)
+    _commit_or_conflict(sub, "return")
     return sub
 
 
@@ -683,7 +685,7 @@ def reopen(*, user: User, submission_id: int, reason: str, now: datetime | None 
     sub.reopened_at, sub.reopen_reason = now, reason
     sub.touch(user.id, now)
     _event(sub, sub.latest.number if sub.latest else None, "reopened", user, now, reason)
-    _commit_or_conflict(sub)
+    _commit_or_conflict(sub, "reopen")
     return sub
 
 
