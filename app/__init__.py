@@ -26,11 +26,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
 
-    from . import audit, auth, cli, errors, health, i18n
+    from . import audit, auth, cli, errors, health, i18n, observability
     from .api import init_api
     from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
     from .web import register_web
 
+    observability.configure(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/migrations"))
     login_manager.init_app(app)

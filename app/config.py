@@ -37,6 +37,13 @@ def _bool(env: dict, name: str, default: bool) -> bool:
     raise ConfigError(f"{name}={raw!r}: use true or false")
 
 
+def _choice(env: dict, name: str, allowed: tuple[str, ...], default: str) -> str:
+    raw = (env.get(name) or "").strip() or default
+    if raw not in allowed:
+        raise ConfigError(f"{name}={raw!r}: use one of {', '.join(allowed)}")
+    return raw
+
+
 def load_config(env: dict | None = None) -> dict:
     """Build the Flask config from environment variables (see docs/operations.md)."""
     env = dict(os.environ if env is None else env)
@@ -86,6 +93,10 @@ def load_config(env: dict | None = None) -> dict:
         "LOGIN_LIMIT_PER_ADDRESS": env.get("LOGIN_LIMIT_PER_ADDRESS", "30 per minute"),
         # behind a load balancer / reverse proxy: how many proxies set X-Forwarded-* (0 = trust none)
         "PROXY_HOPS": _int(env, "BAOCAO_PROXY_HOPS", 0),
+        # logs: text for a terminal, json for a log collector (one object per line); an access line per request
+        "LOG_FORMAT": _choice(env, "BAOCAO_LOG_FORMAT", ("text", "json"), "json" if production else "text"),
+        "LOG_LEVEL": _choice(env, "BAOCAO_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
+        "ACCESS_LOG": _bool(env, "BAOCAO_ACCESS_LOG", production),
         "PAGE_SIZE": _int(env, "PAGE_SIZE", 50, lo=5),
         "AUTOSAVE_SECONDS": _int(env, "AUTOSAVE_SECONDS", 20, lo=1),
         "INSTANCE_DIR": str(instance),

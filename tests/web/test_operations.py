@@ -116,3 +116,34 @@ def test_nul_characters_are_refused_before_they_reach_the_database(client):
     response = client.get("/api/v1/regimes?q=a%00b")
     assert response.status_code == 400 and response.is_json
     assert client.post("/login", data={"username": "a\x00", "password": "x"}).status_code == 400
+
+
+def test_json_logs_carry_the_request_id_user_and_timing(tmp_path, capsys):
+    import json
+    import logging
+
+    from app.config import load_config
+    from tests.conftest import _test_config
+
+    config = load_config({"BAOCAO_ENV": "production", "SECRET_KEY": "a-long-production-secret-key", "BAOCAO_INSTANCE": str(tmp_path)})
+    assert config["LOG_FORMAT"] == "json" and config["ACCESS_LOG"] is True
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        app = create_app({**_test_config(f"sqlite:///{tmp_path / 'x.sqlite'}", tmp_path), "LOG_FORMAT": "json", "ACCESS_LOG": True})
+        response = app.test_client().get("/login", headers={"X-Request-ID": "lb-42"})
+        assert response.headers["X-Request-ID"] == "lb-42"
+        lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+        access = next(r for r in lines if r["logger"] == "baocao.access")
+        assert access["request_id"] == "lb-42" and access["path"] == "/login" and access["status"] == 200
+        assert access["duration_ms"] >= 0 and access["level"] == "INFO" and access["time"].endswith("+00:00")
+    finally:
+        root.handlers, _ = saved
+        root.setLevel(saved[1])
+
+
+def test_a_bad_log_setting_is_refused_with_its_name(tmp_path):
+    from app.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match="BAOCAO_LOG_FORMAT"):
+        load_config({"BAOCAO_LOG_FORMAT": "xml", "BAOCAO_INSTANCE": str(tmp_path)})
