@@ -113,6 +113,12 @@ def init_app(app) -> None:
         if isinstance(error, HTTPException):
             return _http(error)
         log.exception("unexpected error on %s %s", request.method, request.path)
+        from .extensions import db
+
+        try:  # the failed transaction must not break the error page itself (it asks for the bell count)
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 — whatever state the connection is in, the page must render
+            log.warning("rollback after an unexpected error failed", exc_info=True)
         return respond(500)
 
 

@@ -43,5 +43,15 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn):
+    """SQLite: a transaction that may write takes the write lock when it begins (BEGIN IMMEDIATE),
+    so concurrent writers queue behind busy_timeout instead of failing with "database is locked"
+    (a deferred transaction that read first cannot upgrade once another writer committed). Page
+    views (GET) stay deferred and read concurrently under WAL."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _may_write() else "BEGIN")
+
+
+def _may_write() -> bool:
+    from flask import has_request_context, request
+
+    return not has_request_context() or request.method not in ("GET", "HEAD", "OPTIONS")

@@ -30,11 +30,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def catalogue(root: Path, cells: int) -> None:
-    shutil.copytree(ROOT / "indicators", root / "indicators")
-    shutil.copytree(ROOT / "report_templates", root / "report_templates")
+def catalogue(root: Path, cells: int, copy_real: bool = True) -> None:
+    """BENCH-QG: a monthly regime of `cells` indicators owed by every province and commune (also
+    used by the deadline-day load test, scripts/load/prepare.py)."""
+    if copy_real:
+        shutil.copytree(ROOT / "indicators", root / "indicators")
+        shutil.copytree(ROOT / "report_templates", root / "report_templates")
     inds = "\n".join(f"  - {{code: TT_{i:03d}, name_vi: Chỉ tiêu thống kê {i:03d}, unit: đơn vị, min: 0}}" for i in range(1, cells + 1))
-    (root / "indicators" / "bench.yaml").write_text(f"indicators:\n{inds}\n", encoding="utf-8")
+    (root / "indicators" / "bench-qg.yaml").write_text(f"indicators:\n{inds}\n", encoding="utf-8")
     d = root / "report_templates" / "BENCH-QG"
     (d / "forms").mkdir(parents=True)
     (d / "regime.yaml").write_text("""\

@@ -8,6 +8,7 @@ nation's from one GROUP BY over the provinces' partials — never a query per ag
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Float, Numeric, String, and_, cast, delete, func, insert, literal, select, true, tuple_, type_coerce
+from sqlalchemy import Float, Numeric, String, and_, cast, delete, func, insert, literal, select, text, true, tuple_, type_coerce
 from sqlalchemy.orm import aliased
 
 from app import faults
@@ -86,8 +87,19 @@ def _records(sub: Submission) -> dict[str, SubmissionVersion | None]:
     return {"approved": approved, "latest": latest}
 
 
+def _serialize(regime_id: int, period_key: str) -> None:
+    """Take the (regime, period) lock until the end of the transaction. Two reports of the same
+    period submitted at once would otherwise each recompute their province and the nation without
+    the other's uncommitted figures (a lost update, or a duplicate key). PostgreSQL: an advisory
+    transaction lock; SQLite already lets one writer at a time."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.blake2b(f"aggregates:{regime_id}:{period_key}".encode(), digest_size=8).digest()
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": int.from_bytes(digest, "big", signed=True)})
+
+
 def refresh(sub: Submission) -> None:
     """Bring the reporting center up to date with one submission, in the caller's transaction."""
+    _serialize(sub.regime_id, sub.period_key)
     day = _period_day(sub)
     province = _province_of(sub.agency, day)
     for basis, version in _records(sub).items():
@@ -202,6 +214,8 @@ def rebuild(*, regime: str | None = None, period: str | None = None,
     progress(0, total)
     done = 0
     for regime_id, keys in by_regime.items():
+        for key in sorted(keys):  # the same locks as refresh(), so a rebuild and a submission wait for each other
+            _serialize(regime_id, key)
         for i in range(0, len(keys), 500):
             chunk = keys[i:i + 500]
             db.session.execute(delete(RecordVersion).where(RecordVersion.regime_id == regime_id, RecordVersion.period_key.in_(chunk)))

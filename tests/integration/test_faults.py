@@ -230,3 +230,53 @@ def test_sigkill_mid_rebuild_keeps_the_aggregates_whole(crash_db):
     proc.wait(timeout=30)
     assert counts(url) == before  # the first regime was rebuilt to the same figures; the second rolled back
     assert aggregates_equal_a_rebuild(app)
+
+
+def test_simultaneous_submissions_of_one_period_all_count(tmp_path):
+    """Eight provincial departments submit the same period at the same instant (found by the
+    deadline-day load test: without the per-period lock two roll-ups collided or lost one another)."""
+    import threading as th
+
+    from sqlalchemy import select
+
+    from app.models import Agency, User
+    from app.services import submissions as svc
+    from app.services.users import create_user
+
+    url = own_database(tmp_path, "baocao_concurrent")
+    app = create_app(_test_config(url, tmp_path))
+    prepare_database(app)
+    with app.app_context():
+        codes = db.session.scalars(select(Agency.code).where(Agency.code.like("T%.SCT")).order_by(Agency.code).limit(8)).all()
+        for i, code in enumerate(codes):
+            create_user(username=f"dongthoi.{i}", password="mot-cum-tu-de-nho", full_name=f"Cán bộ {code}", role="reporter",
+                        agency_code=code)
+        db.session.remove()
+    barrier, errors = th.Barrier(len(codes)), []
+
+    def clerk(i: int, code: str) -> None:
+        try:
+            with app.app_context():
+                user = db.session.scalar(select(User).where(User.username == f"dongthoi.{i}"))
+                report = svc.open_report(user=user, regime_code="BCT-BANLE", agency_code=code, period_key="2026-M12", for_write=True)
+                values = {(k, ""): (str(v + i), False, "") for k, v in retail_values().items()}
+                sub = svc.save(user=user, report=report, raw=values, outline={}, revision=None).submission
+                barrier.wait(timeout=60)
+                svc.submit(user=user, submission_id=sub.id)
+                db.session.remove()
+        except Exception as exc:  # noqa: BLE001 — reported below with the thread's agency
+            errors.append((code, repr(exc)))
+
+    threads = [th.Thread(target=clerk, args=(i, code)) for i, code in enumerate(codes)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    with app.app_context():
+        nation = db.session.execute(text("SELECT max(n) FROM aggregates a JOIN regimes r ON r.id = a.regime_id "
+                                         "WHERE r.code = 'BCT-BANLE' AND a.period_key = '2026-M12' AND a.unit_code = 'CP' "
+                                         "AND a.basis = 'latest'")).scalar()
+        db.session.remove()
+    assert nation == len(codes)  # every department counted in the national total
+    assert aggregates_equal_a_rebuild(app)

@@ -19,8 +19,7 @@ def test_migrations_have_a_single_head(app):
 
 
 def test_the_migrated_schema_matches_the_models(app):
-    with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+    diff = compare_metadata(MigrationContext.configure(db.session.connection()), db.metadata)  # the test's own connection
     assert diff == [], "models changed without a migration: flask db migrate -d app/migrations"
 
 

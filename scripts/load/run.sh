@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Deadline-day load test: gunicorn (production mode) + PostgreSQL + locust, all on 127.0.0.1.
+#   bash scripts/load/run.sh                 # 300 clerks, 20 analysts, 5 uploaders, 4 minutes
+#   LOAD_TIME=6m WORKERS=5 THREADS=4 bash scripts/load/run.sh
+# Needs the app's venv (bash scripts/setup.sh) and, without DATABASE_URL, root to start a
+# throwaway PostgreSQL 15 cluster (as CI does). Results: the summary printed at the end, and
+# locust's CSV files in $LOAD_WORK. Not part of CI (docs/performance.md has the figures).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+LOAD_TIME=${LOAD_TIME:-4m}
+WORKERS=${WORKERS:-5}     # gunicorn's advice: 2 × cores + 1 (2 cores here)
+THREADS=${THREADS:-4}
+REPORTERS=${REPORTERS:-300}
+export LOAD_WORK=${LOAD_WORK:-$(mktemp -d /tmp/baocao-load.XXXXXX)}
+export SECRET_KEY=${SECRET_KEY:-load-test-secret-0123456789abcdef}
+
+[ -x .venv/bin/python ] || bash scripts/setup.sh
+if [ ! -x scripts/load/.venv/bin/locust ]; then
+  python3 -m venv scripts/load/.venv
+  scripts/load/.venv/bin/pip install -q -r scripts/load/requirements.txt
+fi
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+cleanup() {
+  [ -n "${GUNICORN_PID:-}" ] && kill "$GUNICORN_PID" 2>/dev/null || true
+  if [ -n "${PGDATA_TMP:-}" ]; then
+    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA_TMP" -m immediate -w stop >/dev/null 2>&1 || true
+    rm -rf "$PGDATA_TMP"
+  fi
+}
+trap cleanup EXIT
+
+if [ -z "${DATABASE_URL:-}" ]; then
+  PGBIN=/usr/lib/postgresql/15/bin
+  PGPORT=$(free_port)
+  PGDATA_TMP=$(mktemp -d /tmp/pgload.XXXXXX); chown postgres:postgres "$PGDATA_TMP"
+  runuser -u postgres -- "$PGBIN/initdb" -D "$PGDATA_TMP" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
+  # durable commits (fsync on) as in production; 200 connections for 5 workers × pool
+  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA_TMP" -l "$PGDATA_TMP/server.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $PGDATA_TMP -c max_connections=200 -c shared_buffers=512MB" start >/dev/null
+  "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -qAt -c 'CREATE DATABASE baocao_load'
+  export DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PGPORT/baocao_load"
+fi
+
+echo "== prepare ($REPORTERS clerks) in $LOAD_WORK"
+.venv/bin/python scripts/load/prepare.py --work "$LOAD_WORK" --reporters "$REPORTERS"
+
+PORT=$(free_port)
+echo "== gunicorn: $WORKERS workers × $THREADS threads on 127.0.0.1:$PORT"
+BAOCAO_ENV=production SESSION_COOKIE_SECURE=false BAOCAO_INSTANCE="$LOAD_WORK/instance" BAOCAO_ACCESS_LOG=false \
+  .venv/bin/gunicorn --workers "$WORKERS" --threads "$THREADS" --bind "127.0.0.1:$PORT" --timeout 120 \
+  --access-logfile "$LOAD_WORK/access.log" wsgi:app > "$LOAD_WORK/gunicorn.log" 2>&1 &
+GUNICORN_PID=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.3; done
+
+USERS=$(python3 -c "import json; a=json.load(open('$LOAD_WORK/accounts.json')); print(sum(len(a[k]) for k in ('reporters','analysts','uploaders')))")
+echo "== locust: $USERS users for $LOAD_TIME"
+scripts/load/.venv/bin/locust -f scripts/load/locustfile.py --headless --users "$USERS" --spawn-rate 5 \
+  --run-time "$LOAD_TIME" --host "http://127.0.0.1:$PORT" --csv "$LOAD_WORK/locust" --only-summary \
+  --stop-timeout 60 2> "$LOAD_WORK/locust.log" || true
+
+echo "== check"
+.venv/bin/python scripts/load/check.py --work "$LOAD_WORK"
