@@ -7,9 +7,13 @@ from flask_smorest import Api
 
 from app.extensions import csrf
 
+from .schemas import ApiErrorSchema
+
 
 class BaocaoApi(Api):
-    """Errors are rendered by app.errors for the whole app, in one format."""
+    """Errors are rendered by app.errors for the whole app, in one format — the one documented."""
+
+    ERROR_SCHEMA = ApiErrorSchema  # the documented error responses (flask-smorest's class attribute)
 
     def _register_error_handlers(self):
         pass

@@ -1,12 +1,21 @@
 """marshmallow schemas of the API (the OpenAPI description is generated from them)."""
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 
 class ErrorDetailSchema(Schema):
-    message = fields.String()
+    """One problem. Besides these, a detail may name where it is (`where`: sheet!cell, file line,
+    values[i]), the indicator, and a machine-readable `code`."""
+
+    class Meta:
+        unknown = INCLUDE  # documented as open: additional properties allowed
+
+    message = fields.String(required=True)
     field = fields.String()
     file = fields.String()
     line = fields.Integer()
+    where = fields.String()
+    indicator = fields.String()
+    code = fields.String()
 
 
 class ApiErrorSchema(Schema):
