@@ -19,7 +19,11 @@ from app.models.base import utcnow
 from . import agencies
 from .errors import Forbidden, Invalid, NotFound
 
-_hasher = PasswordHasher()
+# argon2id with OWASP's recommended parameters (19 MiB, 2 passes, 1 lane): ~25 ms a login here.
+# argon2-cffi's default (64 MiB, 3 passes, 4 lanes) took ~140 ms on both cores and saturated a
+# 2-core server when a province logs in at once (docs/performance.md). Hashes made with other
+# parameters are upgraded at the next successful login (check_needs_rehash).
+_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,79}$")
 
 

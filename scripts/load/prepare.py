@@ -40,7 +40,6 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
 
-    from argon2 import PasswordHasher
     from flask_migrate import upgrade
     from sqlalchemy import insert, select
 
@@ -49,6 +48,7 @@ def main() -> None:
     from app.models import Agency, Role, User
     from app.services import agencies, catalogue
     from app.services import submissions as svc
+    from app.services import users as user_svc
     from app.services.seed import seed_demo
 
     catalogue_root = work / "catalogue"
@@ -66,7 +66,7 @@ def main() -> None:
         departments = db.session.scalars(select(Agency.id).where(Agency.code.like("T%.SCT"), Agency.valid_to.is_(None))
                                          .order_by(Agency.code).limit(args.uploaders)).all()
         center = db.session.scalar(select(Agency.id).where(Agency.code == "VPCP"))
-        hashed = PasswordHasher().hash(PASSWORD)  # one hash for all: argon2 is slow on purpose
+        hashed = user_svc._hasher.hash(PASSWORD)  # the app's own parameters; one hash for all (argon2 is slow on purpose)
         codes = dict(db.session.execute(select(Agency.id, Agency.code)).all())
         rows, accounts = [], {"reporters": [], "analysts": [], "uploaders": [], "period": PERIOD, "password": PASSWORD}
         for kind, role, ids in (("reporters", Role.REPORTER, communes), ("analysts", Role.ANALYST, [center] * args.analysts),

@@ -106,3 +106,16 @@ def test_admin_view_of_the_audit_log_is_filtered_and_scoped(client, auth):
     page = client.get("/admin/audit?who=canbo.sct&entity=submission_versions").get_data(as_text=True)
     assert "canbo.sct" in page and "submission_versions" in page and "/reports/BCT-BANLE/T01.SCT/2026-M12" in page
     assert "quantri" not in page.split('data-testid="audit-log"')[1]  # filtered to the one account
+
+
+def test_a_hash_made_with_older_parameters_is_upgraded_at_login(client):
+    from argon2 import PasswordHasher
+
+    from app.services.users import _hasher
+
+    user = db.session.scalar(select(User).where(User.username == "canbo.sct"))
+    user.password_hash = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash(DEMO_PASSWORD)
+    db.session.commit()
+    assert client.post("/login", data={"username": "canbo.sct", "password": DEMO_PASSWORD}).status_code == 302
+    db.session.refresh(user)
+    assert "m=19456,t=2,p=1" in user.password_hash and not _hasher.check_needs_rehash(user.password_hash)
