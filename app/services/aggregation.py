@@ -102,7 +102,12 @@ def refresh(sub: Submission) -> None:
     _serialize(sub.regime_id, sub.period_key)
     day = _period_day(sub)
     province = _province_of(sub.agency, day)
+    counted = dict(db.session.execute(select(RecordVersion.basis, RecordVersion.version_id).where(
+        RecordVersion.regime_id == sub.regime_id, RecordVersion.period_key == sub.period_key,
+        RecordVersion.agency_code == sub.agency.code)).all())
     for basis, version in _records(sub).items():
+        if counted.get(basis) == (version.id if version is not None else None):
+            continue  # this basis still counts the same version (a submission leaves "approved" as it was)
         db.session.execute(delete(RecordVersion).where(RecordVersion.regime_id == sub.regime_id, RecordVersion.period_key == sub.period_key,
                                                        RecordVersion.basis == basis, RecordVersion.agency_code == sub.agency.code))
         if version is not None:
