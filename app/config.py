@@ -97,6 +97,8 @@ def load_config(env: dict | None = None) -> dict:
         "LOG_FORMAT": _choice(env, "BAOCAO_LOG_FORMAT", ("text", "json"), "json" if production else "text"),
         "LOG_LEVEL": _choice(env, "BAOCAO_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
         "ACCESS_LOG": _bool(env, "BAOCAO_ACCESS_LOG", production),
+        # forms with more cells than this are filled through the Excel template only (no web grid)
+        "WEB_GRID_MAX_CELLS": _int(env, "WEB_GRID_MAX_CELLS", 3000, lo=100),
         "PAGE_SIZE": _int(env, "PAGE_SIZE", 50, lo=5),
         "AUTOSAVE_SECONDS": _int(env, "AUTOSAVE_SECONDS", 20, lo=1),
         "INSTANCE_DIR": str(instance),

@@ -115,7 +115,46 @@ def refresh(sub: Submission) -> None:
                                          agency_code=sub.agency.code, province_code=province, version_id=version.id,
                                          reported_at=version.submitted_at))
         db.session.flush()
-        _recompute(sub.regime_id, sub.period_key, sub.tier, basis, units=[province])
+        if basis not in counted and version is not None:
+            _add(sub.regime_id, sub.period_key, sub.tier, basis, province, version)  # the common case: a first report
+        else:
+            _recompute(sub.regime_id, sub.period_key, sub.tier, basis, units=[province])
+
+
+def _add(regime_id: int, period_key: str, tier: int, basis: str, province: str, version: SubmissionVersion) -> None:
+    """A report counted for the first time: merge its values into its province's and the nation's
+    partials (a few hundred rows) instead of recomputing the province from every report in it —
+    the deadline-day load test held the roll-up lock too long with the full recompute
+    (docs/performance.md). Gives exactly what _recompute gives (tests compare with a rebuild)."""
+    regime = db.session.get(Regime, regime_id)
+    definition, cat = regime_definition(regime.current_version)
+    keeps_latest = {c for c in definition.indicator_codes if cat.indicators[c].aggregation == "latest"}
+    values = db.session.execute(select(SubmissionValue.indicator, SubmissionValue.dkey, SubmissionValue.number)
+                                .where(SubmissionValue.version_id == version.id, SubmissionValue.number.is_not(None))).all()
+    if not values:
+        return
+    a = Aggregate
+    scope = [a.regime_id == regime_id, a.period_key == period_key, a.tier == tier, a.basis == basis]
+    existing = {(r.unit_code, r.indicator, r.dkey): r for r in db.session.scalars(
+        select(a).where(*scope, a.unit_code.in_([province, NATION]), a.indicator.in_({i for i, _k, _n in values})))}
+    inserts = []
+    for indicator, dkey, number in values:
+        at = version.submitted_at if indicator in keeps_latest else None
+        for unit in (province, NATION):
+            row = existing.get((unit, indicator, dkey))
+            old = Partial() if row is None else Partial(Decimal(row.n), row.total, row.minimum, row.maximum, row.latest_at, row.latest)
+            new = old.merge(Partial(Decimal(1), number, number, number, at, number if at else None))
+            if row is None:
+                inserts.append({"regime_id": regime_id, "period_key": period_key, "tier": tier, "basis": basis, "unit_code": unit,
+                                "indicator": indicator, "dkey": dkey, "n": int(new.n), "total": _dec(new.total),
+                                "minimum": _dec(new.minimum), "maximum": _dec(new.maximum), "latest_at": new.latest_at,
+                                "latest": _dec(new.latest) if new.latest_at else None})
+            else:
+                row.n, row.total, row.minimum, row.maximum = int(new.n), _dec(new.total), _dec(new.minimum), _dec(new.maximum)
+                row.latest_at, row.latest = new.latest_at, (_dec(new.latest) if new.latest_at else None)
+    if inserts:
+        db.session.execute(insert(Aggregate), inserts)
+    db.session.flush()
 
 
 def _recompute(regime_id: int, period_key: str, tier: int, basis: str, units: list[str] | None, nation: bool = True) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from io import BytesIO
 
-from flask import flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields import SelectChoice
@@ -99,6 +99,13 @@ def _fail(autosave, status, message, details, report, posted=None):
 def _render_form(report, *, posted=None, errors=None, upload_errors=None, status=200):
     entries = report.entries()
     writable = _writable(report)
+    if len(report.layout.cells) > current_app.config["WEB_GRID_MAX_CELLS"]:
+        # a province-wide workbook (tens of thousands of cells) is filled in Excel: no one types it in a
+        # browser, and rendering it took seconds of a worker's CPU on deadline day (docs/performance.md)
+        return render_template(
+            "reports/form.html", r=report, entries=entries, system={}, carried={}, posted=None, errors=errors or [],
+            upload_errors=upload_errors or [], cell_errors={}, findings=[], writable=writable, upload=UploadForm(),
+            action=EmptyForm(), now=svc.utcnow(), excel_only=len(report.layout.cells)), status
     check = svc.check_draft(report) if report.submission and not posted else []
     cell_errors = {}
     for e in (errors or []) + (upload_errors or []):

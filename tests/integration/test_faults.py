@@ -57,7 +57,7 @@ class Server:
             try:
                 if requests.get(self.base + "/healthz", timeout=2).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still booting its worker
                 time.sleep(0.2)
         self.kill()
         raise AssertionError("gunicorn did not start: " + self.proc.stdout.read().decode(errors="replace")[-2000:])

@@ -169,3 +169,20 @@ def test_profile_issues_shows_once_and_revokes_api_tokens(client, auth):
     client.post(f"/profile/tokens/{token_id}/revoke")
     auth.logout()
     assert client.get("/api/v1/submissions", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_a_form_too_big_for_the_browser_is_filled_through_excel(app, client, auth):
+    app.config["WEB_GRID_MAX_CELLS"] = 10  # the retail form has more cells than this
+    try:
+        auth.login()
+        page = client.get(URL).get_data(as_text=True)
+        assert 'data-testid="excel-only"' in page and 'id="report-form"' not in page
+        assert 'data-testid="upload-button"' in page and "Tải mẫu Excel" in page
+        template = client.get(URL + "/template.xlsx").data
+        ok = client.post(URL + "/upload", data={"file": (io.BytesIO(fill_template(template, retail_values())), "x.xlsx")},
+                         content_type="multipart/form-data")
+        assert ok.status_code == 302
+        after = client.get(URL).get_data(as_text=True)
+        assert "phiên bản 1" in after and 'data-testid="submit-button"' in after  # submitted from the same page
+    finally:
+        app.config["WEB_GRID_MAX_CELLS"] = 3000
