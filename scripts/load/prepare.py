@@ -78,14 +78,11 @@ def main() -> None:
                 accounts[kind].append({"username": name, "agency": codes[agency_id]})
         db.session.execute(insert(User), rows)
         db.session.commit()
-        clerk = db.session.scalar(select(User).where(User.username == accounts["uploaders"][0]["username"]))
-        first = svc.open_report(user=clerk, regime_code="BENCH-TINH", agency_code=accounts["uploaders"][0]["agency"], period_key=PERIOD)
-        print(f"BENCH-TINH: {len(first.layout.cells):,} cells per workbook; BENCH-QG: 250 cells per form")
         for u in accounts["uploaders"]:
             user = db.session.scalar(select(User).where(User.username == u["username"]))
             template, _ = svc.template(user=user, regime_code="BENCH-TINH", agency_code=u["agency"], period_key=PERIOD)
             path = work / f"upload-{u['agency']}.xlsx"
-            path.write_bytes(fill_workbook(template, 1000))
+            path.write_bytes(fill_workbook(template, 1000))  # 1,000 rows × 20 columns = 20,000 cells
             u["file"] = str(path)
     (work / "accounts.json").write_text(json.dumps(accounts, ensure_ascii=False, indent=1))
     print(f"prepared in {time.perf_counter() - started:.0f} s: {len(accounts['reporters'])} commune clerks, "

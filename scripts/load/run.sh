@@ -44,7 +44,7 @@ if [ -z "${DATABASE_URL:-}" ]; then
 fi
 
 echo "== prepare ($REPORTERS clerks) in $LOAD_WORK"
-.venv/bin/python scripts/load/prepare.py --work "$LOAD_WORK" --reporters "$REPORTERS"
+.venv/bin/python scripts/load/prepare.py --work "$LOAD_WORK" --reporters "$REPORTERS" --uploaders "${UPLOADERS:-5}"
 
 PORT=$(free_port)
 echo "== gunicorn: $WORKERS workers × $THREADS threads on 127.0.0.1:$PORT"
