@@ -36,6 +36,17 @@ def stop(*procs):
     return "\n".join(out)
 
 
+def mail_server_and_env(url: str, tmp_path: Path):
+    """A real SMTP server on localhost and the environment of a scheduler process that uses it."""
+    box, port = MailBox(), free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "scheduler-test-secret-0123", "BAOCAO_INSTANCE": str(tmp_path),
+           "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(port), "BAOCAO_CLOCK": CLOCK}
+    env.pop("TEST_DATABASE_URL", None)
+    return box, controller, env
+
+
 def wait_for(predicate, seconds: float) -> bool:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -49,12 +60,7 @@ def test_two_processes_and_a_restart_send_each_reminder_once(tmp_path):
     db_file = tmp_path / "scheduler.sqlite"
     url = f"sqlite:///{db_file}"
     prepare_database(create_app(_test_config(url, tmp_path)))
-    box, port = MailBox(), free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "scheduler-test-secret-0123", "BAOCAO_INSTANCE": str(tmp_path),
-           "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(port), "BAOCAO_CLOCK": CLOCK}
-    env.pop("TEST_DATABASE_URL", None)
+    box, controller, env = mail_server_and_env(url, tmp_path)
     try:
         first, second = start(env), start(env)
         assert wait_for(lambda: len(box.messages) >= 1, 60), stop(first, second)
@@ -109,12 +115,7 @@ def test_killed_mid_run_and_restarted_no_reminder_is_lost_or_sent_twice(tmp_path
                         agency_code=code, email=f"canbo.{i}@baocao.local")
         db.session.remove()
         db.engine.dispose()
-    box, port = MailBox(), free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "scheduler-test-secret-0123", "BAOCAO_INSTANCE": str(tmp_path),
-           "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(port), "BAOCAO_CLOCK": CLOCK}
-    env.pop("TEST_DATABASE_URL", None)
+    box, controller, env = mail_server_and_env(url, tmp_path)
     marker = tmp_path / "fault"
 
     def ledger():
