@@ -39,13 +39,17 @@ def csrf(html: str) -> str:
 class Person(HttpUser):
     abstract = True
     kind = ""
+    base = ""  # another server for this kind of user (LOAD_HEAVY_HOST: the upload pool), else --host
+
+    def at(self, path: str) -> str:
+        return self.base + path
 
     def on_start(self):
         if not pools[self.kind]:
             raise StopUser()
         self.account = pools[self.kind].pop()
-        page = self.client.get("/login", name="login page")
-        with self.client.post("/login", name="login", allow_redirects=False, catch_response=True,
+        page = self.client.get(self.at("/login"), name="login page")
+        with self.client.post(self.at("/login"), name="login", allow_redirects=False, catch_response=True,
                               data={"csrf_token": csrf(page.text), "username": self.account["username"], "password": PASSWORD}) as r:
             if r.status_code != 302:
                 r.failure(f"login {r.status_code}")
@@ -108,6 +112,7 @@ class Analyst(Person):
 class Uploader(Person):
     fixed_count = len(ACCOUNTS["uploaders"])
     kind = "uploaders"
+    base = os.environ.get("LOAD_HEAVY_HOST", "")
     wait_time = between(1, 2)
 
     @task
@@ -116,8 +121,8 @@ class Uploader(Person):
         data = Path(self.account["file"]).read_bytes()
         for _ in (1, 2):
             self.pause(5, 30)
-            token = csrf(self.client.get(url, name="open form (20,000 cells)").text)
-            with self.client.post(url + "/upload", name="upload workbook (20,000 cells)", data={"csrf_token": token},
+            token = csrf(self.client.get(self.at(url), name="open form (20,000 cells)").text)
+            with self.client.post(self.at(url + "/upload"), name="upload workbook (20,000 cells)", data={"csrf_token": token},
                                   files={"file": ("bieu.xlsx", data)}, allow_redirects=False, catch_response=True) as r:
                 if r.status_code != 302:
                     r.failure(f"upload {r.status_code}: {r.text[:200]}")

@@ -2,6 +2,7 @@
 # Deadline-day load test: gunicorn (production mode) + PostgreSQL + locust, all on 127.0.0.1.
 #   bash scripts/load/run.sh                 # 300 clerks, 20 analysts, 5 uploaders, 4 minutes
 #   LOAD_TIME=6m WORKERS=5 THREADS=4 bash scripts/load/run.sh
+#   HEAVY_POOL=1 bash scripts/load/run.sh    # uploads go to a second gunicorn pool (as nginx would route them)
 # Needs the app's venv (bash scripts/setup.sh) and, without DATABASE_URL, root to start a
 # throwaway PostgreSQL 15 cluster (as CI does). Results: the summary printed at the end, and
 # locust's CSV files in $LOAD_WORK. Not part of CI (docs/performance.md has the figures).
@@ -24,6 +25,7 @@ fi
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 cleanup() {
   [ -n "${GUNICORN_PID:-}" ] && kill "$GUNICORN_PID" 2>/dev/null || true
+  [ -n "${HEAVY_PID:-}" ] && kill "$HEAVY_PID" 2>/dev/null || true
   if [ -n "${PGDATA_TMP:-}" ]; then
     runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA_TMP" -m immediate -w stop >/dev/null 2>&1 || true
     rm -rf "$PGDATA_TMP"
@@ -53,6 +55,16 @@ BAOCAO_ENV=production SESSION_COOKIE_SECURE=false BAOCAO_INSTANCE="$LOAD_WORK/in
   --access-logfile "$LOAD_WORK/access.log" wsgi:app > "$LOAD_WORK/gunicorn.log" 2>&1 &
 GUNICORN_PID=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.3; done
+if [ -n "${HEAVY_POOL:-}" ]; then
+  HEAVY_PORT=$(free_port)
+  echo "== heavy pool (uploads): 2 workers × 2 threads on 127.0.0.1:$HEAVY_PORT"
+  BAOCAO_ENV=production SESSION_COOKIE_SECURE=false BAOCAO_INSTANCE="$LOAD_WORK/instance" BAOCAO_ACCESS_LOG=false \
+    .venv/bin/gunicorn --workers 2 --threads 2 --bind "127.0.0.1:$HEAVY_PORT" --timeout 120 \
+    --access-logfile "$LOAD_WORK/access-heavy.log" wsgi:app > "$LOAD_WORK/gunicorn-heavy.log" 2>&1 &
+  HEAVY_PID=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$HEAVY_PORT/healthz" >/dev/null && break; sleep 0.3; done
+  export LOAD_HEAVY_HOST="http://127.0.0.1:$HEAVY_PORT"
+fi
 
 USERS=$(python3 -c "import json; a=json.load(open('$LOAD_WORK/accounts.json')); print(sum(len(a[k]) for k in ('reporters','analysts','uploaders')))")
 echo "== locust: $USERS users for $LOAD_TIME"
