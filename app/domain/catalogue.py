@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, time
+from functools import cached_property
 from typing import Any
 
 from .deadlines import (
@@ -118,7 +119,16 @@ class Form:
     change_warning_pct: float | None = None
 
     def children(self, indicator: str) -> list[FormRow]:
-        return [r for r in self.rows if r.parent == indicator and not r.of_which]
+        return list(self._children.get(indicator, ()))
+
+    @cached_property
+    def _children(self) -> dict[str, tuple[FormRow, ...]]:
+        """Rows summed into each parent, in form order (looked up per row and cell when a form renders)."""
+        out: dict[str, list[FormRow]] = {}
+        for r in self.rows:
+            if r.parent is not None and not r.of_which:
+                out.setdefault(r.parent, []).append(r)
+        return {k: tuple(v) for k, v in out.items()}
 
     def is_total(self, indicator: str) -> bool:
         return bool(self.children(indicator))

@@ -94,7 +94,9 @@ class RegimeVersion(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     regime_id: Mapped[int] = mapped_column(ForeignKey("regimes.id"), index=True)
     version: Mapped[int] = mapped_column(Integer)
-    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # deferred: parsed definitions are cached per (id, content_hash), so a request that only needs
+    # the version row does not decode a large JSON document (services.catalogue.regime_definition)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(255))  # file path or "web"
     published_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)

@@ -16,7 +16,23 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Float, Numeric, String, and_, cast, delete, func, insert, literal, select, text, true, tuple_, type_coerce
+from sqlalchemy import (
+    Float,
+    Numeric,
+    String,
+    and_,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    true,
+    tuple_,
+    type_coerce,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from app import faults
@@ -135,25 +151,28 @@ def _add(regime_id: int, period_key: str, tier: int, basis: str, province: str, 
         return
     a = Aggregate
     scope = [a.regime_id == regime_id, a.period_key == period_key, a.tier == tier, a.basis == basis]
-    existing = {(r.unit_code, r.indicator, r.dkey): r for r in db.session.scalars(
-        select(a).where(*scope, a.unit_code.in_([province, NATION]), a.indicator.in_({i for i, _k, _n in values})))}
-    inserts = []
+    # plain rows and one executemany each way, not hundreds of ORM objects (a third of a submit's CPU)
+    existing = {(unit, ind, key): (row_id, Partial(Decimal(n), total, lo, hi, latest_at, latest))
+                for row_id, unit, ind, key, n, total, lo, hi, latest_at, latest in db.session.execute(
+                    select(a.id, a.unit_code, a.indicator, a.dkey, a.n, a.total, a.minimum, a.maximum, a.latest_at, a.latest)
+                    .where(*scope, a.unit_code.in_([province, NATION]), a.indicator.in_({i for i, _k, _n in values})))}
+    inserts, updates = [], []
     for indicator, dkey, number in values:
         at = version.submitted_at if indicator in keeps_latest else None
         for unit in (province, NATION):
-            row = existing.get((unit, indicator, dkey))
-            old = Partial() if row is None else Partial(Decimal(row.n), row.total, row.minimum, row.maximum, row.latest_at, row.latest)
+            row_id, old = existing.get((unit, indicator, dkey), (None, Partial()))
             new = old.merge(Partial(Decimal(1), number, number, number, at, number if at else None))
-            if row is None:
+            figures = {"n": int(new.n), "total": _dec(new.total), "minimum": _dec(new.minimum), "maximum": _dec(new.maximum),
+                       "latest_at": new.latest_at, "latest": _dec(new.latest) if new.latest_at else None}
+            if row_id is None:
                 inserts.append({"regime_id": regime_id, "period_key": period_key, "tier": tier, "basis": basis, "unit_code": unit,
-                                "indicator": indicator, "dkey": dkey, "n": int(new.n), "total": _dec(new.total),
-                                "minimum": _dec(new.minimum), "maximum": _dec(new.maximum), "latest_at": new.latest_at,
-                                "latest": _dec(new.latest) if new.latest_at else None})
+                                "indicator": indicator, "dkey": dkey} | figures)
             else:
-                row.n, row.total, row.minimum, row.maximum = int(new.n), _dec(new.total), _dec(new.minimum), _dec(new.maximum)
-                row.latest_at, row.latest = new.latest_at, (_dec(new.latest) if new.latest_at else None)
+                updates.append({"id": row_id} | figures)
     if inserts:
         db.session.execute(insert(Aggregate), inserts)
+    if updates:
+        db.session.execute(update(Aggregate), updates)  # ORM bulk UPDATE by primary key
     db.session.flush()
 
 
