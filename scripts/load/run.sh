@@ -2,7 +2,8 @@
 # Deadline-day load test: gunicorn (production mode) + PostgreSQL + locust, all on 127.0.0.1.
 #   bash scripts/load/run.sh                 # 300 clerks, 20 analysts, 5 uploaders, 4 minutes
 #   LOAD_TIME=6m WORKERS=5 THREADS=4 bash scripts/load/run.sh
-#   HEAVY_POOL=1 bash scripts/load/run.sh    # uploads go to a second, niced gunicorn pool (as nginx would route them)
+#   HEAVY_POOL=0 bash scripts/load/run.sh    # uploads on the interactive pool too (by default they go to a
+#                                            # second, niced pool, as docs/operations.md has nginx route them)
 # Needs the app's venv (bash scripts/setup.sh) and, without DATABASE_URL, root to start a
 # throwaway PostgreSQL 15 cluster (as CI does). Results: the summary printed at the end, and
 # locust's CSV files in $LOAD_WORK. Not part of CI (docs/performance.md has the figures).
@@ -55,7 +56,7 @@ BAOCAO_ENV=production SESSION_COOKIE_SECURE=false BAOCAO_INSTANCE="$LOAD_WORK/in
   --access-logfile "$LOAD_WORK/access.log" wsgi:app > "$LOAD_WORK/gunicorn.log" 2>&1 &
 GUNICORN_PID=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.3; done
-if [ -n "${HEAVY_POOL:-}" ]; then
+if [ "${HEAVY_POOL:-1}" = 1 ]; then
   HEAVY_PORT=$(free_port)
   echo "== heavy pool (uploads): 2 workers × 2 threads on 127.0.0.1:$HEAVY_PORT, nice ${HEAVY_NICE:-10}"
   # lower CPU priority (systemd: Nice=10 in the pool's unit): an upload may wait, a save should not
