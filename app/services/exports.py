@@ -214,7 +214,9 @@ def pdf(*, user: User, regime: str, period: str, agency: str = aggregation.NATIO
 
     doc, v = build_document(user=user, regime=regime, period=period, agency=agency, units=units)
     html = render_html(doc, regime)
-    template_hash = hashlib.sha256(html.split("<body>", 1)[0].encode()).hexdigest()[:12]
+    # the template's head, without the footer line: it carries the generation minute, and a cache
+    # key with it missed whenever two requests straddled a minute (a cached copy keeps its own time)
+    template_hash = hashlib.sha256(html.split("<body>", 1)[0].replace(doc.footer, "").encode()).hexdigest()[:12]
     cache = Path(current_app.config["INSTANCE_DIR"]) / "exports"
     cache.mkdir(parents=True, exist_ok=True)
     key = f"{regime}_{v.period.key}_{v.unit}_{units}_{doc.data_hash[:24]}_{template_hash}_{datetime.now(VN_TZ):%Y%m%d}.pdf"

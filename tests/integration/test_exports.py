@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -50,6 +51,34 @@ def test_the_national_pdf_is_a_vietnamese_administrative_document_with_the_apis_
     assert exports.data_hash(view) in text.replace("\n", "").replace(" ", "")  # the footer's SHA-256
     again, _, cached = exports.pdf(user=analyst, regime="VPCP-TTHC", period="2025-Q1")
     assert cached and again == data  # the same data is rendered once
+
+
+class _Clock(exports.datetime):
+    """datetime whose now() is set by the test (the export prints and caches by it)."""
+
+    at: exports.datetime
+
+    @classmethod
+    def now(cls, tz=None):
+        return cls.at.astimezone(tz) if tz else cls.at
+
+
+def test_the_pdf_cache_lasts_the_day_not_the_minute(app, monkeypatch):
+    from app.domain.deadlines import VN_TZ
+
+    load_history()
+    analyst = user("phantich.vpcp")
+    shutil.rmtree(Path(app.config["INSTANCE_DIR"]) / "exports", ignore_errors=True)  # other tests' renders of today
+    monkeypatch.setattr(exports, "datetime", _Clock)
+    _Clock.at = exports.datetime(2026, 11, 23, 9, 59, 59, tzinfo=VN_TZ)
+    first, _, cached = exports.pdf(user=analyst, regime="VPCP-TTHC", period="2025-Q1")
+    assert not cached and "09:59 23/11/2026" in pdf_text(first)
+    _Clock.at = exports.datetime(2026, 11, 23, 10, 0, 1, tzinfo=VN_TZ)  # the next minute, same day
+    again, _, cached = exports.pdf(user=analyst, regime="VPCP-TTHC", period="2025-Q1")
+    assert cached and again == first  # the copy keeps the time it was made
+    _Clock.at = exports.datetime(2026, 11, 24, 8, 0, tzinfo=VN_TZ)  # the next day prints a new date line
+    fresh, _, cached = exports.pdf(user=analyst, regime="VPCP-TTHC", period="2025-Q1")
+    assert not cached and "08:00 24/11/2026" in pdf_text(fresh)
 
 
 def test_a_province_pdf_and_today_units(app):
