@@ -99,6 +99,8 @@ def load_config(env: dict | None = None) -> dict:
         "ACCESS_LOG": _bool(env, "BAOCAO_ACCESS_LOG", production),
         # forms with more cells than this are filled through the Excel template only (no web grid)
         "WEB_GRID_MAX_CELLS": _int(env, "WEB_GRID_MAX_CELLS", 3000, lo=100),
+        # a PDF job still "running" this long after its last step was lost with its worker (restart, crash)
+        "EXPORT_JOB_STALE_SECONDS": _int(env, "EXPORT_JOB_STALE_SECONDS", 600, lo=30),
         "PAGE_SIZE": _int(env, "PAGE_SIZE", 50, lo=5),
         "AUTOSAVE_SECONDS": _int(env, "AUTOSAVE_SECONDS", 20, lo=1),
         "INSTANCE_DIR": str(instance),

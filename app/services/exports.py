@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -453,6 +454,11 @@ def job_status(*, user: User, job: str) -> dict:
     state = json.loads(path.read_text(encoding="utf-8"))
     if state["user"] != user.id:
         raise Forbidden("Yêu cầu lập báo cáo này của người khác")
+    if state["state"] == "running" and time.time() - path.stat().st_mtime > current_app.config["EXPORT_JOB_STALE_SECONDS"]:
+        # the worker rendering it was restarted or killed (a deploy, a crash): say so, rather than a
+        # progress bar that never ends; the page offers to start it again
+        state |= {"state": "failed", "step": "Việc lập báo cáo bị gián đoạn (máy chủ đã khởi động lại). Hãy lập lại."}
+        _write_job(job, state)
     return state
 
 

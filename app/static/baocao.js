@@ -30,6 +30,7 @@
           document.getElementById("ready").classList.remove("d-none");
         } else if (s.state === "failed") {
           bar.classList.add("bg-danger");
+          document.getElementById("again").classList.remove("d-none");
         } else {
           bar.style.width = Math.min(90, 30 + secs * 10) + "%";
           setTimeout(poll, 700);

@@ -138,6 +138,35 @@ def test_exports_through_the_web_and_the_api_keep_the_scope(app, client, auth):
     assert refused.status_code == 403 and refused.is_json
 
 
+def test_a_pdf_job_lost_with_its_worker_is_reported_and_can_be_started_again(app, client, auth, monkeypatch):
+    import os
+    import threading
+
+    load_history()
+    auth.login("phantich.vpcp", "baocao-demo-2026")
+    monkeypatch.setattr(threading.Thread, "start", lambda self: None)  # the worker dies before rendering anything
+    job = client.get("/center/VPCP-TTHC/2025-Q1/export.pdf?unit=CP").headers["Location"].rsplit("/", 1)[-1]
+    monkeypatch.undo()
+    assert client.get(f"/center/jobs/{job}?format=json").get_json()["state"] == "running"  # still within its time
+    state_file = Path(app.config["INSTANCE_DIR"]) / "exports" / f"{job}.json"
+    stale = time.time() - app.config["EXPORT_JOB_STALE_SECONDS"] - 5
+    os.utime(state_file, (stale, stale))
+    status = client.get(f"/center/jobs/{job}?format=json").get_json()
+    assert status["state"] == "failed" and "gián đoạn" in status["step"]
+    page = client.get(f"/center/jobs/{job}").get_data(as_text=True)
+    again = re.search(r'data-testid="job-again" href="([^"]+)"', page)
+    assert again and "Lập lại báo cáo" in page and client.get(f"/center/jobs/{job}.pdf").status_code == 404
+    restarted = client.get(again.group(1).replace("&amp;", "&"))
+    new_job = restarted.headers["Location"].rsplit("/", 1)[-1]
+    assert new_job != job
+    for _ in range(100):
+        status = client.get(f"/center/jobs/{new_job}?format=json").get_json()
+        if status["state"] != "running":
+            break
+        time.sleep(0.1)
+    assert status["state"] == "done" and client.get(f"/center/jobs/{new_job}.pdf").data.startswith(b"%PDF")
+
+
 def test_the_cli_writes_the_file(runner, app, tmp_path):
     load_history()
     out = tmp_path / "bao-cao.pdf"
