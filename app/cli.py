@@ -13,7 +13,7 @@ from .extensions import db
 from .services import agencies as agency_svc
 from .services import catalogue as catalogue_svc
 from .services import users as user_svc
-from .services.errors import Invalid
+from .services.errors import Invalid, NotFound
 
 catalogue_cli = AppGroup("catalogue", help="Check and load report_templates/ and indicators/.")
 agencies_cli = AppGroup("agencies", help="The agency map.")
@@ -62,6 +62,19 @@ def catalogue_check(root):
         raise SystemExit(1)
     click.echo(f"OK: {len(catalogue.regimes)} chế độ báo cáo, {len(catalogue.indicators)} chỉ tiêu, "
                f"{len(catalogue.disaggregations)} phân tổ.")
+
+
+@catalogue_cli.command("transfer")
+@click.argument("code")
+@click.option("--to", "to_agency", required=True, help="Code of the agency that issues the regime from now on.")
+def catalogue_transfer(code, to_agency):
+    """Move a regime to another issuing agency (an administrator's act, recorded in the audit log)."""
+    try:
+        regime = catalogue_svc.transfer_regime(code=code, to_agency=to_agency)
+    except (Invalid, NotFound) as exc:
+        click.echo(str(exc), err=True)
+        raise SystemExit(1) from None
+    click.echo(f"{regime.code}: cơ quan ban hành từ nay là {regime.issuing_agency_code}.")
 
 
 @catalogue_cli.command("load")

@@ -19,8 +19,36 @@ class LineList(list):
     line: int | None = None
 
 
+MAX_NODES = 200_000  # the shipped regimes have a few thousand; the work of a file is bounded before it is walked
+MAX_DEPTH = 40
+
+
 class _LineLoader(yaml.SafeLoader):
-    """SafeLoader (no arbitrary objects) whose mappings and lists carry 1-based line numbers."""
+    """SafeLoader (no arbitrary objects) whose mappings and lists carry 1-based line numbers.
+
+    Anchors and aliases are refused: catalogue files never need them, and an alias expands to a copy
+    of its node, so a few hundred bytes of nested aliases ("billion laughs") would expand to
+    gigabytes. Node count and nesting depth are capped while composing, before anything is built."""
+
+    _nodes = 0
+    _depth = 0
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(None, None, "không dùng neo/bí danh YAML (&, *) trong tệp danh mục",
+                                              event.start_mark)
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise yaml.composer.ComposerError(None, None, f"tệp có quá {MAX_NODES:,} phần tử".replace(",", "."),
+                                              event.start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(None, None, f"lồng quá {MAX_DEPTH} cấp", event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node, deep=False):  # type: ignore[override]
         mapping = LineDict(super().construct_mapping(node, deep=True))

@@ -77,6 +77,10 @@ def load_catalogue(*, root: Path, progress: Callable[[int, int], None] = lambda 
     catalogue, problems = check_catalogue(root=root)
     if problems:
         raise Invalid(f"Danh mục có {len(problems)} lỗi; không có gì được ghi", problems)
+    moved = issuer_changes(catalogue)
+    if moved:
+        raise Invalid(f"Tệp đổi cơ quan ban hành của {len(moved)} chế độ; không có gì được ghi — chuyển chế độ sang "
+                      "cơ quan khác bằng lệnh “flask catalogue transfer” (quản trị hệ thống, có ghi nhật ký)", moved)
     summary = LoadSummary()
     total = len(catalogue.indicators) + len(catalogue.regimes)
     progress(0, total)
@@ -88,6 +92,32 @@ def load_catalogue(*, root: Path, progress: Callable[[int, int], None] = lambda 
         progress(len(catalogue.indicators) + i, total)
     db.session.commit()
     return summary
+
+
+def issuer_changes(catalogue: Catalogue) -> list[Problem]:
+    """Regimes the files give another issuing agency than the one stored. No load, import or edit
+    changes the issuer: that is an administrator's act (`transfer_regime`), audited."""
+    stored = dict(db.session.execute(select(Regime.code, Regime.issuing_agency_code)
+                                     .where(Regime.code.in_(list(catalogue.regimes)))).all()) if catalogue.regimes else {}
+    return [Problem(f"chế độ {code} do “{stored[code]}” ban hành; tệp ghi “{r.issuing_agency}”",
+                    f"report_templates/{code}/regime.yaml")
+            for code, r in catalogue.regimes.items() if code in stored and stored[code] != r.issuing_agency]
+
+
+def transfer_regime(*, code: str, to_agency: str) -> Regime:
+    """Move a regime to another issuing agency (administrator's act; the audit log records it).
+    The stored versions stay as they were issued; the next version is issued by the new agency."""
+    from app.models import RegimeDraft
+
+    row = get_regime(code=code)
+    if db.session.scalar(select(Agency.id).where(Agency.code == to_agency)) is None:
+        raise NotFound(f"Không có cơ quan mã “{to_agency}”")
+    row.issuing_agency_code = to_agency
+    for draft in db.session.scalars(select(RegimeDraft).where(RegimeDraft.regime_code == code)):
+        draft.issuing_agency_code = to_agency
+        draft.document = {**draft.document, "regime": {**draft.document["regime"], "issuing_agency": to_agency}}
+    db.session.commit()
+    return row
 
 
 def _upsert_disaggregations(catalogue: Catalogue) -> None:

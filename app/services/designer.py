@@ -286,14 +286,50 @@ def import_zip(*, user: User, data: bytes) -> catalogue_svc.LoadSummary:
         if problems:
             raise Invalid(f"Tệp có {len(problems)} lỗi; không có gì được ghi", problems)
         for regime in cat.regimes.values():
-            _require_designer(user, regime.issuing_agency)
-        _, library = library_documents()
-        existing = {d["code"]: d for d in library}
-        changed = [c for c, ind in cat.indicators.items() if c in existing and indicator_document(ind) != _normal(existing[c])]
-        if changed:
-            raise Invalid("Các chỉ tiêu đã có trong thư viện nhưng định nghĩa khác: " + ", ".join(sorted(changed)) +
-                          " — sửa trong thư viện chỉ tiêu, không sửa qua tệp nhập")
+            _require_owner_of_import(user, regime)
+        refused = _library_changes(cat)
+        if refused:
+            raise Invalid("Các mục đã có trong thư viện dùng chung nhưng tệp định nghĩa khác: "
+                          + ", ".join(d["where"] for d in refused[:10]) + " — không có gì được ghi. Tệp nhập chỉ thêm "
+                          "mục mới vào thư viện chỉ tiêu và phân tổ; muốn sửa mục đã có, hãy đề nghị quản trị hệ thống",
+                          details=refused)
         return catalogue_svc.load_catalogue(root=root)
+
+
+def _require_owner_of_import(user: User, regime: RegimeDef) -> None:
+    """An imported regime that already exists (or is being drafted) belongs to its *stored* issuing
+    agency: only that agency's designers may change it, and the file may not change the issuer."""
+    row = db.session.scalar(select(Regime).where(Regime.code == regime.code))
+    draft = None if row else db.session.scalar(select(RegimeDraft).where(RegimeDraft.regime_code == regime.code))
+    stored = row.issuing_agency_code if row else draft.issuing_agency_code if draft else None
+    _require_designer(user, stored or regime.issuing_agency)
+    if stored and regime.issuing_agency != stored:
+        raise Forbidden(f"Tệp ghi cơ quan ban hành của {regime.code} là “{regime.issuing_agency}”, nhưng chế độ này do "
+                        f"{stored} ban hành; tệp nhập không được đổi cơ quan ban hành (việc chuyển chế độ sang cơ quan "
+                        "khác do quản trị hệ thống thực hiện)")
+
+
+def _library_changes(cat: Catalogue) -> list[dict]:
+    """Existing library entries (indicators, disaggregations) that the files define differently.
+    An import may add entries; changing a shared one would change every regime that uses it."""
+    disaggs, library = library_documents()
+    out = []
+    existing = {d["code"]: d for d in library}
+    for c, ind in sorted(cat.indicators.items()):
+        if c in existing and indicator_document(ind) != _normal(existing[c]):
+            out.append({"code": "library_changed", "field": "indicators", "where": c,
+                        "message": f"Chỉ tiêu “{c}” đã có trong thư viện với định nghĩa khác"})
+    known = {d["code"]: d for d in disaggs}
+    for c, d in sorted(cat.disaggregations.items()):
+        if c not in known:
+            continue
+        mine = {"code": d.code, "name_vi": d.name_vi, **({"name_en": d.name_en} if d.name_en else {}),
+                "options": [{k: v for k, v in {"code": o.code, "name_vi": o.name_vi, "name_en": o.name_en}.items() if v}
+                            for o in d.options]}
+        if mine != known[c]:
+            out.append({"code": "library_changed", "field": "disaggregations", "where": c,
+                        "message": f"Phân tổ “{c}” đã có trong thư viện với tên hoặc các lựa chọn khác"})
+    return out
 
 
 def _normal(doc: dict) -> dict:

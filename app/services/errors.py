@@ -1,7 +1,9 @@
 """Errors services raise; web and API translate them (404 / 422 / 403 / 409)."""
 from __future__ import annotations
 
-from app.domain.errors import DomainError, Problem
+from app.domain.errors import DomainError, Problem, clip
+
+MAX_DETAILS = 100  # an answer lists the first problems and says how many there are
 
 
 class NotFound(DomainError):
@@ -18,9 +20,15 @@ class Invalid(DomainError):
     code = "invalid"
 
     def __init__(self, message: str, problems: list[Problem] | None = None, details: list[dict] | None = None):
-        super().__init__(message)
-        self.problems = problems or []
-        self.details = details  # richer, already shaped details (e.g. cell findings) when given
+        problems = problems or []
+        self.total = len(details) if details is not None else len(problems)
+        if self.total > MAX_DETAILS:
+            message = f"{clip(message, 1000)} (liệt kê {MAX_DETAILS} vấn đề đầu tiên trong {self.total})"
+        super().__init__(clip(message, 1200))
+        self.problems = problems[:MAX_DETAILS]
+        # richer, already shaped details (e.g. cell findings) when given; every text in them kept short
+        self.details = None if details is None else [
+            {k: clip(v) if isinstance(v, str) else v for k, v in d.items()} for d in details[:MAX_DETAILS]]
 
 
 class Conflict(DomainError):

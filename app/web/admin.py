@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,6 +13,7 @@ from app.models import ROLE_LABELS_VI, Role
 from app.services import audit as audit_svc
 from app.services import users as svc
 from app.services.errors import Invalid
+from app.web.messages import flash
 
 from . import bp
 from .forms import EmptyForm, UserForm

@@ -1,7 +1,7 @@
 """Log in / out and language choice."""
 from urllib.parse import urlparse
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -9,6 +9,7 @@ from app import audit
 from app.extensions import db, limiter
 from app.i18n import LOCALES
 from app.services import users as user_svc
+from app.web.messages import flash
 
 from . import bp
 from .forms import EmptyForm, LoginForm

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from io import BytesIO
 
-from flask import flash, redirect, render_template, request, send_file, url_for
+from flask import redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -18,6 +18,7 @@ from app.models import Role
 from app.services import catalogue as catalogue_svc
 from app.services import designer as svc
 from app.services.errors import Conflict, Invalid
+from app.web.messages import flash, flash_invalid
 
 from . import bp
 from .forms import EmptyForm
@@ -164,7 +165,7 @@ def designer_new():
         draft = svc.new_regime(user=current_user, code=request.form.get("code", ""), name_vi=request.form.get("name_vi", ""),
                                frequency=request.form.get("frequency", "monthly"), valid_from=start)
     except Invalid as exc:
-        flash(str(exc) + ": " + "; ".join(d["message"] for d in exc.details or []), "danger")
+        flash_invalid(exc)
         return redirect(url_for("web.designer"))
     return redirect(url_for("web.designer_edit", code=draft.regime_code))
 
@@ -230,8 +231,7 @@ def designer_edit(code):
                 flash(_("Đã cho chế độ hết hiệu lực (phiên bản %(n)s).", n=version.version), "success")
                 return redirect(url_for("web.designer_versions", code=code))
         except (Invalid, Conflict) as exc:
-            details = getattr(exc, "details", None) or []
-            flash(str(exc) + ("" if not details else ": " + "; ".join(d["message"] for d in details)), "danger")
+            flash_invalid(exc)
         except ValueError:
             flash(_("Ngày không hợp lệ"), "danger")
         return redirect(url_for("web.designer_edit", code=code) + ("#" + section if section else ""))
@@ -271,8 +271,7 @@ def designer_form(code, form):
                             pass
                 sample_result = rules.check_rule(request.form.get("rule", ""), known, sample)
         except (Invalid, Conflict) as exc:
-            details = getattr(exc, "details", None) or []
-            flash(str(exc) + ("" if not details else ": " + "; ".join(d["message"] for d in details)), "danger")
+            flash_invalid(exc)
             return redirect(url_for("web.designer_form", code=code, form=form))
     ctx = _edit_context(code)
     if form not in ctx["doc"]["forms"]:
@@ -356,8 +355,7 @@ def designer_import():
     try:
         summary = svc.import_zip(user=current_user, data=upload.read())
     except Invalid as exc:
-        problems = [str(p) for p in exc.problems][:10]
-        flash(str(exc) + ("" if not problems else ": " + "; ".join(problems)), "danger")
+        flash_invalid(exc)
         return redirect(url_for("web.designer"))
     flash(_("Đã nhập: tạo mới %(c)s, phiên bản mới %(v)s, không đổi %(u)s.", c=", ".join(summary.regimes_created) or "—",
             v=", ".join(summary.versions_created) or "—", u=", ".join(summary.unchanged) or "—"), "success")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -12,6 +12,7 @@ from app.auth import role_required
 from app.domain.deadlines import VN_TZ
 from app.models import Role
 from app.services import reminders as svc
+from app.web.messages import flash
 
 from . import bp
 from .forms import EmptyForm

@@ -1,12 +1,13 @@
 """The user's own page: who they are, and their API tokens (issued here, shown once, revocable)."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.services import users as svc
 from app.services.errors import Invalid
+from app.web.messages import flash
 
 from . import bp
 from .forms import EmptyForm, PasswordForm, TokenForm

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from io import BytesIO
 
-from flask import current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import current_app, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields import SelectChoice
@@ -17,6 +17,7 @@ from app.domain.workflow import Status
 from app.models import Role
 from app.services import submissions as svc
 from app.services.errors import Conflict, Invalid
+from app.web.messages import flash
 
 from . import bp
 from .forms import EmptyForm, RequestForm, ReturnForm, UploadForm
