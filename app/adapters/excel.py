@@ -14,8 +14,8 @@ from __future__ import annotations
 import io
 import os
 import zipfile
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -31,6 +31,7 @@ from app.domain.layout import SYSTEM_LABELS, TOTAL, CellKey, Layout  # noqa: E40
 from app.domain.validation import Finding  # noqa: E402
 
 TEMPLATE_FORMAT = "baocao-template/1"
+IDENTITY_KEYS = ("format", "regime", "regime_version", "regime_hash", "agency", "period")
 META_SHEET = "_baocao"
 INFO_SHEET = "Hướng dẫn"
 HEADER_ROWS = (5, 6)
@@ -101,8 +102,8 @@ def build_template(spec: TemplateSpec) -> bytes:
     _info_sheet(info, spec)
     meta = wb.create_sheet(META_SHEET)
     meta.sheet_state = "veryHidden"
-    for row in (("format", TEMPLATE_FORMAT), ("regime", spec.regime_code), ("regime_version", spec.regime_version),
-                ("regime_hash", spec.regime_hash), ("agency", spec.agency_code), ("period", spec.period_key)):
+    for row in zip(IDENTITY_KEYS, (TEMPLATE_FORMAT, spec.regime_code, spec.regime_version, spec.regime_hash,
+                                   spec.agency_code, spec.period_key), strict=True):
         meta.append(list(row))
     for grid in spec.layout.forms:
         ws = wb.create_sheet(sheet_title(grid))
@@ -303,9 +304,27 @@ def check_package(data: bytes, limits: Limits) -> None:
         raise WorkbookRefused("Tệp có macro (VBA) — không nhận; hãy lưu lại dưới dạng .xlsx (Excel Workbook) rồi tải lên")
 
 
-def read_workbook(data: bytes, limits: Limits = Limits()) -> WorkbookData:
+class WrongTemplate(WorkbookRefused):
+    """The file is a template of ours, but for another regime, version, agency or period."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+META_MAX_CELLS = 20_000  # the identity sheet of the largest shipped regime has a few hundred
+
+
+def read_workbook(data: bytes, limits: Limits, layout: Layout,
+                  identity: Callable[[Mapping[str, str]], list[str]]) -> WorkbookData:
     """Meta and raw cells of a filled template. Problems with individual cells are returned as
-    findings (every one of them); a file that is not our template raises WorkbookRefused."""
+    findings (every one of them); a file that is not our template raises WorkbookRefused, one made
+    for another report raises WrongTemplate.
+
+    The work is bounded by what the regime version defines, never by what the file claims: the
+    identity sheet is read once (small, capped) and checked by `identity` before any form sheet is
+    opened; then each form of `layout` is read once, at the sheet title and columns the template
+    writer gives it. The sheet and column rows of the identity sheet are not trusted."""
     check_package(data, limits)
     try:
         wb = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -313,30 +332,23 @@ def read_workbook(data: bytes, limits: Limits = Limits()) -> WorkbookData:
         raise WorkbookRefused(f"Không đọc được bảng tính: {str(exc)[:200]}") from None
     if META_SHEET not in wb.sheet_names:
         raise WorkbookRefused("Tệp không phải mẫu Excel của hệ thống (thiếu trang nhận dạng) — hãy tải mẫu từ hệ thống")
-    meta_rows = _rows(wb, META_SHEET, limits)
     meta: dict[str, str] = {}
-    sheets: dict[str, tuple[str, int]] = {}
-    columns: dict[str, list[tuple[int, str, str]]] = {}
-    for row in meta_rows:
-        if not row or row[0] in ("", None):
-            continue
-        kind = str(row[0])
-        if kind == "sheet" and len(row) >= 4:
-            sheets[str(row[1])] = (str(row[2]), int(float(row[3])))
-        elif kind == "column" and len(row) >= 4:
-            label = _text(row[4]) if len(row) > 4 else ""
-            columns.setdefault(str(row[1]), []).append((_col_index(str(row[2])), str(row[3]), label))
-        elif len(row) >= 2:
-            meta[kind] = _text(row[1])
+    for row in _rows(wb, META_SHEET, replace(limits, max_cells=META_MAX_CELLS)):
+        if row and len(row) >= 2 and str(row[0]) in IDENTITY_KEYS and str(row[0]) not in meta:
+            meta[str(row[0])] = _text(row[1])[:200]
     if meta.get("format") != TEMPLATE_FORMAT:
         raise WorkbookRefused("Trang nhận dạng của tệp không đúng định dạng mẫu của hệ thống — hãy tải mẫu mới")
+    problems = identity(meta)
+    if problems:
+        raise WrongTemplate(problems)
     out = WorkbookData(meta, {}, {}, [])
-    out.meta["_sheets"] = ",".join(sheets)
-    for form_code, (title, first_row) in sheets.items():
+    for grid in layout.forms:
+        title = sheet_title(grid)
         if title not in wb.sheet_names:
             out.findings.append(Finding("error", "missing_sheet", f"Thiếu trang “{title}” (đã đổi tên hoặc xóa?)", where=title))
             continue
-        _read_form(wb, form_code, title, first_row, columns.get(form_code, []), limits, out)
+        cols = [(_col_index(letter), key, label) for letter, key, label in _form_columns(grid)]
+        _read_form(wb, grid.form.code, title, FIRST_ROW, cols, limits, out)
     return out
 
 

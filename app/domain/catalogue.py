@@ -141,6 +141,8 @@ class Selector:
     levels: tuple[str, ...] = ()
     department_kinds: tuple[str, ...] = ()
     agencies: tuple[str, ...] = ()
+    except_agencies: tuple[str, ...] = ()  # left out of the levels chosen (e.g. the receiver itself)
+    except_department_kinds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -519,7 +521,8 @@ def _tier(r: _Reader, node: dict) -> Tier:
     reporters = node.get("reporters")
     selector = Selector()
     if r.mapping(reporters, "reporters"):
-        selector = Selector(r.strings(reporters, "levels"), r.strings(reporters, "department_kinds"), r.strings(reporters, "agencies"))
+        selector = Selector(r.strings(reporters, "levels"), r.strings(reporters, "department_kinds"), r.strings(reporters, "agencies"),
+                            r.strings(reporters, "except_agencies"), r.strings(reporters, "except_department_kinds"))
         for level in selector.levels:
             if level not in LEVELS:
                 r.fail(reporters, "levels", f"cấp “{level}” không hợp lệ; chọn: {', '.join(LEVELS)}")
@@ -527,7 +530,29 @@ def _tier(r: _Reader, node: dict) -> Tier:
             r.fail(reporters, None, "đối tượng thực hiện báo cáo cần “levels” hoặc “agencies”")
     if "deadline" not in node:
         r.fail(node, None, "thiếu trường bắt buộc “deadline” (thời hạn gửi báo cáo của cấp này)")
-    return Tier(r.text(node, "name"), selector, r.text(node, "receiver"), _deadline(r, node.get("deadline", {})))
+    tier = Tier(r.text(node, "name"), selector, r.text(node, "receiver"), _deadline(r, node.get("deadline", {})))
+    if receives_itself(tier):
+        r.fail(node, "receiver", f"cơ quan nhận “{tier.receiver}” cũng là đối tượng báo cáo của cấp này: không ai được "
+                                 "nhận và phê duyệt báo cáo của chính mình — loại nó ra bằng “except_agencies” "
+                                 "hoặc “except_department_kinds”")
+    return tier
+
+
+def receives_itself(tier: Tier, receiver_level: str | None = None, receiver_kind: str | None = None) -> bool:
+    """Whether some reporter of `tier` would be its own receiver (separation of duties). The level
+    and kind of a receiver named by code are known only with the agency map; pass them when known."""
+    sel, rule = tier.reporters, tier.receiver
+    if rule in sel.agencies:
+        return True
+    if rule.startswith("department:"):
+        kind = rule.split(":", 1)[1]
+        return ("department" in sel.levels and (not sel.department_kinds or kind in sel.department_kinds)
+                and kind not in sel.except_department_kinds)
+    if receiver_level is not None and receiver_level in sel.levels and rule not in sel.except_agencies:
+        if receiver_level != "department":
+            return True
+        return (not sel.department_kinds or receiver_kind in sel.department_kinds) and receiver_kind not in sel.except_department_kinds
+    return False
 
 
 def _section(r: _Reader, node: dict) -> OutlineSection:

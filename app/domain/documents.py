@@ -71,6 +71,8 @@ def regime_document(regime: RegimeDef) -> dict:
         _put(reporters, "levels", list(tier.reporters.levels))
         _put(reporters, "department_kinds", list(tier.reporters.department_kinds))
         _put(reporters, "agencies", list(tier.reporters.agencies))
+        _put(reporters, "except_agencies", list(tier.reporters.except_agencies))
+        _put(reporters, "except_department_kinds", list(tier.reporters.except_department_kinds))
         doc["tiers"].append({"name": tier.name, "reporters": reporters, "receiver": tier.receiver,
                              "deadline": deadline_document(tier.deadline)})
     outline = []

@@ -41,6 +41,11 @@ class Directory:
         self.departments = {(u.province, u.kind): u.code for u in self.by_code.values() if u.level == "department"}
 
     def receiver_for(self, tier: Tier, unit: Unit) -> str | None:
+        """The unit's receiver under the tier's rule; never the unit itself (nobody decides on their own report)."""
+        found = self._receiver(tier, unit)
+        return None if found == unit.code else found
+
+    def _receiver(self, tier: Tier, unit: Unit) -> str | None:
         rule = tier.receiver
         if rule == "parent":
             return unit.parent
@@ -55,9 +60,11 @@ def selects(tier: Tier, unit: Unit) -> bool:
     sel = tier.reporters
     if unit.code in sel.agencies:
         return True
-    if unit.level not in sel.levels:
+    if unit.level not in sel.levels or unit.code in sel.except_agencies:
         return False
-    return unit.level != "department" or not sel.department_kinds or unit.kind in sel.department_kinds
+    if unit.level != "department":
+        return True
+    return (not sel.department_kinds or unit.kind in sel.department_kinds) and unit.kind not in sel.except_department_kinds
 
 
 def obligations(regime: RegimeDef, period: Period, units: Iterable[Unit],

@@ -13,6 +13,7 @@ from app.domain.catalogue import (
     Catalogue,
     RegimeDef,
     build_catalogue,
+    receives_itself,
     regime_from_snapshot,
     snapshot_hash,
 )
@@ -54,7 +55,8 @@ def check_catalogue(*, root: Path) -> tuple[Catalogue, list[Problem]]:
 
 def _check_agency_codes(catalogue: Catalogue, sources) -> list[Problem]:
     """Issuing and receiving agencies must exist — checked once the agency map is loaded."""
-    known = set(db.session.scalars(select(Agency.code)))
+    rows = db.session.execute(select(Agency.code, Agency.level, Agency.kind)).all()
+    known = {code: (level, kind) for code, level, kind in rows}
     if not known:
         return []
     paths = {src.data.get("code"): src for src, _ in sources if isinstance(src.data, dict)}
@@ -69,6 +71,12 @@ def _check_agency_codes(catalogue: Catalogue, sources) -> list[Problem]:
             if code not in known:
                 line = getattr(src.data, "lines", {}).get(key if key == "issuing_agency" else "tiers") if src else None
                 out.append(Problem(f"mã cơ quan “{code}” ({key}) không có trong danh mục cơ quan", src.path if src else None, line))
+        for tier in regime.tiers:
+            if tier.receiver in known and receives_itself(tier, *known[tier.receiver]):
+                line = getattr(src.data, "lines", {}).get("tiers") if src else None
+                out.append(Problem(f"cấp “{tier.name}”: cơ quan nhận “{tier.receiver}” thuộc chính các đối tượng báo cáo "
+                                   "của cấp này — không ai được nhận và phê duyệt báo cáo của chính mình",
+                                   src.path if src else None, line))
     return out
 
 

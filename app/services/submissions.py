@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
@@ -479,13 +479,12 @@ def upload(*, user: User, regime_code: str, agency_code: str, period_key: str, d
     report = open_report(user=user, regime_code=regime_code, agency_code=agency_code, period_key=period_key, for_write=True)
     workflow_check(report, now or utcnow())
     try:
-        book = excel.read_workbook(data, upload_limits())
+        book = excel.read_workbook(data, upload_limits(), report.layout, lambda meta: _identity_problems(report, meta))
+    except excel.WrongTemplate as exc:
+        raise Invalid(f"Không nhận tệp “{file_name}”: {exc}",
+                      details=[{"code": "wrong_template", "message": m, "where": file_name} for m in exc.problems]) from None
     except excel.WorkbookRefused as exc:
         raise Invalid(f"Không nhận tệp “{file_name}”: {exc}", details=[{"code": "file", "message": str(exc), "where": file_name}]) from None
-    identity = _identity_problems(report, book.meta)
-    if identity:
-        raise Invalid(f"Không nhận tệp “{file_name}”: " + "; ".join(identity),
-                      details=[{"code": "wrong_template", "message": m, "where": file_name} for m in identity])
     return save(user=user, report=report, raw=book.raw, outline=report.outline(), revision=revision, source="excel",
                 file_name=file_name[:255], new_version=True, refs=book.refs, extra=book.findings, now=now)
 
@@ -617,13 +616,16 @@ def can_decide(*, user: User, submission: Submission) -> bool:
     return True
 
 
-def regimes_for_requests() -> list[Regime]:
-    return list(db.session.scalars(select(Regime).order_by(Regime.code)))
-
-
 def _decider(user: User, sub: Submission) -> None:
+    """Separation of duties: an approver of the receiving agency (or above it), never for a report
+    of their own agency, nor one they drafted or submitted themselves. Checked against the stored
+    submission and its versions."""
     if not user.has_role(Role.APPROVER) or sub.receiver_id is None or sub.receiver_id not in agencies_in_scope(user=user):
         raise Forbidden("Chỉ người phê duyệt của cơ quan nhận báo cáo được duyệt, trả lại hoặc mở lại báo cáo này")
+    if sub.agency_id == user.agency_id:
+        raise Forbidden("Không ai được duyệt, trả lại hoặc mở lại báo cáo của chính cơ quan mình")
+    if any(user.id in (v.created_by_id, v.submitted_by_id) for v in sub.versions):
+        raise Forbidden("Bạn đã lập hoặc gửi báo cáo này nên không được tự duyệt, trả lại hoặc mở lại nó")
 
 
 def _load(submission_id: int) -> Submission:
@@ -891,62 +893,3 @@ def list_submissions(*, user: User, regime: str = "", period: str = "", agency: 
             raise Invalid(f"Trạng thái “{status}” không hợp lệ")
         stmt = stmt.where(Submission.status == status)
     return stmt.order_by(Submission.updated_at.desc(), Submission.id.desc())
-
-
-# ------------------------------------------------------------------------------- ad hoc requests
-def issue_request(*, user: User, regime_code: str, title: str, content: str, agency_codes: list[str],
-                  deadline: datetime, data_from: date, data_to: date, kind: str = "ad_hoc") -> ReportRequest:
-    """A one-off request using a regime's current forms, to chosen agencies, with its own deadline."""
-    if not user.has_role(Role.DESIGNER, Role.APPROVER):
-        raise Forbidden("Chỉ người thiết kế chế độ báo cáo hoặc người phê duyệt được ra yêu cầu báo cáo đột xuất")
-    problems = []
-    title = (title or "").strip()
-    if not title:
-        problems.append({"field": "title", "code": "required", "message": "Cần ghi tên yêu cầu báo cáo"})
-    if deadline.tzinfo is None:
-        raise ValueError("deadline must be timezone-aware")
-    if deadline <= utcnow():
-        problems.append({"field": "deadline", "code": "past", "message": "Hạn gửi phải ở tương lai"})
-    if data_to < data_from:
-        problems.append({"field": "data_to", "code": "order", "message": "Ngày kết thúc số liệu phải sau ngày bắt đầu"})
-    if kind not in ("ad_hoc", "thematic"):
-        problems.append({"field": "kind", "code": "choice", "message": "Loại yêu cầu: đột xuất hoặc chuyên đề"})
-    codes = sorted({c.strip() for c in agency_codes if c.strip()})
-    if not codes:
-        problems.append({"field": "agencies", "code": "required", "message": "Chọn ít nhất một đơn vị báo cáo"})
-    found = {a.code: a for a in db.session.scalars(select(Agency).where(Agency.code.in_(codes)))} if codes else {}
-    for c in codes:
-        if c not in found:
-            problems.append({"field": "agencies", "code": "unknown", "message": f"Không có đơn vị mã “{c}”"})
-        elif not found[c].exists_on(date.today()):
-            problems.append({"field": "agencies", "code": "closed", "message": f"Đơn vị “{c}” đã giải thể hoặc sáp nhập"})
-    if problems:
-        raise Invalid("Chưa ra được yêu cầu báo cáo", details=problems)
-    regime = _regime(regime_code)
-    req = ReportRequest(regime_id=regime.id, regime_version_id=regime.current_version.id, title=title[:500],
-                        content=(content or "").strip(), kind=kind, issuer_agency_id=user.agency_id, issued_by_id=user.id,
-                        data_from=data_from, data_to=data_to, deadline_at=deadline.astimezone(UTC))
-    req.targets = [RequestTarget(agency_id=found[c].id) for c in codes]
-    db.session.add(req)
-    db.session.commit()
-    return req
-
-
-def list_requests(*, user: User):
-    stmt = select(ReportRequest).order_by(ReportRequest.id.desc())
-    readers = _readers_scope(user)
-    if readers is not None:
-        mine = readers | {user.agency_id}
-        stmt = stmt.where(or_(ReportRequest.issuer_agency_id.in_(mine),
-                              ReportRequest.id.in_(select(RequestTarget.request_id).where(RequestTarget.agency_id.in_(mine)))))
-    return stmt
-
-
-def request_progress(*, request: ReportRequest) -> dict[str, int]:
-    counts = {s.value: 0 for s in Status}
-    rows = db.session.execute(select(Submission.status).where(Submission.request_id == request.id)).scalars().all()
-    for s in rows:
-        counts[s] += 1
-    counts[Status.NOT_STARTED.value] = len(request.targets) - len(rows)
-    return counts
-

@@ -76,6 +76,8 @@ def apply_tiers(doc: dict, f) -> None:
         _set(reporters, "levels", f.getlist(p + "levels"))
         _set(reporters, "department_kinds", _list(f.get(p + "kinds", "")))
         _set(reporters, "agencies", _list(f.get(p + "agencies", "")))
+        _set(reporters, "except_agencies", _list(f.get(p + "except_agencies", "")))
+        _set(reporters, "except_department_kinds", _list(f.get(p + "except_kinds", "")))
         rule = f.get(p + "rule", "day_of_month")
         deadline = {"rule": rule}
         if rule in ("day_of_month", "fixed_date"):

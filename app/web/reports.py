@@ -15,6 +15,7 @@ from app.domain.deadlines import VN_TZ
 from app.domain.layout import TOTAL
 from app.domain.workflow import Status
 from app.models import Role
+from app.services import requests as requests_svc
 from app.services import submissions as svc
 from app.services.errors import Conflict, Invalid
 from app.web.messages import flash
@@ -250,8 +251,8 @@ def inbox():
 @bp.route("/requests")
 @login_required
 def requests_list():
-    page = paginate(svc.list_requests(user=current_user))
-    progress = {req.id: svc.request_progress(request=req) for req in page.items}
+    page = paginate(requests_svc.list_requests(user=current_user))
+    progress = {req.id: requests_svc.request_progress(request=req) for req in page.items}
     return render_template("reports/requests.html", page=page, progress=progress)
 
 
@@ -259,11 +260,11 @@ def requests_list():
 @role_required(Role.DESIGNER, Role.APPROVER)
 def request_new():
     form = RequestForm()
-    form.regime.choices = [SelectChoice(r.code, f"{r.code} — {r.name_vi}") for r in svc.regimes_for_requests()]
+    form.regime.choices = [SelectChoice(r.code, f"{r.code} — {r.name_vi}") for r in requests_svc.regimes_for_requests()]
     if form.validate_on_submit():
         deadline = datetime.combine(form.deadline.data, time(23, 59, 59), VN_TZ)
         try:
-            req = svc.issue_request(user=current_user, regime_code=form.regime.data, title=form.title.data,
+            req = requests_svc.issue_request(user=current_user, regime_code=form.regime.data, title=form.title.data,
                                     content=form.content.data or "", agency_codes=form.agencies.data.replace(",", " ").split(),
                                     deadline=deadline, data_from=form.data_from.data, data_to=form.data_to.data,
                                     kind=form.kind.data)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import SubmissionValue, SubmissionVersion, User
+from app.services import requests as requests_svc
 from app.services import submissions as svc
 from app.services import users
 from app.services.errors import Conflict, Forbidden, Invalid
@@ -373,13 +374,13 @@ def test_an_ad_hoc_request_reaches_the_chosen_agencies(reporter):
     designer = user("thietke.bct")
     deadline = datetime.now(UTC) + timedelta(days=5)
     with pytest.raises(Invalid) as refused:
-        svc.issue_request(user=designer, regime_code=REGIME, title="", content="", agency_codes=["NOPE"],
+        requests_svc.issue_request(user=designer, regime_code=REGIME, title="", content="", agency_codes=["NOPE"],
                           deadline=deadline - timedelta(days=30), data_from=date(2026, 11, 1), data_to=date(2026, 10, 1))
     assert {d["field"] for d in refused.value.details} == {"title", "deadline", "data_to", "agencies"}
     with pytest.raises(Forbidden):
-        svc.issue_request(user=reporter, regime_code=REGIME, title="x", content="", agency_codes=[AGENCY],
+        requests_svc.issue_request(user=reporter, regime_code=REGIME, title="x", content="", agency_codes=[AGENCY],
                           deadline=deadline, data_from=date(2026, 11, 1), data_to=date(2026, 11, 20))
-    req = svc.issue_request(user=designer, regime_code=REGIME, title="Báo cáo nhanh bán lẻ dịp Tết", content="Số liệu 20 ngày",
+    req = requests_svc.issue_request(user=designer, regime_code=REGIME, title="Báo cáo nhanh bán lẻ dịp Tết", content="Số liệu 20 ngày",
                             agency_codes=[AGENCY, "T04.SCT"], deadline=deadline, data_from=date(2026, 11, 1),
                             data_to=date(2026, 11, 20))
     rows = [r for r in svc.my_reports(user=reporter) if r.period_key == req.period_key]
@@ -388,7 +389,7 @@ def test_an_ad_hoc_request_reaches_the_chosen_agencies(reporter):
     assert report.receiver.code == "BCT" and report.lock_at is None
     result = svc.save(user=reporter, report=report, raw=raw(retail_values()), outline={}, revision=None)
     svc.submit(user=reporter, submission_id=result.submission.id)
-    assert svc.request_progress(request=req) == {"not_started": 1, "draft": 0, "submitted": 1, "returned": 0, "approved": 0}
+    assert requests_svc.request_progress(request=req) == {"not_started": 1, "draft": 0, "submitted": 1, "returned": 0, "approved": 0}
     with pytest.raises(Exception, match="không nằm trong danh sách"):
         svc.open_report(user=user("quantri"), regime_code=REGIME, agency_code="T08.SCT", period_key=req.period_key)
 
