@@ -27,6 +27,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Si
 from openpyxl.utils import get_column_letter  # noqa: E402
 from openpyxl.worksheet.datavalidation import DataValidation  # noqa: E402
 
+from app.adapters import cells  # noqa: E402
 from app.domain.layout import SYSTEM_LABELS, TOTAL, CellKey, Layout  # noqa: E402
 from app.domain.validation import Finding  # noqa: E402
 
@@ -104,13 +105,13 @@ def build_template(spec: TemplateSpec) -> bytes:
     meta.sheet_state = "veryHidden"
     for row in zip(IDENTITY_KEYS, (TEMPLATE_FORMAT, spec.regime_code, spec.regime_version, spec.regime_hash,
                                    spec.agency_code, spec.period_key), strict=True):
-        meta.append(list(row))
+        cells.append(meta, row)
     for grid in spec.layout.forms:
         ws = wb.create_sheet(sheet_title(grid))
         cols = _form_columns(grid)
-        meta.append(["sheet", grid.form.code, ws.title, FIRST_ROW])
+        cells.append(meta, ["sheet", grid.form.code, ws.title, FIRST_ROW])
         for letter, key, label in cols:
-            meta.append(["column", grid.form.code, letter, key, label])
+            cells.append(meta, ["column", grid.form.code, letter, key, label])
         _form_sheet(ws, grid, cols, spec)
     out = io.BytesIO()
     wb.save(out)
@@ -149,7 +150,8 @@ def _info_sheet(ws, spec: TemplateSpec) -> None:
         ("6. Tải tệp lên tại mục “Báo cáo của tôi”. Nếu có lỗi, hệ thống liệt kê từng ô cần sửa và không lưu gì.", False),
     ]
     for i, (text, bold) in enumerate(lines, 1):
-        cell = ws.cell(row=i, column=1, value=text)
+        cell = ws.cell(row=i, column=1)
+        cells.put(cell, text)
         cell.font = Font(name=_FONT, size=13 if i == 1 else 12, bold=bold)
     ws.column_dimensions["A"].width = 120
     ws.protection.sheet = True
@@ -157,28 +159,28 @@ def _info_sheet(ws, spec: TemplateSpec) -> None:
 
 def _form_sheet(ws, grid, cols: list[tuple[str, str, str]], spec: TemplateSpec) -> None:
     last_col = get_column_letter(FIRST_VALUE_COL + len(cols) - 1)
-    ws["A1"] = f"{grid.label.upper()}: {grid.form.title}"
+    cells.put(ws["A1"], f"{grid.label.upper()}: {grid.form.title}")
     ws["A1"].font = Font(name=_FONT, size=13, bold=True)
     ws.merge_cells(f"A1:{last_col}1")
-    ws["A2"] = f"Đơn vị báo cáo: {spec.agency_name} ({spec.agency_code})"
-    ws["A3"] = f"Kỳ báo cáo: {spec.period_label} — Hạn gửi: {spec.deadline}"
-    ws["A4"] = "Nhập vào ô màu vàng; ô xám tự tính; ô xanh do hệ thống điền."
+    cells.put(ws["A2"], f"Đơn vị báo cáo: {spec.agency_name} ({spec.agency_code})")
+    cells.put(ws["A3"], f"Kỳ báo cáo: {spec.period_label} — Hạn gửi: {spec.deadline}")
+    cells.put(ws["A4"], "Nhập vào ô màu vàng; ô xám tự tính; ô xanh do hệ thống điền.")
     for r in (2, 3, 4):
         ws[f"A{r}"].font = Font(name=_FONT, size=12, italic=r == 4)
     heads = [("A", "STT"), ("B", "Mã chỉ tiêu"), ("C", "Chỉ tiêu"), ("D", "Đơn vị tính")]
     for letter, text in heads:
-        ws[f"{letter}5"] = text
+        cells.put(ws[f"{letter}5"], text)
         ws.merge_cells(f"{letter}5:{letter}6")
     value_cols = [c for c in cols if c[1].startswith("v:")]
     if len(value_cols) > 1:
-        ws[f"{value_cols[0][0]}5"] = "Thực hiện kỳ này"
+        cells.put(ws[f"{value_cols[0][0]}5"], "Thực hiện kỳ này")
         ws.merge_cells(f"{value_cols[0][0]}5:{value_cols[-1][0]}5")
         for letter, _key, label in value_cols:
-            ws[f"{letter}6"] = label
+            cells.put(ws[f"{letter}6"], label)
     for letter, key, label in cols:
         if len(value_cols) > 1 and key.startswith("v:"):
             continue
-        ws[f"{letter}5"] = label
+        cells.put(ws[f"{letter}5"], label)
         ws.merge_cells(f"{letter}5:{letter}6")
     for row in ws.iter_rows(min_row=5, max_row=6, max_col=FIRST_VALUE_COL + len(cols) - 1):
         for cell in row:
@@ -191,10 +193,10 @@ def _form_sheet(ws, grid, cols: list[tuple[str, str, str]], spec: TemplateSpec) 
     for i, line in enumerate(grid.lines):
         r = FIRST_ROW + i
         code = line.indicator.code
-        ws[f"A{r}"] = line.row.row
-        ws[f"B{r}"] = code
-        ws[f"C{r}"] = ("    " * line.depth) + (("Trong đó: " if line.row.of_which else "") + line.indicator.name_vi)
-        ws[f"D{r}"] = line.indicator.unit
+        cells.put(ws[f"A{r}"], line.row.row)
+        cells.put(ws[f"B{r}"], code)
+        cells.put(ws[f"C{r}"], ("    " * line.depth) + (("Trong đó: " if line.row.of_which else "") + line.indicator.name_vi))
+        cells.put(ws[f"D{r}"], line.indicator.unit)
         bold = bool(grid.form.children(code)) or line.depth == 0
         for letter in "ABCD":
             ws[f"{letter}{r}"].font = Font(name=_FONT, size=11, bold=bold)
@@ -207,11 +209,11 @@ def _form_sheet(ws, grid, cols: list[tuple[str, str, str]], spec: TemplateSpec) 
             target.font = Font(name=_FONT, size=11, bold=bold)
             if cell.kind == "children":
                 kids = [row_of[c.indicator] for c in grid.form.children(code) if c.indicator in row_of]
-                target.value = "=SUM(" + ",".join(f"{letter_of['v:' + cell.key]}{k}" for k in kids) + ")"
+                cells.formula(target, "=SUM(" + ",".join(f"{letter_of['v:' + cell.key]}{k}" for k in kids) + ")")
                 target.fill = _COMPUTED
             elif cell.kind == "options":
                 opts = [c.key for c in grid.columns if c.key != TOTAL]
-                target.value = f"=SUM({letter_of['v:' + opts[0]]}{r}:{letter_of['v:' + opts[-1]]}{r})"
+                cells.formula(target, f"=SUM({letter_of['v:' + opts[0]]}{r}:{letter_of['v:' + opts[-1]]}{r})")
                 target.fill = _COMPUTED
             elif cell.kind == "ratio":
                 ind = cell.indicator
@@ -219,13 +221,13 @@ def _form_sheet(ws, grid, cols: list[tuple[str, str, str]], spec: TemplateSpec) 
                     col = letter_of["v:" + cell.key]
                     num = "+".join(f"{col}{row_of[c]}" for c in ind.numerator)
                     den = "+".join(f"{col}{row_of[c]}" for c in ind.denominator)
-                    target.value = f'=IFERROR(({num})/({den})*{ind.scale:g},"")'
+                    cells.formula(target, f'=IFERROR(({num})/({den})*{ind.scale:g},"")')
                 target.fill = _COMPUTED
             else:
                 value = spec.current.get((code, cell.key))
                 if value is None and cell.key == TOTAL and code in spec.carried:
                     value = spec.carried[code]
-                target.value = float(value) if isinstance(value, Decimal) else value
+                cells.put(target, float(value) if isinstance(value, Decimal) else value)
                 target.fill = _INPUT
                 target.protection = Protection(locked=False)
         current_ref = f"{letter_of['v:' + TOTAL]}{r}"
@@ -239,12 +241,12 @@ def _form_sheet(ws, grid, cols: list[tuple[str, str, str]], spec: TemplateSpec) 
             if s == "cumulative":
                 if line.indicator.aggregation == "sum":
                     earlier = spec.earlier_ytd.get(code)
-                    target.value = f"={float(earlier or 0):g}+N({current_ref})"
+                    cells.formula(target, f"={float(earlier or 0):g}+N({current_ref})")
             elif s in ("pct_previous", "pct_same_period_last_year"):
                 base = "previous" if s == "pct_previous" else "same_period_last_year"
                 if base in grid.system_columns:
                     b = f"{letter_of['s:' + base]}{r}"
-                    target.value = f'=IF(OR({b}="",{b}=0,{current_ref}=""),"",{current_ref}/{b}*100)'
+                    cells.formula(target, f'=IF(OR({b}="",{b}=0,{current_ref}=""),"",{current_ref}/{b}*100)')
                     target.number_format = "0.0"
                 else:
                     v = values.get(code)
@@ -259,9 +261,9 @@ def _form_sheet(ws, grid, cols: list[tuple[str, str, str]], spec: TemplateSpec) 
             target.protection = Protection(locked=False)
             target.font = Font(name=_FONT, size=11)
             if key == "estimate" and code in spec.estimates:
-                target.value = "Có"
+                cells.put(target, "Có")
             if key == "comment" and spec.comments.get(code):
-                target.value = spec.comments[code]
+                cells.put(target, spec.comments[code])
     last = FIRST_ROW + len(grid.lines) - 1
     dv = DataValidation(type="list", formula1='"Có,Không"', allow_blank=True, showErrorMessage=True,
                         errorTitle="Giá trị không hợp lệ", error="Chọn “Có” nếu là số ước thực hiện; để trống nếu là số thực hiện")

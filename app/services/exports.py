@@ -28,7 +28,7 @@ from openpyxl import Workbook  # noqa: E402
 from openpyxl.styles import Font  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from app.adapters import charts  # noqa: E402
+from app.adapters import cells, charts  # noqa: E402
 from app.domain.deadlines import VN_TZ  # noqa: E402
 from app.domain.layout import Layout  # noqa: E402
 from app.domain.numbers import format_vn  # noqa: E402
@@ -237,7 +237,8 @@ DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe(value):
-    """A text cell that a spreadsheet could take for a formula is prefixed with an apostrophe."""
+    """A CSV field that a spreadsheet could take for a formula is prefixed with an apostrophe (a CSV
+    file has no cell types; workbooks store text as text instead, app/adapters/cells.py)."""
     if isinstance(value, str) and value.startswith(DANGEROUS):
         return "'" + value
     return value
@@ -278,27 +279,27 @@ def xlsx_bytes(*, user: User, regime: str, period: str, agency: str = aggregatio
                 ("Kỳ", v.period.label_vi), ("Phạm vi", v.unit_name), ("Đơn vị", "hiện nay" if units == "current" else "khi báo cáo"),
                 ("Số liệu", "đã duyệt"), ("Tình hình gửi báo cáo", doc.completeness_text),
                 ("SHA-256 số liệu", doc.data_hash), ("Tạo lúc", datetime.now(VN_TZ).strftime("%H:%M %d/%m/%Y"))):
-        meta.append([safe(str(row[0])), safe(row[1]) if isinstance(row[1], str) else row[1]])
+        cells.append(meta, row)
     meta.column_dimensions["A"].width, meta.column_dimensions["B"].width = 24, 90
     by_code = {r.indicator.code: r for r in v.rows}
     for form in Layout(v.definition, v.catalogue).forms:
         ws = wb.create_sheet(form.label[:31])
-        ws.append([f"{form.label}: {form.form.title} — {v.unit_name}, {v.period.label_vi}"])
+        cells.append(ws, [f"{form.label}: {form.form.title} — {v.unit_name}, {v.period.label_vi}"])
         ws["A1"].font = Font(bold=True)
-        ws.append(["STT", "Mã chỉ tiêu", "Chỉ tiêu", "Đơn vị tính", *[c.label for c in form.columns], "So với kỳ trước (%)",
-                   "So với cùng kỳ (%)"])
+        cells.append(ws, ["STT", "Mã chỉ tiêu", "Chỉ tiêu", "Đơn vị tính", *[c.label for c in form.columns],
+                          "So với kỳ trước (%)", "So với cùng kỳ (%)"])
         for line in form.lines:
             r = by_code.get(line.indicator.code)
-            ws.append([safe(line.row.row), line.indicator.code, safe(line.indicator.name_vi), safe(line.indicator.unit),
+            cells.append(ws, [line.row.row, line.indicator.code, line.indicator.name_vi, line.indicator.unit,
                        *[(float(r.values[c.key]) if r and r.values.get(c.key) is not None else None) for c in form.columns],
                        float(r.change_previous) if r and r.change_previous is not None else None,
                        float(r.change_last_year) if r and r.change_last_year is not None else None])
         ws.column_dimensions["C"].width = 60
     data = wb.create_sheet("Dữ liệu")
     fields = ["regime", "period", "agency", "indicator", "indicator_name", "unit", "disaggregation", "value", "reporting"]
-    data.append(fields)
+    cells.append(data, fields)
     for row in long_rows(v):
-        data.append([safe(row[f]) if f != "value" else (float(Decimal(row[f])) if row[f] is not None else None) for f in fields])
+        cells.append(data, [row[f] if f != "value" else (float(Decimal(row[f])) if row[f] is not None else None) for f in fields])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue(), f"{regime}_{v.unit}_{v.period.key}.xlsx"
