@@ -22,7 +22,7 @@ from .models import AuditEntry
 from .models.base import utcnow
 
 SKIP_TABLES = {"audit_log", "submission_values", "aggregates", "record_versions", "reminder_events",
-               "mail_messages", "notifications"}
+               "mail_messages", "notifications", "user_sessions"}  # sign-ins: logged as login/logout
 SECRET_COLUMNS = {"password_hash", "token_hash"}
 NOISE_COLUMNS = {"last_used_at", "updated_at", "revision"}  # bookkeeping a change of its own does not make
 MAX_TEXT = 200

@@ -7,7 +7,7 @@ from flask import abort, g
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .extensions import db, login_manager
+from .extensions import login_manager
 from .models import Role, User
 
 
@@ -24,8 +24,11 @@ def init_app(app) -> None:
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+def load_user(session_id: str) -> User | None:
+    """The user of a live server-side sign-in ("<id>:<token>", app/services/sessions.py)."""
+    from .services import sessions
+
+    return sessions.load(session_id)
 
 
 @login_manager.request_loader

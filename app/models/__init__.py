@@ -13,11 +13,11 @@ from .submission import (
     SubmissionValue,
     SubmissionVersion,
 )
-from .user import ROLE_LABELS_VI, ApiToken, Role, User
+from .user import ROLE_LABELS_VI, ApiToken, Role, User, UserSession
 
 __all__ = [
     "Aggregate", "AuditEntry", "RecordVersion",
     "Agency", "AgencyLineage", "AgencyParent", "ApiToken", "Disaggregation", "Indicator", "LEVEL_ORDER",
-    "Level", "Regime", "RegimeDraft", "RegimeIndicator", "RegimeVersion", "ROLE_LABELS_VI", "Role", "User", "AgencyKey",
+    "Level", "Regime", "RegimeDraft", "RegimeIndicator", "RegimeVersion", "ROLE_LABELS_VI", "Role", "User", "UserSession", "AgencyKey",
     "ReportRequest", "RequestTarget", "MailMessage", "Notification", "ReminderEvent", "Submission", "SubmissionEvent", "SubmissionValue", "SubmissionVersion",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -14,6 +14,10 @@ from .base import AwareDateTime, utcnow
 
 class AuditEntry(db.Model):
     __tablename__ = "audit_log"
+    __table_args__ = (  # failed logins are counted from here, per account and per address (app/services/sessions.py)
+        Index("ix_audit_log_action_entity_id_at", "action", "entity_id", "at"),
+        Index("ix_audit_log_action_ip_at", "action", "ip", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow, index=True)

@@ -51,6 +51,13 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # flask-login refuses inactive users
         return self.active
 
+    session_token = None  # the web sign-in this object was loaded for (not a column; app/services/sessions.py)
+
+    def get_id(self) -> str:
+        """Flask-Login's "alternative token": the user id and the sign-in's token, so that a cookie
+        replayed after its sign-in ended no longer loads the user (app/auth.py)."""
+        return f"{self.id}:{self.session_token or ''}"
+
     def has_role(self, *roles: Role) -> bool:
         return self.role in {r.value for r in roles}
 
@@ -69,3 +76,17 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class UserSession(db.Model):
+    """A web sign-in, held server-side so it can end: logout ends this one; a password change or
+    "đăng xuất mọi nơi" ends all of the user's. The cookie carries a random token; only its
+    SHA-256 is stored."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(AwareDateTime)

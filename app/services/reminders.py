@@ -22,6 +22,7 @@ from app import faults
 from app.adapters.mail import render as render_template
 from app.domain import reminders as rules
 from app.domain.catalogue import RegimeDef
+from app.domain.contacts import check_email, one_line
 from app.domain.deadlines import VN_TZ, compute_deadline
 from app.domain.hierarchy import obligations
 from app.domain.periods import Frequency, Period
@@ -42,7 +43,7 @@ from app.models.base import utcnow
 
 from . import agencies as agency_svc
 from .catalogue import regime_definition
-from .errors import Invalid
+from .errors import Forbidden, Invalid
 
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))  # then failed
 MAX_ATTEMPTS = len(BACKOFF) + 1
@@ -202,7 +203,7 @@ def plan(*, now: datetime, ctx: Context | None = None) -> list[Planned]:
         when = rules.describe(o.deadline, now)
         ctx_mail = dict(title=title, period=label, agency=names.get(o.agency, o.agency), deadline=_local(o.deadline),
                         when=when, link=link, overdue=d.overdue, regime=o.regime)
-        subject = f"[baocao] {'Quá hạn' if d.overdue else 'Nhắc hạn'}: {title} — {label} ({when})"
+        subject = one_line(f"[baocao] {'Quá hạn' if d.overdue else 'Nhắc hạn'}: {title} — {label} ({when})", 500)
         out.append(Planned(d.key, rules.REMINDER, o.agency, o.regime, o.period, d.step, o.deadline, recipients, subject,
                            render_template("reminder.txt", **ctx_mail), render_template("reminder.html", **ctx_mail),
                            link, f"{title} — {label}: {when}"))
@@ -212,7 +213,7 @@ def plan(*, now: datetime, ctx: Context | None = None) -> list[Planned]:
                       period=ctx.titles[(i.owed.regime, i.owed.period)][1], deadline=_local(i.owed.deadline),
                       when=rules.describe(i.owed.deadline, now), status=i.owed.status) for i in g.items]
         link = f"{base}/inbox"
-        subject = f"[baocao] {len(items)} báo cáo quá hạn gửi tới {names.get(g.receiver, g.receiver)}"
+        subject = one_line(f"[baocao] {len(items)} báo cáo quá hạn gửi tới {names.get(g.receiver, g.receiver)}", 500)
         ctx_mail = dict(receiver=names.get(g.receiver, g.receiver), items=items, link=link, day=_local_day(now))
         out.append(Planned(g.key, rules.DIGEST, g.receiver, "*", g.day, 0, None, recipients, subject,
                            render_template("digest.txt", **ctx_mail), render_template("digest.html", **ctx_mail),
@@ -329,6 +330,10 @@ def deliver(*, now: datetime | None = None, limit: int = 1000) -> DeliveryResult
                 smtp = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=cfg["MAIL_TIMEOUT"])
             except (smtplib.SMTPException, OSError) as exc:
                 _retry(m, now, str(exc), result)
+            except Exception as exc:  # noqa: BLE001 — a message that cannot be built (bad address, header) fails alone
+                m.attempts, m.lease, m.status = m.attempts + 1, None, "failed"
+                m.last_error = f"không tạo được thư: {exc}"[:1000]
+                result.failed += 1
             db.session.commit()
     finally:
         db.session.commit()
@@ -359,9 +364,9 @@ MAIL_POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 def _message(m: MailMessage, sender: str) -> EmailMessage:
     msg = EmailMessage(policy=MAIL_POLICY)
-    msg["Subject"] = m.subject
+    msg["Subject"] = one_line(m.subject, 500)
     msg["From"] = sender
-    msg["To"] = m.to_address
+    msg["To"] = check_email(m.to_address)  # stored before addresses were checked? refused here, that message only
     # stable per message: if a crash falls between the server's "250 OK" and our commit, the resent
     # copy carries the same Message-ID, which mail clients treat as the same message
     domain = sender.rsplit("@", 1)[-1].strip(" >") or "baocao.local"
@@ -388,9 +393,27 @@ def mark_read(*, user: User) -> int:
     return n
 
 
-def log(*, kind: str = "", regime: str = "", period: str = "", status: str = "", agency: str = "", day: date | None = None):
-    """The reminder log for administrators: one row per message (or per event without mail)."""
+def scope_codes(*, actor: User):
+    """The agencies an administrator oversees (their own and every unit below it), as a subquery of
+    codes: reminder events name agencies by code. The same scope as /admin/users and /admin/audit."""
+    if not actor.has_role(Role.ADMIN):
+        raise Forbidden("Chỉ quản trị hệ thống xem được nhật ký nhắc hạn")
+    return select(Agency.code).where(Agency.id.in_(agency_svc.descendant_ids(agency_id=actor.agency_id)))
+
+
+def planned_in_scope(*, actor: User, now: datetime) -> list[Planned]:
+    """A dry run, limited to what concerns the administrator's agencies (names and addresses of
+    people elsewhere are not theirs to see)."""
+    codes = set(db.session.scalars(scope_codes(actor=actor)))
+    return [p for p in send(now=now, dry_run=True).planned if p.agency in codes]
+
+
+def log(*, actor: User, kind: str = "", regime: str = "", period: str = "", status: str = "", agency: str = "",
+        day: date | None = None):
+    """The reminder log for administrators: one row per message (or per event without mail), for
+    the agencies in the administrator's scope."""
     stmt = (select(MailMessage).join(ReminderEvent, ReminderEvent.id == MailMessage.event_id)
+            .where(ReminderEvent.agency_code.in_(scope_codes(actor=actor)))
             .options(contains_eager(MailMessage.event)).order_by(MailMessage.id.desc()))
     if kind:
         stmt = stmt.where(ReminderEvent.kind == kind)

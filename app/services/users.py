@@ -10,7 +10,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
-from app.domain.errors import Problem
+from app.domain.contacts import check_email, one_line
+from app.domain.errors import DomainError, Problem
 from app.domain.passwords import password_problems
 from app.extensions import db
 from app.models import ApiToken, Role, User
@@ -39,8 +40,13 @@ def create_user(*, username: str, password: str, full_name: str, role: str, agen
     problems += [Problem(m, where="password") for m in password_problems(password, username=username, full_name=full_name)]
     if role not in {r.value for r in Role}:
         problems.append(Problem(f"vai trò “{role}” không hợp lệ; chọn: {', '.join(r.value for r in Role)}", where="role"))
-    if not (full_name or "").strip():
+    full_name = one_line(full_name)
+    if not full_name:
         problems.append(Problem("thiếu họ và tên", where="full_name"))
+    try:
+        email = check_email(email)
+    except DomainError as exc:
+        problems.append(Problem(str(exc), where="email"))
     agency = None
     try:
         agency = agencies.get_agency(code=agency_code)
@@ -52,8 +58,8 @@ def create_user(*, username: str, password: str, full_name: str, role: str, agen
         problems.append(Problem(str(exc), where="agency"))
     if problems:
         raise Invalid("Không tạo được tài khoản", problems)
-    user = User(username=username, password_hash=_hasher.hash(password), full_name=full_name.strip(),
-                role=role, agency_id=agency.id, email=(email or "").strip() or None)
+    user = User(username=username, password_hash=_hasher.hash(password), full_name=full_name,
+                role=role, agency_id=agency.id, email=email)
     db.session.add(user)
     if commit:
         db.session.commit()

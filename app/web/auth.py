@@ -6,8 +6,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app import audit
-from app.extensions import db, limiter
+from app.extensions import db
 from app.i18n import LOCALES
+from app.services import sessions
 from app.services import users as user_svc
 from app.web.messages import flash
 
@@ -21,29 +22,25 @@ def home():
     return render_template("home.html")
 
 
-def _failed(response) -> bool:
-    """Only failed attempts count towards the limits (a successful login redirects)."""
-    return response.status_code == 200
-
-
-def _account() -> str:
-    return "login:" + (request.form.get("username") or "").strip().lower()
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_account, methods=["POST"],
-               deduct_when=_failed)
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_failed)
 def login():
-    form = LoginForm()
+    form = LoginForm()  # reads a form body or a JSON one alike: the account is the one parsed here
+    if request.method == "POST":
+        username = (form.username.data or "").strip().lower()[:80]
+        wait = sessions.throttled(username=username, address=request.remote_addr or "",
+                                  per_account=current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+                                  per_address=current_app.config["LOGIN_LIMIT_PER_ADDRESS"])
+        if wait is not None:
+            flash(_("Quá nhiều lần đăng nhập không thành công. Vui lòng đợi vài phút rồi thử lại."), "danger")
+            return render_template("login.html", form=form), 429, {"Retry-After": str(wait)}
     if form.validate_on_submit():
         user = user_svc.authenticate(username=form.username.data, password=form.password.data)
         if user is not None:
-            login_user(user)
+            login_user(sessions.start(user=user))
             audit.record("login", entity_id=str(user.id))
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
-        audit.record("login_failed", changes={"username": (form.username.data or "")[:80]})
+        audit.record("login_failed", entity_id=username[:60], changes={"username": username})
         db.session.commit()
         flash(_("Tên đăng nhập hoặc mật khẩu không đúng."), "danger")
     return render_template("login.html", form=form)
@@ -54,6 +51,7 @@ def login():
 def logout():
     if EmptyForm().validate_on_submit():
         audit.record("logout", entity_id=str(current_user.id))
+        sessions.end(user=current_user)
         db.session.commit()
         logout_user()
     return redirect(url_for("web.login"))

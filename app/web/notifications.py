@@ -55,6 +55,6 @@ def admin_reminders():
             flash(_("Thời điểm không hợp lệ (dd/mm/yyyy hh:mm)."), "danger")
             return redirect(url_for("web.admin_reminders"))
         at = at if at.tzinfo else at.replace(tzinfo=VN_TZ)
-        planned = svc.send(now=at, dry_run=True).planned
-    page = paginate(svc.log(**args))
+        planned = svc.planned_in_scope(actor=current_user, now=at)
+    page = paginate(svc.log(actor=current_user, **args))
     return render_template("admin/reminders.html", page=page, args=args, planned=planned, at=at, action=EmptyForm())

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from flask import redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_user, logout_user
 
+from app import audit
+from app.extensions import db
+from app.services import sessions
 from app.services import users as svc
 from app.services.errors import Invalid
 from app.web.messages import flash
@@ -27,13 +30,29 @@ def profile_password():
     if form.validate_on_submit():
         try:
             svc.change_password(user=current_user, current=form.current.data, new=form.new.data)
-            flash(_("Đã đổi mật khẩu."), "success")
+            sessions.end_all(user=current_user)  # a copied cookie of any sign-in stops working
+            login_user(sessions.start(user=current_user))  # this one goes on, as a new sign-in
+            db.session.commit()
+            flash(_("Đã đổi mật khẩu. Các phiên đăng nhập khác đã kết thúc."), "success")
             return redirect(url_for("web.profile"))
         except Invalid as exc:
             for p in exc.problems:
                 getattr(form, p.where).errors.append(p.message)
     return render_template("profile.html", tokens=svc.tokens_of(user=current_user), form=TokenForm(formdata=None),
                            action=EmptyForm(), new_token=None, password=form), 422
+
+
+@bp.route("/profile/logout-everywhere", methods=["POST"])
+@login_required
+def profile_logout_everywhere():
+    if EmptyForm().validate_on_submit():
+        n = sessions.end_all(user=current_user)
+        audit.record("logout", entity_id=str(current_user.id), changes={"everywhere": n})
+        db.session.commit()
+        logout_user()
+        flash(_("Đã đăng xuất khỏi mọi nơi (%(n)s phiên).", n=n), "success")
+        return redirect(url_for("web.login"))
+    return redirect(url_for("web.profile"))
 
 
 @bp.route("/profile/tokens", methods=["POST"])

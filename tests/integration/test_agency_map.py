@@ -85,7 +85,10 @@ def test_who_owes_the_quarterly_admin_procedure_report(app):
     out = obligations("VPCP-TTHC", "2026-Q4")
     tier1 = [o for o in out if o.tier == 0]
     tier2 = [o for o in out if o.tier == 1]
-    assert len(tier1) == 3321 + 34 * 12 and len(tier2) == 34 + 17
+    # the receivers do not report to themselves (separation of duties): each province's office (VP)
+    # receives tier 1 and reports nothing there; VPCP receives tier 2
+    assert len(tier1) == 3321 + 34 * 11 and len(tier2) == 34 + 16
+    assert not any(o.agency.endswith(".VP") for o in tier1) and "VPCP" not in {o.agency for o in tier2}
     by_agency = {o.agency: o for o in tier1}
     assert by_agency["X00070"].receiver == "T01.VP"  # Phường Hoàn Kiếm → Văn phòng UBND Hà Nội
     assert all(o.receiver for o in out)

@@ -40,7 +40,7 @@ TABLES = ["submissions", "submission_versions", "submission_values", "submission
 class Server:
     """gunicorn with the app factory's `wsgi:app`, as in production; optionally stopping at a fault point."""
 
-    def __init__(self, url: str, tmp_path: Path, fault: str | None = None):
+    def __init__(self, url: str, tmp_path: Path, fault: str | None = None, workers: int = 1):
         self.port = free_port()
         self.marker = tmp_path / f"fault-{self.port}"
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "fault-test-secret-0123456789", "BAOCAO_ENV": "production",
@@ -49,7 +49,7 @@ class Server:
         if fault:
             env.update(BAOCAO_FAULTPOINT=fault, BAOCAO_FAULTPOINT_FILE=str(self.marker))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "4", "-b", f"127.0.0.1:{self.port}", "--timeout", "300",
+            [sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", "4", "-b", f"127.0.0.1:{self.port}", "--timeout", "300",
              "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
         self.base = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 60

@@ -71,6 +71,7 @@ MATRIX: dict[str, list[tuple[str, str, set[str]]]] = {
     "web.home": [("GET", "/", LOGGED_IN)],
     "web.profile": [("GET", "/profile", LOGGED_IN)],
     "web.profile_password": [("POST", "/profile/password", LOGGED_IN)],
+    "web.profile_logout_everywhere": [("POST", "/profile/logout-everywhere", LOGGED_IN)],
     "web.profile_token": [("POST", "/profile/tokens", LOGGED_IN)],
     "web.profile_token_revoke": [("POST", "/profile/tokens/{token}/revoke", {"reporter"})],  # only one's own token
     "web.notifications": [("GET", "/notifications", LOGGED_IN)],
@@ -191,8 +192,12 @@ def _call(app, world, principal, method, url):
             user = db.session.get(User, world["ids"][principal])
             headers["Authorization"] = "Bearer " + user_svc.issue_token(user=user, name="matrix-call")
         else:
+            from app.services import sessions
+
+            user = sessions.start(user=db.session.get(User, world["ids"][principal]))
+            db.session.commit()
             with client.session_transaction() as session:
-                session["_user_id"] = str(world["ids"][principal])
+                session["_user_id"] = user.get_id()
                 session["_fresh"] = True
     url = _url(world, url)
     if method == "GET":
