@@ -101,6 +101,9 @@ def load_config(env: dict | None = None) -> dict:
         "WEB_GRID_MAX_CELLS": _int(env, "WEB_GRID_MAX_CELLS", 3000, lo=100),
         # a PDF job still "running" this long after its last step was lost with its worker (restart, crash)
         "EXPORT_JOB_STALE_SECONDS": _int(env, "EXPORT_JOB_STALE_SECONDS", 600, lo=30),
+        # PDF renders off the request: at most this many at once per process, and this many waiting
+        "EXPORT_RENDER_THREADS": _int(env, "EXPORT_RENDER_THREADS", 2, lo=1),
+        "EXPORT_RENDER_QUEUE": _int(env, "EXPORT_RENDER_QUEUE", 20, lo=1),
         "PAGE_SIZE": _int(env, "PAGE_SIZE", 50, lo=5),
         "AUTOSAVE_SECONDS": _int(env, "AUTOSAVE_SECONDS", 20, lo=1),
         "INSTANCE_DIR": str(instance),

@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from .domain.errors import DomainError, Problem
-from .services.errors import Conflict, Forbidden, Invalid, NotFound
+from .services.errors import Busy, Conflict, Forbidden, Invalid, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,10 @@ def init_app(app) -> None:
     @app.errorhandler(Conflict)
     def _conflict(error: Conflict):
         return respond(409, str(error))
+
+    @app.errorhandler(Busy)
+    def _busy(error: Busy):
+        return respond(503, str(error), headers={"Retry-After": "60"})
 
     @app.errorhandler(DomainError)
     def _domain(error: DomainError):

@@ -1,4 +1,6 @@
 """Extension objects, created unbound and attached in create_app with init_app."""
+import contextvars
+
 from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
 from flask_limiter import Limiter
@@ -51,7 +53,13 @@ def _sqlite_begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _may_write() else "BEGIN")
 
 
+# Work that only reads (a PDF render off the request) says so, and then takes no write lock.
+reading_only: contextvars.ContextVar[bool] = contextvars.ContextVar("reading_only", default=False)
+
+
 def _may_write() -> bool:
     from flask import has_request_context, request
 
+    if reading_only.get():
+        return False
     return not has_request_context() or request.method not in ("GET", "HEAD", "OPTIONS")

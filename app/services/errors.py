@@ -31,6 +31,12 @@ class Invalid(DomainError):
             {k: clip(v) if isinstance(v, str) else v for k, v in d.items()} for d in details[:MAX_DETAILS]]
 
 
+class Busy(DomainError):
+    """The server has no room for this piece of work now (a bounded queue is full): try later."""
+
+    code = "busy"
+
+
 class Conflict(DomainError):
     """Someone else changed the record since it was read (optimistic locking)."""
 

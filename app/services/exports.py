@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from app.adapters import cells, charts  # noqa: E402
 from app.domain.deadlines import VN_TZ  # noqa: E402
 from app.domain.layout import Layout  # noqa: E402
 from app.domain.numbers import format_vn  # noqa: E402
-from app.extensions import db  # noqa: E402
+from app.extensions import db, reading_only  # noqa: E402
 from app.models import Agency, RecordVersion, SubmissionVersion, User  # noqa: E402
 
 from . import aggregation  # noqa: E402
@@ -215,6 +216,7 @@ def pdf(*, user: User, regime: str, period: str, agency: str = aggregation.NATIO
 
     doc, v = build_document(user=user, regime=regime, period=period, agency=agency, units=units)
     html = render_html(doc, regime)
+    db.session.commit()  # the reading is done: end the transaction before the long render holds it open
     # the template's head, without the footer line: it carries the generation minute, and a cache
     # key with it missed whenever two requests straddled a minute (a cached copy keeps its own time)
     template_hash = hashlib.sha256(html.split("<body>", 1)[0].replace(doc.footer, "").encode()).hexdigest()[:12]
@@ -409,7 +411,6 @@ def start_pdf(*, user: User, regime: str, period: str, agency: str = aggregation
     """Start rendering in a background thread and return a job the page can poll. The job lives in
     files under instance/exports/, so any web worker can answer for it; a finished PDF for the
     same data is reused at once."""
-    import threading
     import uuid
 
     aggregation.view(user=user, regime=regime, period=period, unit=agency, units=units)  # scope and input checked now
@@ -421,6 +422,7 @@ def start_pdf(*, user: User, regime: str, period: str, agency: str = aggregation
     user_id = user.id
 
     def work():
+        reading_only.set(True)  # reads only: on SQLite no write lock while it renders (app/extensions.py)
         with app.app_context():
             try:
                 who = db.session.get(User, user_id)
@@ -434,8 +436,48 @@ def start_pdf(*, user: User, regime: str, period: str, agency: str = aggregation
             finally:
                 db.session.remove()
 
-    threading.Thread(target=work, name=f"pdf-{job[:8]}", daemon=True).start()
+    _renders(app).submit(work)
     return state
+
+
+_POOL: dict[int, tuple] = {}
+_POOL_LOCK = threading.Lock()
+
+
+class _BoundedRenders:
+    """A fixed number of render threads per process, and a bounded queue: more PDFs asked for at
+    once than the machine can render are refused with a clear message, not started all together."""
+
+    def __init__(self, threads: int, queue: int):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pdf")
+        self.limit, self.waiting, self.lock = threads + queue, 0, threading.Lock()
+
+    def submit(self, fn) -> None:
+        from .errors import Busy
+
+        with self.lock:
+            if self.waiting >= self.limit:
+                raise Busy("Máy chủ đang lập nhiều báo cáo; vui lòng thử lại sau ít phút")
+            self.waiting += 1
+
+        def run():
+            try:
+                fn()
+            finally:
+                with self.lock:
+                    self.waiting -= 1
+
+        self.pool.submit(run)
+
+
+def _renders(app) -> _BoundedRenders:
+    with _POOL_LOCK:
+        key = id(app)
+        if key not in _POOL:
+            _POOL[key] = _BoundedRenders(app.config["EXPORT_RENDER_THREADS"], app.config["EXPORT_RENDER_QUEUE"])
+        return _POOL[key]
 
 
 def _write_job(job: str, state: dict) -> None:

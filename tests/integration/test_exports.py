@@ -140,11 +140,13 @@ def test_exports_through_the_web_and_the_api_keep_the_scope(app, client, auth):
 
 def test_a_pdf_job_lost_with_its_worker_is_reported_and_can_be_started_again(app, client, auth, monkeypatch):
     import os
-    import threading
 
     load_history()
     auth.login("phantich.vpcp", "baocao-demo-2026")
-    monkeypatch.setattr(threading.Thread, "start", lambda self: None)  # the worker dies before rendering anything
+    from app.services import exports as exports_svc
+
+    lost = type("Lost", (), {"submit": lambda self, fn: None})()
+    monkeypatch.setattr(exports_svc, "_renders", lambda app: lost)  # the worker dies before rendering anything
     job = client.get("/center/VPCP-TTHC/2025-Q1/export.pdf?unit=CP").headers["Location"].rsplit("/", 1)[-1]
     monkeypatch.undo()
     assert client.get(f"/center/jobs/{job}?format=json").get_json()["state"] == "running"  # still within its time
