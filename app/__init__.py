@@ -6,6 +6,7 @@ import os
 os.environ.setdefault("OPENPYXL_LXML", "False")  # openpyxl through defusedxml even though lxml is installed (shared/stack.md)
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
 from .config import load_config
@@ -18,9 +19,24 @@ class BoundedInt(IntegerConverter):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
+class BoundedJSON(DefaultJSONProvider):
+    """Request bodies parsed as JSON: a body of thousands of nested brackets gets a 400 (Flask turns
+    the ValueError into one), never a RecursionError and a 500."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON lồng quá sâu") from None
+
+
+class BaocaoFlask(Flask):
+    json_provider_class = BoundedJSON
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """The application factory: config → extensions → blueprints → error handlers → CLI."""
-    app = Flask(__name__, instance_relative_config=False)
+    app = BaocaoFlask(__name__, instance_relative_config=False)
     app.url_map.converters["int"] = BoundedInt  # ids beyond a database integer are simply not found (not a 500)
     app.config.from_mapping(load_config())
     if test_config:

@@ -20,6 +20,7 @@ matplotlib.rcParams.update({
     "axes.spines.top": False,
     "axes.spines.right": False,
     "svg.hashsalt": "baocao",  # stable ids: the same data gives the same SVG
+    "text.parse_math": False,  # names are text: "$…$" in an indicator name is not TeX (it broke the PDF)
 })
 _AXIS = FuncFormatter(lambda v, _pos: format_vn(Decimal(str(round(v, 2)))))
 

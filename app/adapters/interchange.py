@@ -159,6 +159,8 @@ def period_from_dhis2(p: str) -> str:
     for mark in ("Q", "S", "W"):
         if mark in p:
             year, n = p.split(mark, 1)
+            if mark == "W" and not n.isdigit():
+                return p  # refused as an unknown period by the caller, with the line named
             return f"{year}-{mark}{n}" if mark != "W" else f"{year}-W{int(n):02d}"
     return p
 
@@ -201,7 +203,9 @@ def read_dhis2(body: bytes, content_type: str) -> list[tuple[int, str, str, str,
         try:
             data = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InterchangeError(f"JSON không hợp lệ: {exc}") from None
+            raise InterchangeError(f"JSON không hợp lệ: {str(exc)[:200]}") from None
+        except RecursionError:
+            raise InterchangeError("JSON lồng quá sâu") from None
         values = data.get("dataValues") if isinstance(data, dict) else None
         if not isinstance(values, list):
             raise InterchangeError("Thiếu danh sách “dataValues”")
@@ -212,7 +216,12 @@ def read_dhis2(body: bytes, content_type: str) -> list[tuple[int, str, str, str,
             rows.append((i, str(v.get("orgUnit", "")), str(v.get("dataElement", "")), "" if combo == "default" else combo.replace(",", ";"),
                          period_from_dhis2(str(v.get("period", ""))), str(v.get("value", ""))))
         return rows
-    reader = csv.DictReader(io.StringIO(body.decode("utf-8-sig")))
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InterchangeError(f"Tệp CSV phải mã hóa UTF-8 (byte {exc.start} không đọc được) — "
+                               "lưu lại tệp với bảng mã UTF-8 rồi gửi lại") from None
+    reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in ("dataelement", "period", "orgunit", "value") if c not in (reader.fieldnames or [])]
     if missing:
         raise InterchangeError("Thiếu cột DHIS2: " + ", ".join(missing))

@@ -34,6 +34,16 @@ def init_api(app: Flask) -> None:
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
     csrf.exempt(center.blp)  # read-only
     api.register_blueprint(center.blp, url_prefix="/api/v1")
+    app.before_request(_parse_json_once)
+
+
+def _parse_json_once() -> None:
+    """A JSON body is parsed first by the app's bounded parser (app.BoundedJSON): a body nested
+    thousands deep is a 400 here; webargs, which parses again, then only sees bodies that parse."""
+    from flask import request
+
+    if request.path.startswith("/api/") and request.is_json and request.method in ("POST", "PUT", "PATCH"):
+        request.get_json()
 
 
 def csrf_for_cookie_sessions() -> None:

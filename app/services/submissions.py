@@ -172,10 +172,10 @@ def _agency(code: str) -> Agency:
 
 
 def _request(key: str) -> ReportRequest:
-    try:
-        rid = int(key[2:])
-    except ValueError:
-        raise NotFound(f"Không có yêu cầu báo cáo “{key}”") from None
+    digits = key[2:]
+    if not digits.isdigit() or len(digits) > 9:  # ids are 32-bit on PostgreSQL; a longer number names nothing
+        raise NotFound(f"Không có yêu cầu báo cáo “{key[:20]}”")
+    rid = int(digits)
     req = db.session.get(ReportRequest, rid)
     if req is None:
         raise NotFound(f"Không có yêu cầu báo cáo “{key}”")
