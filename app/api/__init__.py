@@ -40,10 +40,20 @@ def init_api(app: Flask) -> None:
 def _parse_json_once() -> None:
     """A JSON body is parsed first by the app's bounded parser (app.BoundedJSON): a body nested
     thousands deep is a 400 here; webargs, which parses again, then only sees bodies that parse."""
+    import json
+
     from flask import request
 
     if request.path.startswith("/api/") and request.is_json and request.method in ("POST", "PUT", "PATCH"):
-        request.get_json()
+        try:
+            json.loads(request.get_data(cache=True))
+        except RecursionError:
+            from app.errors import respond
+
+            return respond(400, "Dữ liệu JSON lồng quá sâu")
+        except ValueError:
+            pass  # not JSON at all: the endpoint says what is wrong with it (422, with the reason)
+    return None
 
 
 def csrf_for_cookie_sessions() -> None:

@@ -59,7 +59,8 @@ def _check_agency_codes(catalogue: Catalogue, sources) -> list[Problem]:
     known = {code: (level, kind) for code, level, kind in rows}
     if not known:
         return []
-    paths = {src.data.get("code"): src for src, _ in sources if isinstance(src.data, dict)}
+    paths = {src.data.get("code"): src for src, _ in sources
+             if isinstance(src.data, dict) and isinstance(src.data.get("code"), str)}  # a code may be anything in a bad file
     out = []
     for regime in catalogue.regimes.values():
         src = paths.get(regime.code)
