@@ -9,10 +9,10 @@ import tracemalloc
 import zipfile
 
 import openpyxl
-from openpyxl.cell.cell import MergedCell
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from openpyxl.cell.cell import MergedCell
 from sqlalchemy import func, select
 
 from app.adapters import excel
