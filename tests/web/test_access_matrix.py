@@ -293,3 +293,77 @@ def test_exports_hold_only_what_is_in_scope(app, world, principal, sees):
     assert sdmx.status_code == 200 and (",T01_SCT," in sdmx.get_data(as_text=True)) is sees
     dhis2 = _call(app, world, principal, "GET", "/api/v1/exports/dhis2?regime=BCT-BANLE&start=2026-M12")
     assert dhis2.status_code == 200 and ('"T01.SCT"' in dhis2.get_data(as_text=True)) is sees
+
+
+# --------------------------------------------------------------------------- ownership, not only roles
+# Routes allowed by role still decide on what is stored: whose regime, whose subtree. Each line: the
+# principal, what they ask for, and whether the service must accept it (own / other / parent agency).
+def _import_regime(world, principal, regime):
+    from app.services import designer as designer_svc
+    from app.services.errors import Forbidden, Invalid
+
+    owner = {"BCT-BANLE": "designer", "BNV-CBCC": "designer"}.get(regime)
+    data, _ = designer_svc.export_zip(user=db.session.get(User, world["ids"][owner or principal]), code=regime)
+    try:
+        designer_svc.import_zip(user=db.session.get(User, world["ids"][principal]), data=data)
+        return True
+    except Forbidden:
+        return False
+    except Invalid:
+        return True  # past the ownership check (e.g. nothing changed)
+
+
+def _request(world, principal, target):
+    from datetime import UTC, date, datetime, timedelta
+
+    from app.services import requests as requests_svc
+    from app.services.errors import Forbidden, Invalid
+
+    try:
+        requests_svc.issue_request(user=db.session.get(User, world["ids"][principal]), regime_code="BCT-BANLE", title="Kiểm tra",
+                                   content="", agency_codes=[target], deadline=datetime.now(UTC) + timedelta(days=3),
+                                   data_from=date(2026, 11, 1), data_to=date(2026, 11, 20))
+        return True
+    except (Forbidden, Invalid):
+        return False
+
+
+OWNERSHIP = [
+    ("import own ministry's regime", lambda w: _import_regime(w, "designer", "BCT-BANLE"), True),
+    ("import another ministry's regime", lambda w: _import_regime(w, "designer_other", "BCT-BANLE"), False),
+    ("request to own department (parent asks child)", lambda w: _request(w, "approver", "T01.SCT"), True),
+    ("request to own agency", lambda w: _request(w, "approver", "T01"), False),
+    ("request to another province's department", lambda w: _request(w, "approver_other", "T01.SCT"), False),
+    ("ministry request to an agency its regime obliges", lambda w: _request(w, "designer", "T79.SCT"), True),
+    ("ministry request to an agency of another ministry's regime", lambda w: _request(w, "designer_other", "T79.SCT"), False),
+    ("approver decides on the parent-received report", lambda w: svc.can_decide(
+        user=db.session.get(User, w["ids"]["approver"]), submission=db.session.get(Submission, w["sid"])), True),
+    ("another province's approver decides on it", lambda w: svc.can_decide(
+        user=db.session.get(User, w["ids"]["approver_other"]), submission=db.session.get(Submission, w["sid"])), False),
+]
+
+
+@pytest.mark.parametrize("what, attempt, allowed", OWNERSHIP, ids=[o[0] for o in OWNERSHIP])
+def test_ownership(app, world, what, attempt, allowed):
+    assert attempt(world) is allowed, what
+
+
+@pytest.mark.parametrize("principal", ["admin"])
+def test_admin_pages_are_scoped_to_the_admins_agencies(app, world, principal):
+    """The national administrator sees every province's accounts; a provincial one only their own
+    (the reminder log's scoping: tests/security/test_mail_and_admin_scope.py)."""
+    from app.services import sessions
+
+    provincial = user_svc.create_user(username="quantri.hcm", password="mot-cum-tu-de-nho-2026", full_name="QT HCM",
+                                      role="admin", agency_code="T79")
+    for user, expect_hn in ((db.session.get(User, world["ids"][principal]), True), (provincial, False)):
+        sessions.start(user=user)
+        db.session.commit()
+        c = app.test_client()
+        with c.session_transaction() as s:
+            s["_user_id"], s["_fresh"] = user.get_id(), True
+        page = c.get("/admin/users?per_page=500").get_data(as_text=True)
+        assert ("canbo.sct.hcm" in page) is True
+        import re
+
+        assert bool(re.search(r"canbo\.sct(?![.\w-])", page)) is expect_hn  # Hà Nội's clerk, not canbo.sct.hcm
