@@ -166,3 +166,38 @@ def completeness(expected: Iterable[str], status: Mapping[str, tuple[str, bool |
         counts[classify(s, on_time)] += 1
     return Completeness(n, counts["on_time"] + counts["late"], counts["on_time"], counts["late"], counts["returned"],
                         counts["draft"], counts["missing"])
+
+
+# ------------------------------------------------------------------------------- compiling a report
+@dataclass(frozen=True)
+class CompiledCell:
+    """One cell of a report compiled from the reports of the units below (tổng hợp)."""
+
+    value: Decimal | None
+    units: int  # how many units gave a value for it (for a ratio: for its denominator)
+    estimate: bool  # rests on at least one estimate (ước thực hiện) of a unit
+
+
+def compile_cells(inputs: Iterable[tuple[tuple[str, str], IndicatorDef]],
+                  sources: Mapping[str, Mapping[tuple[str, str], tuple[Decimal | str | None, bool]]]) -> dict[tuple[str, str], CompiledCell]:
+    """The typed cells of a compiling agency's report from its units' reports, each by its
+    indicator's aggregation rule — the same rules (and the same `value`) as the reporting center.
+
+    `inputs`: the (indicator, breakdown) cells a clerk types, with their indicators; `sources`:
+    unit → cell → (value, is an estimate). Text and non-aggregatable cells stay empty; a unit
+    without a value for a cell contributes nothing to it (missing is not zero)."""
+    partials: dict[tuple[str, str], Partial] = {}
+    estimated: set[tuple[str, str]] = set()
+    for cells in sources.values():
+        for key, (v, estimate) in cells.items():
+            if isinstance(v, Decimal):
+                partials[key] = partials.get(key, Partial()).merge(Partial.of(v))
+                if estimate:
+                    estimated.add(key)
+    out = {}
+    for key, ind in inputs:
+        parts = [(c, key[1]) for c in ind.denominator] if ind.aggregation == "ratio" else [key]
+        rests_on_estimate = any(k in estimated for k in ([key] + [(c, key[1]) for c in ind.numerator + ind.denominator]))
+        out[key] = CompiledCell(value(ind, partials, key[1]), int(reporting(ind, partials, key[1])),
+                                rests_on_estimate and any(k in partials for k in parts))
+    return out

@@ -145,12 +145,27 @@ class Selector:
     except_department_kinds: tuple[str, ...] = ()
 
 
+COMPILE_BASES = ("approved", "submitted")
+COMPILE_MISSING = ("omit", "carry_last")
+
+
+@dataclass(frozen=True)
+class CompilePolicy:
+    """How a tier's report is compiled from the reports of the tier below it (tổng hợp):
+    which of them count (approved only, or submitted too) and what a missing unit contributes
+    (nothing, shown as missing; or its last reported value, marked as an estimate)."""
+
+    basis: str = "approved"
+    missing: str = "omit"
+
+
 @dataclass(frozen=True)
 class Tier:
     name: str
     reporters: Selector
     receiver: str  # "parent" | "province" | "department:KIND" | an agency code
     deadline: DeadlineRule
+    compile: CompilePolicy = CompilePolicy()  # for tiers above the first: how they compile the tier below
 
 
 @dataclass(frozen=True)
@@ -421,7 +436,7 @@ def parse_regime(
         content_kind=r.choice(node, "content_kind", CONTENT_KINDS, "both"),
         sending_methods=_sending_methods(r, node),
         cutoff=_cutoff(r, node, frequency),
-        tiers=tuple(_tier(r, t) for t in r.items(node, "tiers") if r.mapping(t, "Cấp báo cáo", ("name", "reporters", "receiver", "deadline"))),
+        tiers=tuple(_tier(r, t) for t in r.items(node, "tiers") if r.mapping(t, "Cấp báo cáo", ("name", "reporters", "receiver", "deadline", "compile"))),
         outline=tuple(_section(r, s) for s in r.items(node, "outline", required=False) if r.mapping(s, "Mục đề cương")),
         forms=tuple(_forms(r, node, forms, catalogue, problems)),
         process_guidance=r.text(node, "process_guidance", required=False),
@@ -530,7 +545,11 @@ def _tier(r: _Reader, node: dict) -> Tier:
             r.fail(reporters, None, "đối tượng thực hiện báo cáo cần “levels” hoặc “agencies”")
     if "deadline" not in node:
         r.fail(node, None, "thiếu trường bắt buộc “deadline” (thời hạn gửi báo cáo của cấp này)")
-    tier = Tier(r.text(node, "name"), selector, r.text(node, "receiver"), _deadline(r, node.get("deadline", {})))
+    policy = CompilePolicy()
+    if node.get("compile") is not None and r.mapping(node["compile"], "compile", ("basis", "missing")):
+        policy = CompilePolicy(r.choice(node["compile"], "basis", list(COMPILE_BASES), "approved"),
+                               r.choice(node["compile"], "missing", list(COMPILE_MISSING), "omit"))
+    tier = Tier(r.text(node, "name"), selector, r.text(node, "receiver"), _deadline(r, node.get("deadline", {})), policy)
     if receives_itself(tier):
         r.fail(node, "receiver", f"cơ quan nhận “{tier.receiver}” cũng là đối tượng báo cáo của cấp này: không ai được "
                                  "nhận và phê duyệt báo cáo của chính mình — loại nó ra bằng “except_agencies” "

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import time
 from typing import Any
 
-from .catalogue import Disaggregation, Form, IndicatorDef, RegimeDef
+from .catalogue import CompilePolicy, Disaggregation, Form, IndicatorDef, RegimeDef
 from .deadlines import DeadlineKind, DeadlineRule, HolidayShift
 from .periods import CutoffKind, CutoffRule
 
@@ -73,8 +73,10 @@ def regime_document(regime: RegimeDef) -> dict:
         _put(reporters, "agencies", list(tier.reporters.agencies))
         _put(reporters, "except_agencies", list(tier.reporters.except_agencies))
         _put(reporters, "except_department_kinds", list(tier.reporters.except_department_kinds))
-        doc["tiers"].append({"name": tier.name, "reporters": reporters, "receiver": tier.receiver,
-                             "deadline": deadline_document(tier.deadline)})
+        tier_doc = {"name": tier.name, "reporters": reporters, "receiver": tier.receiver, "deadline": deadline_document(tier.deadline)}
+        if tier.compile != CompilePolicy():
+            tier_doc["compile"] = {"basis": tier.compile.basis, "missing": tier.compile.missing}
+        doc["tiers"].append(tier_doc)
     outline = []
     for s in regime.outline:
         section: dict[str, Any] = {"code": s.code, "title": s.title}

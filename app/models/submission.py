@@ -149,6 +149,9 @@ class SubmissionVersion(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decision_reason: Mapped[str | None] = mapped_column(Text)
+    # a compiled report (tổng hợp): the sources it was compiled from (unit → submission, version,
+    # status), the compiled value of every cell, the units missing, the policy — frozen with the version
+    compilation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     submission: Mapped[Submission] = relationship(back_populates="versions")
     regime_version: Mapped[RegimeVersion] = relationship()

@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app import faults
 from app.adapters import excel
+from app.domain import chain as chain_rules
 from app.domain import seal as sealing
 from app.domain import workflow
 from app.domain.catalogue import Catalogue, RegimeDef
@@ -394,7 +395,8 @@ def save(*, user: User, report: Report, raw: Mapping[CellKey, tuple[object, bool
             latest.status = "replaced"
         version = SubmissionVersion(number=(latest.number + 1) if latest else 1, regime_version_id=report.version.id,
                                     status="draft", source=source, file_name=file_name, outline=outline_clean,
-                                    created_at=now, created_by_id=user.id, saved_at=now)
+                                    created_at=now, created_by_id=user.id, saved_at=now,
+                                    compilation=latest.compilation if latest else None)  # compiled: stays traceable
         sub.versions.append(version)
         created = True
     else:
@@ -568,8 +570,10 @@ def submit(*, user: User, submission_id: int, revision: int | None = None, now: 
     except workflow.NotAllowed as exc:
         raise Invalid(str(exc)) from None
     version = sub.latest
-    findings = check(report.layout, entries_of(version), submitting=True, previous=report.references()["previous"],
+    entries = entries_of(version)
+    findings = check(report.layout, entries, submitting=True, previous=report.references()["previous"],
                      where=lambda k: _field_name(report, k))
+    findings += chain_rules.override_findings(version.compilation, entries, lambda k: _field_name(report, k))
     refused = blocking(findings, submitting=True)
     if refused:
         raise Invalid(f"Chưa gửi được: {len(refused)} vấn đề cần sửa hoặc giải trình", details=[f.as_dict() for f in refused])

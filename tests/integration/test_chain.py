@@ -1,0 +1,141 @@
+"""The compile chain through the services: a province's report compiled from what its units
+reported, each cell by its aggregation rule, traceable, overridable with a reason, and aware of
+changes below."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from app.domain.catalogue import CompilePolicy
+from app.extensions import db
+from app.models import User
+from app.services import chain, history
+from app.services import submissions as svc
+from app.services.errors import Invalid
+from tests.helpers import retail_values
+from tests.integration.test_center import tthc
+
+ON_TIME = datetime(2026, 12, 10, 3, 0, tzinfo=UTC)
+Q = "2026-Q3"  # VPCP-TTHC: tier 1 (departments, communes) → T01.VP; tier 2 (T01) → VPCP
+
+
+def user(name: str) -> User:
+    return db.session.scalar(select(User).where(User.username == name))
+
+
+def raw(values: dict, estimate=(), comments=None) -> dict:
+    comments = comments or {}
+    return {(code, ""): (str(v), code in estimate, comments.get(code, "")) for code, v in values.items()}
+
+
+def _sct_submits_and_is_approved(values=None, estimate=(), period="2026-M12"):
+    reporter, approver = user("canbo.sct"), user("pheduyet.hn")
+    report = svc.open_report(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key=period, for_write=True)
+    saved = svc.save(user=reporter, report=report, raw=raw(values or retail_values(), estimate=estimate),
+                     outline={"I": "Sức mua tăng dịp cuối năm."}, revision=None, now=ON_TIME)
+    svc.submit(user=reporter, submission_id=saved.submission.id, now=ON_TIME)
+    svc.approve(user=approver, submission_id=saved.submission.id)
+    return saved.submission
+
+
+def test_the_province_report_is_compiled_from_its_department(app):
+    _sct_submits_and_is_approved(retail_values({"BL_HH_01": 1000}), estimate={"BL_HH_02"})
+    result, comp = chain.fill(user=user("pheduyet.hn"), regime_code="BCT-BANLE", agency_code="T01", period_key="2026-M12")
+    entries = {k: e for k, e in svc.entries_of(result.version).items()}
+    assert entries[("BL_HH_01", "")].value == Decimal(1000)
+    assert entries[("BL_HH_02", "")].estimate is True  # rests on the unit's estimate
+    assert [u.code for u in comp.counted] == ["T01.SCT"] and comp.missing == []
+    record = result.version.compilation
+    assert record["sources"]["T01.SCT"]["version"] == 1 and record["values"]["BL_HH_01|"] == "1000"
+    assert "Sức mua tăng dịp cuối năm." in result.version.outline.get("I", "")  # the unit's text under its name
+    assert "Sở Công Thương" in result.version.outline["I"]
+    drill = chain.sources_of(comp, ("BL_HH_01", ""))
+    assert [(s.code, s.value, s.version, s.status) for s in drill] == [("T01.SCT", Decimal(1000), 1, "approved")]
+
+
+def test_a_first_tier_report_is_not_compiled(app):
+    with pytest.raises(Invalid, match="không tổng hợp"):
+        chain.fill(user=user("canbo.sct"), regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2026-M12")
+
+
+def _tthc_below(reports: dict):
+    return history.load_reports(actor=user("quantri"), regime_code="VPCP-TTHC", period_key=Q, reports=reports)
+
+
+def test_ratios_from_summed_parts_and_missing_units_left_out_and_shown(app):
+    assert _tthc_below({"X00070": tthc(60, 40, 10, 70, 20, 0, 0), "T01.SCT": tthc(30, 20, 5, 25, 20, 0, 0)}) == 2
+    report = svc.open_report(user=user("pheduyet.hn"), regime_code="VPCP-TTHC", agency_code="T01", period_key=Q)
+    comp = chain.gather(report)
+    cells = comp.cells
+    assert cells[("TTHC_NHAN_TRUCTUYEN", "")].value == 90 and cells[("TTHC_NHAN_TRUCTUYEN", "")].units == 2
+    rate = cells.get(("TTHC_TYLE_DUNGHAN", ""))
+    expected = (Decimal(10 + 70 + 5 + 25) / Decimal(100 + 50) * 100)
+    if rate is not None:  # typed ratio: from the summed parts, never the average of the units' rates
+        assert abs(rate.value - expected) < Decimal("0.01")
+    full = report.layout.complete({k: c.value for k, c in cells.items()})
+    assert abs(full[("TTHC_TYLE_DUNGHAN", "")] - expected) < Decimal("0.01")
+    owed = {u.code for u in comp.units}
+    assert {"X00070", "T01.SCT"} <= owed and "T01.VP" not in owed and "T01" not in owed
+    assert len(comp.missing) == len(owed) - 2  # every other unit of Hà Nội: missing, not zero
+    assert cells[("TTHC_DAGQ_QUAHAN", "")].value == 40
+
+
+def test_carry_last_policy_uses_a_missing_units_earlier_value_as_an_estimate(app):
+    history.load_reports(actor=user("quantri"), regime_code="VPCP-TTHC", period_key="2026-Q2", reports={"X00070": tthc(7, 3, 1, 8, 1, 0, 0)})
+    _tthc_below({"T01.SCT": tthc(30, 20, 5, 25, 20, 0, 0)})
+    report = svc.open_report(user=user("pheduyet.hn"), regime_code="VPCP-TTHC", agency_code="T01", period_key=Q)
+    omit = chain.gather(report)
+    assert omit.cells[("TTHC_NHAN_TRUCTUYEN", "")].value == 30 and not omit.cells[("TTHC_NHAN_TRUCTUYEN", "")].estimate
+    tiers = list(report.definition.tiers)
+    tiers[1] = replace(tiers[1], compile=CompilePolicy("approved", "carry_last"))
+    report.definition = replace(report.definition, tiers=tuple(tiers))
+    carried = chain.gather(report)
+    assert carried.cells[("TTHC_NHAN_TRUCTUYEN", "")].value == 37
+    assert carried.cells[("TTHC_NHAN_TRUCTUYEN", "")].estimate is True
+    unit = next(u for u in carried.units if u.code == "X00070")
+    assert unit.carried_from == "2026-Q2"
+    drill = {s.code: s for s in chain.sources_of(carried, ("TTHC_NHAN_TRUCTUYEN", ""))}
+    assert drill["X00070"].value == 7 and drill["X00070"].estimate and drill["X00070"].carried_from == "2026-Q2"
+    assert drill["T01.SCT"].value == 30 and not drill["T01.SCT"].estimate
+
+
+def test_an_override_needs_a_reason_and_survives_a_refresh(app):
+    sub = _sct_submits_and_is_approved(retail_values({"BL_HH_01": 1000, "BL_HH_03": 50}))
+    hn = user("pheduyet.hn")
+    result, _ = chain.fill(user=hn, regime_code="BCT-BANLE", agency_code="T01", period_key="2026-M12")
+    report = svc.open_report(user=hn, regime_code="BCT-BANLE", agency_code="T01", period_key="2026-M12", for_write=True)
+    current = {k: (e.value, e.estimate, e.comment) for k, e in report.entries().items() if not report.layout.cells[k].computed}
+    current[("BL_HH_01", "")] = ("1200", False, "")
+    svc.save(user=hn, report=report, raw=current, outline=report.outline(), revision=None)
+    with pytest.raises(Invalid) as refused:
+        svc.submit(user=hn, submission_id=result.submission.id, now=ON_TIME)
+    assert [d["code"] for d in refused.value.details if d["code"] == "override_reason"] == ["override_reason"]
+
+    # the unit resubmits: its new figures arrive below, the province sees the change
+    reporter, approver = user("canbo.sct"), user("pheduyet.hn")
+    svc.reopen(user=approver, submission_id=sub.id, reason="Sửa số liệu", now=ON_TIME)
+    unit_report = svc.open_report(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2026-M12", for_write=True)
+    again = svc.save(user=reporter, report=unit_report, raw=raw(retail_values({"BL_HH_01": 1000, "BL_HH_03": 70})),
+                     outline={}, revision=None, now=ON_TIME, new_version=True)
+    svc.submit(user=reporter, submission_id=again.submission.id, now=ON_TIME)
+    svc.approve(user=approver, submission_id=again.submission.id)
+    report = svc.open_report(user=hn, regime_code="BCT-BANLE", agency_code="T01", period_key="2026-M12")
+    changes = chain.changes_below(report)
+    assert [(c.code, c.before, c.after) for c in changes] == [("T01.SCT", "phiên bản 1", "phiên bản 2 (đã duyệt)")]
+
+    refreshed, _ = chain.fill(user=hn, regime_code="BCT-BANLE", agency_code="T01", period_key="2026-M12")
+    entries = svc.entries_of(refreshed.version)
+    assert entries[("BL_HH_01", "")].value == Decimal(1200)  # the override stays
+    assert entries[("BL_HH_03", "")].value == Decimal(70)  # the rest takes the new figures
+    report = svc.open_report(user=hn, regime_code="BCT-BANLE", agency_code="T01", period_key="2026-M12", for_write=True)
+    assert chain.changes_below(report) == []
+    current = {k: (e.value, e.estimate, e.comment) for k, e in report.entries().items() if not report.layout.cells[k].computed}
+    current[("BL_HH_01", "")] = ("1200", False, "Sở báo thiếu doanh thu của hai siêu thị mới")
+    svc.save(user=hn, report=report, raw=current, outline={"I": "Tổng hợp của tỉnh."}, revision=None)
+    done = svc.submit(user=hn, submission_id=refreshed.submission.id, now=ON_TIME)
+    assert done.submission.status == "submitted"
+    assert done.version.compilation["values"]["BL_HH_01|"] == "1000"  # the receiver sees both figures
