@@ -185,6 +185,9 @@ def fill(*, user: User, regime_code: str, agency_code: str, period_key: str, rev
     now = now or utcnow()
     report = open_report(user=user, regime_code=regime_code, agency_code=agency_code, period_key=period_key, for_write=True)
     comp = gather(report)
+    if not comp.counted:
+        basis = "đã duyệt" if comp.policy.basis == "approved" else "đã gửi hoặc đã duyệt"
+        raise Invalid(f"Chưa có báo cáo nào của {len(comp.units)} đơn vị cấp dưới ({basis}) để tổng hợp; không có gì thay đổi")
     latest = report.submission.latest if report.submission else None
     current = report.entries()
     previous = latest.compilation if latest is not None else None

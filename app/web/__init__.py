@@ -5,6 +5,6 @@ bp = Blueprint("web", __name__, template_folder="templates")
 
 
 def register_web(app) -> None:
-    from . import admin, agencies, auth, catalogue, center, designer, labels, notifications, profile, reports  # noqa: F401 — routes register on bp
+    from . import admin, agencies, auth, catalogue, center, chain, designer, labels, notifications, profile, reports  # noqa: F401 — routes register on bp
 
     app.register_blueprint(bp)

@@ -21,6 +21,7 @@ from app.services.errors import Conflict, Invalid
 from app.web.messages import flash
 
 from . import bp
+from .chain import compiled_cells, panel
 from .forms import EmptyForm, RequestForm, ReturnForm, UploadForm
 from .paging import paginate
 
@@ -107,7 +108,7 @@ def _render_form(report, *, posted=None, errors=None, upload_errors=None, status
         return render_template(
             "reports/form.html", r=report, entries=entries, system={}, carried={}, posted=None, errors=errors or [],
             upload_errors=upload_errors or [], cell_errors={}, findings=[], writable=writable, upload=UploadForm(),
-            action=EmptyForm(), now=svc.utcnow(), excel_only=len(report.layout.cells)), status
+            action=EmptyForm(), now=svc.utcnow(), excel_only=len(report.layout.cells), chain=panel(report, writable=writable)), status
     check = svc.check_draft(report) if report.submission and not posted else []
     cell_errors = {}
     for e in (errors or []) + (upload_errors or []):
@@ -116,7 +117,8 @@ def _render_form(report, *, posted=None, errors=None, upload_errors=None, status
     return render_template(
         "reports/form.html", r=report, entries=entries, system=report.system(entries), carried=svc.carried_values(report),
         posted=posted, errors=errors or [], upload_errors=upload_errors or [], cell_errors=cell_errors,
-        findings=check, writable=writable, upload=UploadForm(), action=EmptyForm(), now=svc.utcnow()), status
+        findings=check, writable=writable, upload=UploadForm(), action=EmptyForm(), now=svc.utcnow(),
+        chain=panel(report, writable=writable), compiled=compiled_cells(report, entries)), status
 
 
 def _writable(report) -> bool:
@@ -201,7 +203,7 @@ def submission(sid):
                            system=report.system(entries), events=svc.events(report=report), changes=changes,
                            sections=sections, against=int(against) if against.isdigit() else None,
                            verification=verification, can_decide=can_decide, action=EmptyForm(), return_form=ReturnForm(),
-                           now=svc.utcnow())
+                           now=svc.utcnow(), compiled=compiled_cells(report, entries, number))
 
 
 def _decision(sid, fn, success, **kwargs):

@@ -139,3 +139,23 @@ def test_an_override_needs_a_reason_and_survives_a_refresh(app):
     done = svc.submit(user=hn, submission_id=refreshed.submission.id, now=ON_TIME)
     assert done.submission.status == "submitted"
     assert done.version.compilation["values"]["BL_HH_01|"] == "1000"  # the receiver sees both figures
+
+
+def test_on_the_web_and_in_the_api(app, client, auth):
+    _sct_submits_and_is_approved(retail_values({"BL_HH_01": 1000}))
+    auth.login("pheduyet.hn")
+    page = client.get("/reports/BCT-BANLE/T01/2026-M12").get_data(as_text=True)
+    assert "Tổng hợp từ báo cáo cấp dưới" in page and "1/1 đơn vị" in page
+    assert client.post("/reports/BCT-BANLE/T01/2026-M12/compile", data={"revision": ""}).status_code == 302
+    page = client.get("/reports/BCT-BANLE/T01/2026-M12").get_data(as_text=True)
+    assert 'name="v|BL_HH_01|" value="1.000"' in page and 'data-testid="sources-BL_HH_01|"' in page
+    drill = client.get("/reports/BCT-BANLE/T01/2026-M12/sources?cell=BL_HH_01|").get_data(as_text=True)
+    assert "Sở Công Thương thành phố Hà Nội" in drill and "1.000" in drill and "Đã duyệt" in drill
+    assert client.get("/reports/BCT-BANLE/T01/2026-M12/sources?cell=NOPE|").status_code == 404
+    sid = db.session.scalar(select(svc.Submission.id).where(svc.Submission.period_key == "2026-M12",
+                                                            svc.Submission.tier == 1))
+    api = client.get(f"/api/v1/compilations/{sid}?cell=BL_HH_01|").get_json()
+    assert api["basis"] == "approved" and [u["agency"] for u in api["units"]] == ["T01.SCT"]
+    cell = next(c for c in api["cells"] if c["cell"] == "BL_HH_01|")
+    assert cell == {"cell": "BL_HH_01|", "compiled": "1000", "value": "1000", "overridden": False, "units": 1, "estimate": False}
+    assert api["sources"][0]["value"] == "1000" and api["sources"][0]["status"] == "approved"

@@ -89,6 +89,9 @@ MATRIX: dict[str, list[tuple[str, str, set[str]]]] = {
                         ("GET", "/reports/BCT-BANLE/T79.SCT/2026-M12", {"reporter_other", "approver_other", "analyst_other"} | NATIONAL)],
     "web.report_template": [("GET", REPORT + "/template.xlsx", READ_T01)],
     "web.report_upload": [("POST", REPORT + "/upload", {"reporter"})],
+    # the target is a first-tier report: compiling it is refused (422) to its writer, forbidden to the rest
+    "web.report_compile": [("POST", REPORT + "/compile", {"reporter"})],
+    "web.report_sources": [("GET", REPORT + "/sources?cell=BL_HH_01|", READ_T01)],
     "web.submission": [("GET", "/submissions/{sid}", READ_T01)],
     "web.submission_submit": [("POST", "/submissions/{sid}/submit", {"reporter"})],
     "web.submission_approve": [("POST", "/submissions/{sid}/approve", {"approver"})],
@@ -138,6 +141,8 @@ MATRIX: dict[str, list[tuple[str, str, set[str]]]] = {
     "submissions.create": [("POST", "/api/v1/submissions", {"reporter"})],
     "submissions.upload": [("POST", "/api/v1/submissions/upload", {"reporter"})],
     "submissions.get": [("GET", "/api/v1/submissions/{sid}", READ_T01)],
+    "compilations.compile_": [("POST", "/api/v1/compilations", {"reporter"})],
+    "compilations.get": [("GET", "/api/v1/compilations/{sid}", set())],  # not a compiled report: 404 for all
     "submissions.verify": [("GET", "/api/v1/submissions/{sid}/verify", READ_T01)],
     "submissions.submit": [("POST", "/api/v1/submissions/{sid}/submit", {"reporter"})],
     "submissions.approve": [("POST", "/api/v1/submissions/{sid}/approve", {"approver"})],
@@ -207,6 +212,8 @@ def _call(app, world, principal, method, url):
     values = retail_values()
     if url == "/api/v1/submissions":
         body = {**where, "values": [{"indicator": k, "value": str(v)} for k, v in values.items()]}
+    elif url == "/api/v1/compilations":
+        body = dict(where)
     elif url == "/api/v1/submissions/upload":
         reporter = db.session.get(User, world["ids"]["reporter"])
         template = client.get("/api/v1/regimes/BCT-BANLE/template.xlsx?agency=T01.SCT&period=2026-M12",
