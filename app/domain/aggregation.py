@@ -186,14 +186,25 @@ def compile_cells(inputs: Iterable[tuple[tuple[str, str], IndicatorDef]],
     `inputs`: the (indicator, breakdown) cells a clerk types, with their indicators; `sources`:
     unit → cell → (value, is an estimate). Text and non-aggregatable cells stay empty; a unit
     without a value for a cell contributes nothing to it (missing is not zero)."""
-    partials: dict[tuple[str, str], Partial] = {}
+    acc: dict[tuple[str, str], list] = {}  # key → [n, total, min, max, last]: 30,000 values, no object per value
     estimated: set[tuple[str, str]] = set()
     for cells in sources.values():
         for key, (v, estimate) in cells.items():
             if isinstance(v, Decimal):
-                partials[key] = partials.get(key, Partial()).merge(Partial.of(v))
+                a = acc.get(key)
+                if a is None:
+                    acc[key] = [1, v, v, v, v]
+                else:
+                    a[0] += 1
+                    a[1] += v
+                    if v < a[2]:
+                        a[2] = v
+                    if v > a[3]:
+                        a[3] = v
+                    a[4] = v
                 if estimate:
                     estimated.add(key)
+    partials = {k: Partial(Decimal(n), total, lo, hi, None, last) for k, (n, total, lo, hi, last) in acc.items()}
     out = {}
     for key, ind in inputs:
         parts = [(c, key[1]) for c in ind.denominator] if ind.aggregation == "ratio" else [key]

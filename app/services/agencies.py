@@ -227,8 +227,9 @@ def units_on(*, day: date, near: Iterable[str] | None = None) -> list[hierarchy.
         stmt = stmt.where(or_(Agency.code.in_(near), parent.code.in_(near)))
     rows = db.session.execute(stmt).all()
     out = []
+    province_level = Level.PROVINCE.value  # once: an enum member's .value is slow enough to show over 3,700 rows
     for code, name, level, kind, parent_code, parent_level in rows:
-        province = code if level == Level.PROVINCE.value else parent_code if parent_level == Level.PROVINCE.value else None
+        province = code if level == province_level else parent_code if parent_level == province_level else None
         out.append(hierarchy.Unit(code, name, level, kind, parent_code, province))
     return out
 
