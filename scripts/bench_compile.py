@@ -129,9 +129,9 @@ def main() -> None:
         print(f"database {db.engine.dialect.name}; Hà Nội: {len(communes)} communes × {CELLS} cells; "
               f"{len(provinces)} provinces × {CELLS} cells")
 
-        for label, username, role, agency_code, target, period in (
-                ("Hà Nội from its communes", "bench.hn", "approver", "T01", 0.300, period),
-                ("Bộ Công Thương from 34 provinces", "bench.bct", "reporter", "BCT", 0.200, earlier)):
+        cases = (("Hà Nội from its communes", "bench.hn", "approver", "T01", 0.300, period),
+                 ("Bộ Công Thương from 34 provinces", "bench.bct", "reporter", "BCT", 0.200, earlier))
+        for label, username, role, agency_code, target, key in cases:
             from app.services.users import create_user
 
             clerk = create_user(username=username, password="mot-cum-tu-du-dai-2026", full_name="Đo hiệu năng", role=role,
@@ -140,7 +140,7 @@ def main() -> None:
             for i in range(8):
                 db.session.expire_all()
                 t = time.perf_counter()
-                report = submissions_svc.open_report(user=clerk, regime_code="BENCH-CH", agency_code=agency_code, period_key=period)
+                report = submissions_svc.open_report(user=clerk, regime_code="BENCH-CH", agency_code=agency_code, period_key=key)
                 comp = chain.gather(report)
                 took = time.perf_counter() - t
                 if i:
@@ -148,7 +148,7 @@ def main() -> None:
             for i in range(8):
                 db.session.expire_all()
                 t = time.perf_counter()
-                chain.fill(user=clerk, regime_code="BENCH-CH", agency_code=agency_code, period_key=period)
+                chain.fill(user=clerk, regime_code="BENCH-CH", agency_code=agency_code, period_key=key)
                 took = time.perf_counter() - t
                 if i:
                     fills.append(took)
@@ -158,7 +158,7 @@ def main() -> None:
 
                 prof = cProfile.Profile()
                 prof.enable()
-                chain.gather(submissions_svc.open_report(user=clerk, regime_code="BENCH-CH", agency_code=agency_code, period_key=period))
+                chain.gather(submissions_svc.open_report(user=clerk, regime_code="BENCH-CH", agency_code=agency_code, period_key=key))
                 prof.disable()
                 pstats.Stats(prof).sort_stats("cumulative").print_stats(18)
             print(f"{label}: {len(comp.counted)} reports × {CELLS} cells — compile (read) median "
