@@ -152,6 +152,9 @@ class SubmissionVersion(db.Model):
     # a compiled report (tổng hợp): the sources it was compiled from (unit → submission, version,
     # status), the compiled value of every cell, the units missing, the policy — frozen with the version
     compilation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # the system columns (previous period, same period last year, year to date, % change) as they
+    # were when the version was sealed: a sealed page never changes when another period arrives later
+    sealed_system: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     submission: Mapped[Submission] = relationship(back_populates="versions")
     regime_version: Mapped[RegimeVersion] = relationship()

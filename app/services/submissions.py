@@ -124,7 +124,13 @@ class Report:
             self._references = _references(self)
         return self._references
 
-    def system(self, entries: Mapping[CellKey, Entry] | None = None) -> dict[str, dict[str, Decimal | None]]:
+    def system(self, entries: Mapping[CellKey, Entry] | None = None, number: int | None = None) -> dict[str, dict[str, Decimal | None]]:
+        """The system columns of a version: as sealed for a sealed one (frozen), computed from the
+        stored earlier periods for a draft."""
+        version = self._version(number)
+        if version is not None and version.sealed_system is not None:
+            return {col: {ind: (None if v is None else Decimal(v)) for ind, v in values.items()}
+                    for col, values in version.sealed_system.items()}
         refs = self.references()
         current = self.layout.complete({k: e.value for k, e in (entries if entries is not None else self.entries()).items()})
         return system_values(self.layout, current, previous=refs["previous"], last_year=refs["last_year"],
@@ -578,6 +584,8 @@ def submit(*, user: User, submission_id: int, revision: int | None = None, now: 
     if refused:
         raise Invalid(f"Chưa gửi được: {len(refused)} vấn đề cần sửa hoặc giải trình", details=[f.as_dict() for f in refused])
     key, passphrase = _signing_key(report.agency)
+    version.sealed_system = {col: {ind: (None if v is None else format(v, "f")) for ind, v in values.items()}
+                             for col, values in report.system(entries).items()}
     version.status = "submitted"
     version.submitted_at = now
     version.submitted_by_id = user.id

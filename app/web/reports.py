@@ -200,7 +200,7 @@ def submission(sid):
     entries = report.entries(number)
     can_decide = svc.can_decide(user=current_user, submission=sub)
     return render_template("reports/submission.html", r=report, sub=sub, shown=shown, entries=entries,
-                           system=report.system(entries), events=svc.events(report=report), changes=changes,
+                           system=report.system(entries, number), events=svc.events(report=report), changes=changes,
                            sections=sections, against=int(against) if against.isdigit() else None,
                            verification=verification, can_decide=can_decide, action=EmptyForm(), return_form=ReturnForm(),
                            now=svc.utcnow(), compiled=compiled_cells(report, entries, number))

@@ -159,3 +159,28 @@ def test_on_the_web_and_in_the_api(app, client, auth):
     cell = next(c for c in api["cells"] if c["cell"] == "BL_HH_01|")
     assert cell == {"cell": "BL_HH_01|", "compiled": "1000", "value": "1000", "overridden": False, "units": 1, "estimate": False}
     assert api["sources"][0]["value"] == "1000" and api["sources"][0]["status"] == "approved"
+
+
+def test_a_sealed_version_keeps_the_system_columns_it_was_sealed_with(app):
+    """Sealed means frozen: the previous-period column of November stays as it was when November was
+    sealed, although October is submitted (late) afterwards."""
+    reporter = user("canbo.sct")
+    early, later = datetime(2026, 11, 5, 3, 0, tzinfo=UTC), datetime(2026, 11, 10, 3, 0, tzinfo=UTC)
+
+    def submit(period, values, now):
+        report = svc.open_report(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key=period, for_write=True)
+        saved = svc.save(user=reporter, report=report, raw=raw(values), outline={"I": "x"}, revision=None, now=now)
+        svc.submit(user=reporter, submission_id=saved.submission.id, now=now)
+        return saved.submission.id
+
+    nov = submit("2026-M11", retail_values({"BL_HH_01": 500}), early)
+    report = svc.get_report(user=reporter, submission_id=nov)
+    sealed = report.system(report.entries())
+    assert sealed.get("previous", {}).get("BL_HH_01") is None  # nothing before it yet
+    submit("2026-M10", retail_values({"BL_HH_01": 400}), later)
+    report = svc.get_report(user=reporter, submission_id=nov)
+    assert report.system(report.entries()) == sealed
+    assert report.submission.latest.sealed_system is not None
+    # a draft of December still computes its columns from what is stored now
+    dec = svc.open_report(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2026-M12", for_write=True)
+    assert dec.system({}).get("previous", {}).get("BL_HH_01") == 500

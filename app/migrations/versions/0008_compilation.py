@@ -1,4 +1,4 @@
-"""compiled reports: what each version was compiled from
+"""compiled reports: what each version was compiled from; system columns frozen at sealing
 
 Revision ID: 0008
 Revises: 0007
@@ -18,8 +18,10 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('submission_versions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('compilation', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('sealed_system', sa.JSON(), nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table('submission_versions', schema=None) as batch_op:
+        batch_op.drop_column('sealed_system')
         batch_op.drop_column('compilation')
