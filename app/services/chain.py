@@ -276,3 +276,66 @@ def sources_of(comp: Compilation, key: CellKey) -> list[SourceValue]:
         out.append(SourceValue(u.code, u.name, value, u.version, u.status, bool(value is not None and (estimate or u.carried_from)),
                                u.carried_from))
     return out
+
+
+# ------------------------------------------------------------------ the reporting center: both figures
+@dataclass(frozen=True)
+class TierRow:
+    code: str
+    name: str
+    primary: Decimal | None  # the sum (by the indicator's rule) of the first-tier reports of the province
+    primary_units: int
+    compiled: Decimal | None  # the province's own compiled report
+    difference: Decimal | None
+
+    @property
+    def differs(self) -> bool:
+        return self.difference is not None and self.difference != 0
+
+
+@dataclass
+class TierComparison:
+    indicator: object  # IndicatorDef
+    indicators: list
+    primary_tier: int
+    top_tier: int
+    rows: list[TierRow]
+    completeness: list[tuple[str, object]]  # (tier name, Completeness)
+    national_primary: Decimal | None
+    national_compiled: Decimal | None
+
+
+def compare_tiers(*, user: User, regime: str, period: str, indicator: str = "", basis: str = "approved") -> TierComparison:
+    """For a multi-tier regime, per province: the figure summed from the primary (first-tier)
+    reports beside the province's own compiled report, and the difference ("chênh lệch"); with
+    the completeness of each tier."""
+    from . import aggregation
+
+    first = aggregation.view(user=user, regime=regime, period=period, basis=basis, tier=0)
+    top = len(first.definition.tiers) - 1
+    if top < 1:
+        raise Invalid("Chế độ này chỉ có một cấp báo cáo: không có báo cáo tổng hợp để so sánh")
+    compiled = aggregation.view(user=user, regime=regime, period=period, basis=basis, tier=top)
+    has_top = compiled.tier == top
+    inds = [r.indicator for r in first.rows if r.indicator.value_type != "text" and r.indicator.aggregation != "none"]
+    ind = next((i for i in inds if i.code == indicator), inds[0] if inds else None)
+    if ind is None:
+        raise Invalid("Chế độ này không có chỉ tiêu số để so sánh")
+    own = {c.code: c for c in compiled.children} if has_top else {}
+    rows = []
+    for c in first.children:
+        p, q = c.values.get(ind.code), (own[c.code].values.get(ind.code) if c.code in own else None)
+        rows.append(TierRow(c.code, c.name, p, c.reporting, q, (q - p) if p is not None and q is not None else None))
+    for code, c in own.items():
+        if code not in {r.code for r in rows}:
+            q = c.values.get(ind.code)
+            rows.append(TierRow(code, c.name, None, 0, q, None))
+    row_of = {r.indicator.code: r for r in first.rows}
+    top_row = {r.indicator.code: r for r in compiled.rows} if has_top else {}
+    comp = []
+    for t, tier in enumerate(first.definition.tiers):
+        cv = aggregation.completeness(user=user, regime=regime, period=period, tier=t, periods=1)
+        comp.append((tier.name, cv.totals.get(first.period.key)))
+    return TierComparison(ind, inds, 0, top, sorted(rows, key=lambda r: r.name), comp,
+                          row_of[ind.code].values.get("") if ind.code in row_of else None,
+                          top_row[ind.code].values.get("") if ind.code in top_row else None)

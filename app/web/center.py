@@ -50,6 +50,18 @@ def center_view(regime, period):
                            regimes=svc.regimes_with_data(), include=request.args.get("include", ""))
 
 
+@bp.route("/center/<regime>/<period>/tiers")
+@login_required
+def center_tiers(regime, period):
+    """Primary and compiled figures side by side, per province, with the difference."""
+    from app.services import chain
+
+    basis = "latest" if request.args.get("include") == "submitted" else "approved"
+    comparison = chain.compare_tiers(user=current_user, regime=regime, period=period,
+                                     indicator=request.args.get("indicator", "")[:40], basis=basis)
+    return render_template("center/tiers.html", c=comparison, regime=regime, period=period)
+
+
 @bp.route("/center/<regime>/<period>/completeness")
 @login_required
 def center_completeness(regime, period):

@@ -184,3 +184,33 @@ def test_a_sealed_version_keeps_the_system_columns_it_was_sealed_with(app):
     # a draft of December still computes its columns from what is stored now
     dec = svc.open_report(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2026-M12", for_write=True)
     assert dec.system({}).get("previous", {}).get("BL_HH_01") == 500
+
+
+def test_the_center_shows_primary_and_compiled_figures_with_the_difference(app, client, auth):
+    _sct_submits_and_is_approved(retail_values({"BL_HH_01": 1000}))
+    hn = user("pheduyet.hn")
+    result, _ = chain.fill(user=hn, regime_code="BCT-BANLE", agency_code="T01", period_key="2026-M12")
+    report = svc.open_report(user=hn, regime_code="BCT-BANLE", agency_code="T01", period_key="2026-M12", for_write=True)
+    current = {k: (e.value, e.estimate, e.comment) for k, e in report.entries().items() if not report.layout.cells[k].computed}
+    current[("BL_HH_01", "")] = ("1100", False, "Bổ sung doanh thu hai siêu thị mới chưa báo cáo")
+    svc.save(user=hn, report=report, raw=current, outline={"I": "Tổng hợp."}, revision=None)
+    svc.submit(user=hn, submission_id=result.submission.id, now=ON_TIME)
+    bct_approver = users_create("pheduyet.bct", "approver", "BCT")
+    svc.approve(user=bct_approver, submission_id=result.submission.id)
+    analyst = user("phantich.vpcp")
+    cmp = chain.compare_tiers(user=analyst, regime="BCT-BANLE", period="2026-M12", indicator="BL_HH_01")
+    hanoi = next(r for r in cmp.rows if r.code == "T01")
+    assert (hanoi.primary, hanoi.compiled, hanoi.difference, hanoi.differs) == (Decimal(1000), Decimal(1100), Decimal(100), True)
+    assert [name for name, _ in cmp.completeness] == [t.name for t in svc.open_report(
+        user=hn, regime_code="BCT-BANLE", agency_code="T01", period_key="2026-M12").definition.tiers]
+    auth.login("phantich.vpcp")
+    page = client.get("/center/BCT-BANLE/2026-M12/tiers?indicator=BL_HH_01").get_data(as_text=True)
+    assert "chênh lệch" in page and 'data-unit="T01" class="table-warning"' in page and "1.100" in page
+    assert "Số tổng hợp và số gốc" in client.get("/center/BCT-BANLE/2026-M12").get_data(as_text=True)
+
+
+def users_create(username, role, agency):
+    from app.services.users import create_user
+
+    return create_user(username=username, password="mot-cum-tu-du-dai-2026", full_name="Người phê duyệt Bộ", role=role,
+                       agency_code=agency)
