@@ -55,6 +55,8 @@ class Context:
     owed: list[rules.Owed]
     titles: dict[tuple[str, str], tuple[str, str]]  # (regime, period) → (title, period label)
     names: dict[str, str] = field(default_factory=dict)  # agency code → name
+    # the compile chain: (regime, period, compiling agency) → (lower-tier reports not yet submitted, owed)
+    below: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
 
 
 def _window(policies: list[int]) -> tuple[int, int]:
@@ -86,17 +88,28 @@ def gather(*, now: datetime, units_cache: dict | None = None) -> Context:
             due_days = [compute_deadline(t.deadline, cut_end, period.year).at.astimezone(VN_TZ).date() for t in definition.tiers]
             if any(lo <= d <= hi for d in due_days):  # only periods with a tier deadline near now
                 wanted.append((regime, definition, period))
+    lower: dict[tuple[str, str, str], list[str]] = {}  # (regime, period, compiler) → lower-tier agencies owing to it
     for regime, definition, period in wanted:
         day = period.cutoff(definition.cutoff)[1]
         if day not in units_cache:
             units_cache[day] = agency_svc.units_on(day=day)
         before, after = _window(list(definition.reminder_days))
-        for ob in obligations(definition, period, units_cache[day]):
+        obs = obligations(definition, period, units_cache[day])
+        compilers = set()
+        for ob in obs:
             local = ob.deadline.at.astimezone(VN_TZ).date()
             if not (today - timedelta(days=after + 2) <= local <= today + timedelta(days=before + 1)):
                 continue
             owed.append(rules.Owed(regime.code, period.key, ob.agency, ob.receiver, ob.deadline.at, definition.reminder_days))
             titles[(regime.code, period.key)] = (definition.name_vi, period.label_vi)
+            if ob.tier >= 1:
+                compilers.add((ob.agency, ob.tier))
+        if compilers:  # the chain: which lower-tier reports each compiler is waiting for (app/services/chain.py)
+            parent = {u.code: u.parent for u in units_cache[day]}
+            for agency, tier in compilers:
+                lower[(regime.code, period.key, agency)] = [
+                    o.agency for o in obs if o.tier == tier - 1 and o.receiver and o.agency != agency
+                    and (o.receiver == agency or parent.get(o.receiver) == agency)]
     # ad hoc and thematic requests use their regime's policy and their own deadline
     requests = db.session.scalars(select(ReportRequest).where(
         ReportRequest.deadline_at >= now - timedelta(days=40), ReportRequest.deadline_at <= now + timedelta(days=40))).all()
@@ -123,7 +136,9 @@ def gather(*, now: datetime, units_cache: dict | None = None) -> Context:
         status = {(r, p, a): s for r, p, a, s in rows}
     owed = [rules.Owed(o.regime, o.period, o.agency, o.receiver, o.deadline, o.policy,
                        status.get((o.regime, o.period, o.agency), "not_started")) for o in owed]
-    return Context(owed, titles)
+    below = {(r, p, a): (sum(1 for u in units if status.get((r, p, u)) not in rules.SUBMITTED), len(units))
+             for (r, p, a), units in lower.items() if units}
+    return Context(owed, titles, below=below)
 
 
 def _sent_keys(owed: list[rules.Owed], now: datetime) -> set[tuple]:
@@ -201,8 +216,10 @@ def plan(*, now: datetime, ctx: Context | None = None) -> list[Planned]:
         recipients = people[o.agency][Role.REPORTER.value] or people[o.agency][Role.APPROVER.value]
         link = f"{base}/reports/{o.regime}/{o.agency}/{o.period}"
         when = rules.describe(o.deadline, now)
+        missing_below, owed_below = ctx.below.get((o.regime, o.period, o.agency), (None, None))
         ctx_mail = dict(title=title, period=label, agency=names.get(o.agency, o.agency), deadline=_local(o.deadline),
-                        when=when, link=link, overdue=d.overdue, regime=o.regime)
+                        when=when, link=link, overdue=d.overdue, regime=o.regime, missing_below=missing_below,
+                        owed_below=owed_below)
         subject = one_line(f"[baocao] {'Quá hạn' if d.overdue else 'Nhắc hạn'}: {title} — {label} ({when})", 500)
         out.append(Planned(d.key, rules.REMINDER, o.agency, o.regime, o.period, d.step, o.deadline, recipients, subject,
                            render_template("reminder.txt", **ctx_mail), render_template("reminder.html", **ctx_mail),

@@ -214,3 +214,17 @@ def users_create(username, role, agency):
 
     return create_user(username=username, password="mot-cum-tu-du-dai-2026", full_name="Người phê duyệt Bộ", role=role,
                        agency_code=agency)
+
+
+def test_the_compilers_reminder_says_how_many_reports_below_are_missing(app, smtp):
+    from app.domain.deadlines import VN_TZ
+    from app.services import reminders
+
+    reminders.send(now=datetime(2026, 11, 19, 8, 5, tzinfo=VN_TZ))  # Hà Nội's own report is due on the 20th
+    reminders.deliver(now=datetime(2026, 11, 19, 8, 5, tzinfo=VN_TZ))
+    mail = [m for m in smtp.to("pheduyet.hn@baocao.local") if "Nhắc hạn" in m["Subject"]]
+    assert mail, [m["Subject"] for m in smtp.messages]
+    body = mail[0].get_body(("plain",)).get_content()
+    assert "còn 1/1 đơn vị chưa gửi báo cáo để tổng hợp" in body
+    html = mail[0].get_body(("html",)).get_content()
+    assert "1/1" in html and "tổng hợp" in html
