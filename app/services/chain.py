@@ -339,3 +339,21 @@ def compare_tiers(*, user: User, regime: str, period: str, indicator: str = "", 
     return TierComparison(ind, inds, 0, top, sorted(rows, key=lambda r: r.name), comp,
                           row_of[ind.code].values.get("") if ind.code in row_of else None,
                           top_row[ind.code].values.get("") if ind.code in top_row else None)
+
+
+def own_report(*, regime: str, period: str, agency: str):
+    """(submission, version) of the report an agency compiled and sent for (regime, period) — its
+    approved version, else its last sealed one — or None (a first-tier agency, nothing sent yet)."""
+    from app.models import Regime
+
+    sub = db.session.scalar(select(Submission).join(Regime, Regime.id == Submission.regime_id)
+                            .join(Agency, Agency.id == Submission.agency_id)
+                            .where(Regime.code == regime, Agency.code == agency, Submission.period_key == period,
+                                   Submission.tier >= 1, Submission.request_id.is_(None)))
+    if sub is None:
+        return None
+    version = sub.version(sub.approved_version) if sub.approved_version else None
+    if version is None:
+        sealed = [v for v in sub.versions if v.seal_hash]
+        version = sealed[-1] if sealed else None
+    return (sub, version) if version is not None else None

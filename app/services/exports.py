@@ -62,6 +62,9 @@ class Document:
     units: list[dict] = field(default_factory=list)  # one level down: each unit's figures
     data_hash: str = ""
     footer: str = ""
+    number: str = ""  # "12/BC-UBND" when the document is an agency's own sent report, else left to fill in
+    date_text: str = ""  # "ngày 10 tháng 12 năm 2026" likewise
+    signer_name: str = ""  # who submitted the agency's own report
 
 
 def _fmt(v, places=None) -> str:
@@ -81,7 +84,14 @@ def data_hash(view: aggregation.View) -> str:
 
 def build_document(*, user: User, regime: str, period: str, agency: str = aggregation.NATION, units: str = "as_reported",
                    include_charts: bool = True) -> tuple[Document, aggregation.View]:
-    v = aggregation.view(user=user, regime=regime, period=period, unit=agency, units=units)
+    from . import chain
+
+    # an agency that compiles and sends its own report (tier ≥ 2): the document is that report —
+    # its figures, its narrative, its number and date, its signer (app/services/chain.py)
+    own = chain.own_report(regime=regime, period=period, agency=agency) if agency not in (aggregation.NATION, aggregation.CENTRAL) else None
+    v = aggregation.view(user=user, regime=regime, period=period, unit=agency, units=units, tier=own[0].tier if own else None)
+    if own and v.tier != own[0].tier:
+        own = None
     cv = aggregation.completeness(user=user, regime=regime, period=period, unit=v.unit, tier=v.tier, periods=1)
     counts = cv.totals.get(v.period.key)
     agency_row = db.session.scalar(select(Agency).where(Agency.code == v.unit)) if v.unit != aggregation.NATION else None
@@ -123,6 +133,17 @@ def build_document(*, user: User, regime: str, period: str, agency: str = aggreg
                             "value": _fmt(val, 1 if v.catalogue.indicators[code].aggregation in ("ratio", "average") else None)}
                            for code, val in c.values.items()]} for c in v.children]
     doc.data_hash = data_hash(v)
+    if own:
+        sub, version = own
+        doc.sections = [{"code": s.code, "title": s.title,
+                         "texts": [{"agency": "", "text": t}] if (t := ((version.outline or {}).get(s.code) or "").strip()) else []}
+                        for s in v.definition.outline]
+        sent = (version.submitted_at or version.saved_at).astimezone(VN_TZ)
+        doc.number, doc.date_text = f"{sub.id}/BC-{short}", f"ngày {sent.day:02d} tháng {sent.month:02d} năm {sent.year}"
+        doc.signer_name = version.submitted_by.full_name if version.submitted_by else ""
+        doc.receiver = sub.receiver.name if sub.receiver else doc.receiver
+        # the narrative and the seal are part of what the document says: the cache key and footer cover them
+        doc.data_hash = hashlib.sha256(f"{doc.data_hash}|{sub.id}:{version.number}:{version.seal_hash}".encode()).hexdigest()
     generated = datetime.now(VN_TZ).strftime("%H:%M %d/%m/%Y")
     doc.footer = f"baocao · tạo lúc {generated} · SHA-256 số liệu: {doc.data_hash}"
     return doc, v

@@ -228,3 +228,28 @@ def test_the_compilers_reminder_says_how_many_reports_below_are_missing(app, smt
     assert "còn 1/1 đơn vị chưa gửi báo cáo để tổng hợp" in body
     html = mail[0].get_body(("html",)).get_content()
     assert "1/1" in html and "tổng hợp" in html
+
+
+def test_the_pdf_of_a_compiling_province_is_its_own_report(app):
+    import shutil
+
+    from app.services import exports
+    from tests.integration.test_exports import pdf_text
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("poppler-utils (pdftotext) not installed")
+    _sct_submits_and_is_approved(retail_values({"BL_HH_01": 1000}))
+    hn = user("pheduyet.hn")
+    result, _ = chain.fill(user=hn, regime_code="BCT-BANLE", agency_code="T01", period_key="2026-M12")
+    report = svc.open_report(user=hn, regime_code="BCT-BANLE", agency_code="T01", period_key="2026-M12", for_write=True)
+    current = {k: (e.value, e.estimate, e.comment) for k, e in report.entries().items() if not report.layout.cells[k].computed}
+    current[("BL_HH_01", "")] = ("1100", False, "Bổ sung hai siêu thị mới")
+    svc.save(user=hn, report=report, raw=current, outline={"I": "Thành phố đánh giá sức mua tăng khá trong tháng."}, revision=None)
+    svc.submit(user=hn, submission_id=result.submission.id, now=ON_TIME)
+    svc.approve(user=users_create("pheduyet.bct", "approver", "BCT"), submission_id=result.submission.id)
+    data, _name, _cached = exports.pdf(user=user("phantich.vpcp"), regime="BCT-BANLE", period="2026-M12", agency="T01")
+    text = " ".join(pdf_text(data).split())
+    assert "Thành phố đánh giá sức mua tăng khá trong tháng." in text  # its own synthesis, not "(Chưa có nội dung.)"
+    assert f"Số: {result.submission.id}/BC-UBND" in text and "ngày 10 tháng 12 năm 2026" in text
+    assert hn.full_name in text and "Bộ Công Thương" in text  # signer and "Nơi nhận"
+    assert "1.100" in text  # its figures, as sent
