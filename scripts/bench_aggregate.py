@@ -78,7 +78,7 @@ def main() -> None:
     from app.models import Agency, Regime, Submission, SubmissionValue, SubmissionVersion, User
     from app.services import agencies, aggregation
     from app.services import catalogue as catalogue_svc
-    from app.services import submissions as submissions_svc
+    from app.services import decisions as decisions_svc
     from app.services.seed import seed_demo
 
     work = Path(tempfile.mkdtemp(prefix="bench-aggregate-"))
@@ -255,7 +255,7 @@ def main() -> None:
         approver.agency_id = db.session.scalar(select(Agency.id).where(Agency.code == "CP"))  # approves for the receiving centre
         db.session.commit()
         t = time.perf_counter()
-        submissions_svc.approve(user=approver, submission_id=sub.id)
+        decisions_svc.approve(user=approver, submission_id=sub.id)
         approved = time.perf_counter() - t
         t = time.perf_counter()
         after = {r.indicator.code: r.values[""] for r in aggregation.view(user=analyst, regime="BENCH-QG", period=last).rows}["TT_001"]

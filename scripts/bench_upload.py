@@ -120,6 +120,7 @@ def main() -> None:
     from app.models import User
     from app.services import agencies, catalogue
     from app.services import submissions as svc
+    from app.services import uploads as uploads_svc
     from app.services.seed import DEMO_PASSWORD, seed_demo
 
     work = Path(tempfile.mkdtemp(prefix="bench-upload-"))
@@ -137,7 +138,7 @@ def main() -> None:
         report = svc.open_report(user=user, regime_code="BENCH-TINH", agency_code="T01.SCT", period_key="2026-M12")
         cells = len(report.layout.cells)
         inputs = len(report.layout.input_keys)
-        template, _ = svc.template(user=user, regime_code="BENCH-TINH", agency_code="T01.SCT", period_key="2026-M12")
+        template, _ = uploads_svc.template(user=user, regime_code="BENCH-TINH", agency_code="T01.SCT", period_key="2026-M12")
         filled = fill(template, big_rows)
         t = time.perf_counter()
         from app.adapters import excel
@@ -153,14 +154,14 @@ def main() -> None:
 
             prof = cProfile.Profile()
             prof.enable()
-            svc.upload(user=user, regime_code="BENCH-TINH", agency_code="T01.SCT", period_key="2026-M12",
+            uploads_svc.upload(user=user, regime_code="BENCH-TINH", agency_code="T01.SCT", period_key="2026-M12",
                        data=filled, file_name="tinh.xlsx")
             prof.disable()
             pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
         times = []
         for _ in range(args.repeat):
             t = time.perf_counter()
-            result = svc.upload(user=user, regime_code="BENCH-TINH", agency_code="T01.SCT", period_key="2026-M12",
+            result = uploads_svc.upload(user=user, regime_code="BENCH-TINH", agency_code="T01.SCT", period_key="2026-M12",
                                 data=filled, file_name="tinh.xlsx")
             times.append(time.perf_counter() - t)
             assert len(result.version.values) == cells

@@ -11,7 +11,10 @@ from marshmallow import Schema, fields, validate
 
 from app.domain.deadlines import VN_TZ
 from app.domain.layout import dkey
+from app.services import decisions as decisions_svc
+from app.services import listings as listings_svc
 from app.services import submissions as svc
+from app.services import uploads as uploads_svc
 from app.services.errors import Invalid
 
 from . import csrf_for_cookie_sessions, require_login
@@ -204,7 +207,7 @@ def create(data):
 def upload(form, files):
     """A filled Excel template; same all-or-nothing contract as the web upload."""
     f = files["file"]
-    result = svc.upload(user=current_user, regime_code=form["regime"], agency_code=form["agency"], period_key=form["period"],
+    result = uploads_svc.upload(user=current_user, regime_code=form["regime"], agency_code=form["agency"], period_key=form["period"],
                         data=f.read(), file_name=f.filename or "upload.xlsx")
     return detail(result.submission, [x.as_dict() for x in result.findings])
 
@@ -213,7 +216,7 @@ def upload(form, files):
 @blp.arguments(ListArgs, location="query")
 @blp.response(200, envelope(SubmissionOut, "SubmissionPage"))
 def list_(args):
-    stmt = svc.list_submissions(user=current_user, regime=args["regime"], period=args["period"], agency=args["agency"],
+    stmt = listings_svc.list_submissions(user=current_user, regime=args["regime"], period=args["period"], agency=args["agency"],
                                 status=args["status"])
     page = page_of(stmt, args["page"], args["per_page"])
     page["items"] = [summary(s) for s in page["items"]]
@@ -242,7 +245,7 @@ def submit(data, sid):
 @blp.response(200, SubmissionDetail)
 @blp.alt_response(422, schema=ApiErrorSchema)
 def approve(data, sid):
-    return detail(svc.approve(user=current_user, submission_id=sid, revision=data["revision"]))
+    return detail(decisions_svc.approve(user=current_user, submission_id=sid, revision=data["revision"]))
 
 
 @blp.route("/<int:sid>/return", methods=["POST"])
@@ -250,7 +253,7 @@ def approve(data, sid):
 @blp.response(200, SubmissionDetail)
 @blp.alt_response(422, schema=ApiErrorSchema)
 def return_(data, sid):
-    return detail(svc.return_(user=current_user, submission_id=sid, reason=data["reason"], revision=data["revision"]))
+    return detail(decisions_svc.return_(user=current_user, submission_id=sid, reason=data["reason"], revision=data["revision"]))
 
 
 @blp.route("/<int:sid>/reopen", methods=["POST"])
@@ -258,7 +261,7 @@ def return_(data, sid):
 @blp.response(200, SubmissionDetail)
 @blp.alt_response(422, schema=ApiErrorSchema)
 def reopen(data, sid):
-    return detail(svc.reopen(user=current_user, submission_id=sid, reason=data["reason"]))
+    return detail(decisions_svc.reopen(user=current_user, submission_id=sid, reason=data["reason"]))
 
 
 @blp.route("/<int:sid>/verify")
@@ -266,13 +269,13 @@ def reopen(data, sid):
 def verify(sid):
     """Whether the stored values still match the sealed hash, and the signature the agency's key."""
     number = request.args.get("version", "")
-    v = svc.verify(user=current_user, submission_id=sid, number=int(number) if number.isdigit() else None)
+    v = listings_svc.verify(user=current_user, submission_id=sid, number=int(number) if number.isdigit() else None)
     return {"version": v.version, "sealed": v.sealed, "valid": v.ok, "hash_matches": v.hash_matches,
             "signature_valid": v.signature_valid, "stored_hash": v.stored_hash, "computed_hash": v.computed_hash,
             "public_key": v.public_key}
 
 
 def template_response(regime: str, agency: str, period: str):
-    data, name = svc.template(user=current_user, regime_code=regime, agency_code=agency, period_key=period)
+    data, name = uploads_svc.template(user=current_user, regime_code=regime, agency_code=agency, period_key=period)
     return send_file(BytesIO(data), download_name=name, as_attachment=True,
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -1,5 +1,7 @@
-"""Submitting reports: open the report an agency owes, save drafts (web, Excel, API), submit and
-seal, approve / return / reopen, verify, compare versions, issue ad hoc requests.
+"""Submitting reports: open the report an agency owes, save drafts (web, API), submit and seal.
+Next to it, by use case: uploads.py (the Excel template), decisions.py (approve / return / reopen),
+listings.py (verify, compare versions, history, my reports, the inbox), references.py (the earlier
+periods a report compares with), requests.py (ad hoc requests), chain.py (compiling from below).
 
 Every public function is one use case and one transaction; it checks the user's scope first.
 Versions are never updated once sealed; a draft is the only thing saved in place, and only by a
@@ -10,25 +12,24 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import faults
-from app.adapters import excel
 from app.domain import chain as chain_rules
 from app.domain import seal as sealing
 from app.domain import workflow
 from app.domain.catalogue import Catalogue, RegimeDef
 from app.domain.deadlines import VN_TZ
 from app.domain.errors import DomainError, UnknownPeriod
-from app.domain.layout import TOTAL, CellKey, Entry, Layout, system_values
-from app.domain.periods import Frequency, Period
+from app.domain.layout import CellKey, Entry, Layout, system_values
+from app.domain.periods import Period
 from app.domain.validation import Finding, blocking, check, check_outline, read_entries
 from app.domain.workflow import Status
 from app.extensions import db
@@ -39,7 +40,6 @@ from app.models import (
     Regime,
     RegimeVersion,
     ReportRequest,
-    RequestTarget,
     Role,
     Submission,
     SubmissionEvent,
@@ -53,6 +53,7 @@ from . import agencies as agency_service
 from . import aggregation
 from .catalogue import regime_definition
 from .errors import Conflict, Forbidden, Invalid, NotFound
+from .references import references_of
 from .users import agencies_in_scope
 
 WRITERS = (Role.REPORTER, Role.APPROVER)
@@ -121,7 +122,7 @@ class Report:
     def references(self) -> dict:
         """Stored data of earlier periods this form compares with (approved, else last sealed)."""
         if self._references is None:
-            self._references = _references(self)
+            self._references = references_of(self)
         return self._references
 
     def system(self, entries: Mapping[CellKey, Entry] | None = None, number: int | None = None) -> dict[str, dict[str, Decimal | None]]:
@@ -281,74 +282,6 @@ def _check_scope(user: User, *, agency_id: int, receiver_id: int | None, write: 
     raise Forbidden("Báo cáo này không thuộc phạm vi của bạn")
 
 
-# --------------------------------------------------------------------------------- references
-def _record_version_ids(regime_id: int, agency_id: int, period_keys: list[str]) -> dict[str, int]:
-    """For each period, the version of record: the approved one, else the last sealed one."""
-    if not period_keys:
-        return {}
-    subs = db.session.execute(
-        select(Submission.id, Submission.period_key, Submission.approved_version)
-        .where(Submission.regime_id == regime_id, Submission.agency_id == agency_id, Submission.period_key.in_(period_keys))
-    ).all()
-    if not subs:
-        return {}
-    versions = db.session.execute(
-        select(SubmissionVersion.submission_id, SubmissionVersion.number, SubmissionVersion.id)
-        .where(SubmissionVersion.submission_id.in_([s[0] for s in subs]), SubmissionVersion.seal_hash.is_not(None))
-    ).all()
-    out = {}
-    for sid, key, approved in subs:
-        mine = sorted((n, vid) for s, n, vid in versions if s == sid)
-        pick = next((vid for n, vid in mine if n == approved), None) or (mine[-1][1] if mine else None)
-        if pick:
-            out[key] = pick
-    return out
-
-
-def _values_by_version(version_ids: list[int]) -> dict[int, dict[CellKey, Decimal | str | None]]:
-    out: dict[int, dict[CellKey, Decimal | str | None]] = {v: {} for v in version_ids}
-    if version_ids:
-        for vid, ind, key, num, text in db.session.execute(
-                select(SubmissionValue.version_id, SubmissionValue.indicator, SubmissionValue.dkey,
-                       SubmissionValue.number, SubmissionValue.text).where(SubmissionValue.version_id.in_(version_ids))):
-            out[vid][(ind, key)] = num if text is None else text
-    return out
-
-
-def _references(report: Report) -> dict:
-    empty = {"previous": {}, "last_year": {}, "ytd": []}
-    if report.request is not None or report.period.frequency is Frequency.AD_HOC:
-        return empty
-    p = report.period
-    prev, ly = p.previous(), p.same_period_last_year()
-    earlier = [x for x in _periods_of_year_before(p)]
-    keys = [prev.key, ly.key] + [x.key for x in earlier]
-    ids = _record_version_ids(report.regime.id, report.agency.id, keys)
-    values = _values_by_version(list(ids.values()))
-    get = lambda k: values.get(ids.get(k), {})  # noqa: E731
-    return {"previous": get(prev.key), "last_year": get(ly.key), "ytd": [get(x.key) for x in earlier]}
-
-
-def _periods_of_year_before(p: Period) -> list[Period]:
-    out, cur = [], p.previous()
-    while cur.year == p.year and cur.frequency is p.frequency and len(out) < 60:
-        out.append(cur)
-        cur = cur.previous()
-    return out
-
-
-def carried_values(report: Report) -> dict[str, Decimal]:
-    """Rows filled from an indicator of the previous period (e.g. "from the previous period")."""
-    prev = report.references()["previous"]
-    out = {}
-    for cell in report.layout.cells.values():
-        if cell.carried_from and cell.key == TOTAL:
-            v = prev.get((cell.carried_from, TOTAL))
-            if isinstance(v, Decimal):
-                out[cell.indicator.code] = v
-    return out
-
-
 # --------------------------------------------------------------------------------------- saving
 @dataclass
 class SaveResult:
@@ -475,66 +408,6 @@ def _event(sub: Submission, number: int | None, action: str, user: User, now: da
                                    detail=detail[:MAX_REASON]))
 
 
-# ------------------------------------------------------------------------------------- upload
-def upload_limits() -> excel.Limits:
-    mb = current_app.config.get("MAX_UPLOAD_MB", 10)
-    return excel.Limits(max_bytes=int(mb * 1024 * 1024))
-
-
-def upload(*, user: User, regime_code: str, agency_code: str, period_key: str, data: bytes, file_name: str,
-           revision: int | None = None, now: datetime | None = None) -> SaveResult:
-    """A filled Excel template → a new draft version, or nothing at all and every problem."""
-    report = open_report(user=user, regime_code=regime_code, agency_code=agency_code, period_key=period_key, for_write=True)
-    workflow_check(report, now or utcnow())
-    try:
-        book = excel.read_workbook(data, upload_limits(), report.layout, lambda meta: _identity_problems(report, meta))
-    except excel.WrongTemplate as exc:
-        raise Invalid(f"Không nhận tệp “{file_name}”: {exc}",
-                      details=[{"code": "wrong_template", "message": m, "where": file_name} for m in exc.problems]) from None
-    except excel.WorkbookRefused as exc:
-        raise Invalid(f"Không nhận tệp “{file_name}”: {exc}", details=[{"code": "file", "message": str(exc), "where": file_name}]) from None
-    return save(user=user, report=report, raw=book.raw, outline=report.outline(), revision=revision, source="excel",
-                file_name=file_name[:255], new_version=True, refs=book.refs, extra=book.findings, now=now)
-
-
-def _identity_problems(report: Report, meta: Mapping[str, str]) -> list[str]:
-    out = []
-    if meta.get("regime") != report.regime.code:
-        out.append(f"tệp là mẫu của chế độ “{meta.get('regime')}”, không phải “{report.regime.code}”")
-    if meta.get("agency") != report.agency.code:
-        out.append(f"tệp lập cho đơn vị “{meta.get('agency')}”, không phải “{report.agency.code}” ({report.agency.name})")
-    if meta.get("period") != report.period_key:
-        out.append(f"tệp lập cho kỳ “{meta.get('period')}”, không phải kỳ “{report.period_key}”")
-    if meta.get("regime") == report.regime.code and (
-            meta.get("regime_version") != str(report.version.version) or meta.get("regime_hash") != report.version.content_hash):
-        out.append(f"tệp theo phiên bản {meta.get('regime_version')} của chế độ, báo cáo này dùng phiên bản "
-                   f"{report.version.version} — hãy tải mẫu mới")
-    return out
-
-
-def template(*, user: User, regime_code: str, agency_code: str, period_key: str) -> tuple[bytes, str]:
-    report = open_report(user=user, regime_code=regime_code, agency_code=agency_code, period_key=period_key)
-    entries = report.entries()
-    sysv = report.system(entries)
-    refs = report.references()
-    earlier = {}
-    for code in (k[0] for k in report.layout.cells if k[1] == TOTAL):
-        parts = [r.get((code, TOTAL)) for r in refs["ytd"]]
-        nums = [p for p in parts if isinstance(p, Decimal)]
-        earlier[code] = sum(nums, Decimal(0)) if nums else None
-    spec = excel.TemplateSpec(
-        layout=report.layout, regime_code=report.regime.code, regime_name=report.title,
-        regime_version=report.version.version, regime_hash=report.version.content_hash,
-        agency_code=report.agency.code, agency_name=report.agency.name, period_key=report.period_key,
-        period_label=report.period_label, deadline=report.deadline_at.astimezone(VN_TZ).strftime("%d/%m/%Y"),
-        current={k: e.value for k, e in entries.items()},
-        estimates={k[0] for k, e in entries.items() if e.estimate},
-        comments={k[0]: e.comment for k, e in entries.items() if e.comment and k[1] == TOTAL},
-        system=sysv, earlier_ytd=earlier, carried=carried_values(report))
-    name = f"{report.regime.code}_{report.agency.code}_{report.period_key}.xlsx"
-    return excel.build_template(spec), name
-
-
 # ------------------------------------------------------------------------------ submit & decide
 def _signing_key(agency: Agency) -> tuple[AgencyKey, bytes]:
     secret = current_app.config["SECRET_KEY"]
@@ -618,290 +491,3 @@ def check_draft(report: Report) -> list[dict]:
     findings = check(report.layout, entries_of(version), submitting=True, previous=report.references()["previous"],
                      where=lambda k: _field_name(report, k))
     return [f.as_dict() for f in findings]
-
-
-def can_decide(*, user: User, submission: Submission) -> bool:
-    try:
-        _decider(user, submission)
-    except Forbidden:
-        return False
-    return True
-
-
-def _decider(user: User, sub: Submission) -> None:
-    """Separation of duties: an approver of the receiving agency (or above it), never for a report
-    of their own agency, nor one they drafted or submitted themselves. Checked against the stored
-    submission and its versions."""
-    if not user.has_role(Role.APPROVER) or sub.receiver_id is None or sub.receiver_id not in agencies_in_scope(user=user):
-        raise Forbidden("Chỉ người phê duyệt của cơ quan nhận báo cáo được duyệt, trả lại hoặc mở lại báo cáo này")
-    if sub.agency_id == user.agency_id:
-        raise Forbidden("Không ai được duyệt, trả lại hoặc mở lại báo cáo của chính cơ quan mình")
-    if any(user.id in (v.created_by_id, v.submitted_by_id) for v in sub.versions):
-        raise Forbidden("Bạn đã lập hoặc gửi báo cáo này nên không được tự duyệt, trả lại hoặc mở lại nó")
-
-
-def _load(submission_id: int) -> Submission:
-    sub = db.session.get(Submission, submission_id)
-    if sub is None:
-        raise NotFound("Không tìm thấy báo cáo")
-    return sub
-
-
-def approve(*, user: User, submission_id: int, revision: int | None = None, now: datetime | None = None) -> Submission:
-    now = now or utcnow()
-    sub = _load(submission_id)
-    _decider(user, sub)
-    if revision is not None and revision != sub.revision:
-        raise Conflict(_conflict_message(sub))
-    _decide_check(sub)
-    version = sub.latest
-    version.status = "approved"
-    version.decided_at, version.decided_by_id = now, user.id
-    sub.status = Status.APPROVED.value
-    sub.approved_version = version.number
-    sub.touch(user.id, now)
-    _event(sub, version.number, "approved", user, now)
-    db.session.flush()
-    aggregation.refresh(sub)
-    _commit_or_conflict(sub, "approve")
-    return sub
-
-
-def return_(*, user: User, submission_id: int, reason: str, revision: int | None = None, now: datetime | None = None) -> Submission:
-    now = now or utcnow()
-    sub = _load(submission_id)
-    _decider(user, sub)
-    reason = _reason(reason)
-    if revision is not None and revision != sub.revision:
-        raise Conflict(_conflict_message(sub))
-    _decide_check(sub)
-    version = sub.latest
-    version.status = "returned"
-    version.decided_at, version.decided_by_id, version.decision_reason = now, user.id, reason
-    sub.status = Status.RETURNED.value
-    sub.touch(user.id, now)
-    _event(sub, version.number, "returned", user, now, reason)
-    db.session.flush()
-    aggregation.refresh(sub)
-    _commit_or_conflict(sub, "return")
-    return sub
-
-
-def reopen(*, user: User, submission_id: int, reason: str, now: datetime | None = None) -> Submission:
-    now = now or utcnow()
-    sub = _load(submission_id)
-    _decider(user, sub)
-    reason = _reason(reason)
-    try:
-        workflow.check_can_reopen(Status(sub.status), now=now, lock=sub.lock_at)
-    except workflow.NotAllowed as exc:
-        raise Invalid(str(exc)) from None
-    sub.reopened_at, sub.reopen_reason = now, reason
-    sub.touch(user.id, now)
-    _event(sub, sub.latest.number if sub.latest else None, "reopened", user, now, reason)
-    _commit_or_conflict(sub, "reopen")
-    return sub
-
-
-def _reason(reason: str | None) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise Invalid("Cần ghi lý do", details=[{"code": "required", "field": "reason", "message": "Cần ghi lý do"}])
-    if len(reason) > MAX_REASON:
-        raise Invalid(f"Lý do dài quá {MAX_REASON} ký tự",
-                      details=[{"code": "too_long", "field": "reason", "message": f"Tối đa {MAX_REASON} ký tự"}])
-    return reason
-
-
-def _decide_check(sub: Submission) -> None:
-    try:
-        workflow.check_can_decide(Status(sub.status))
-    except workflow.NotAllowed as exc:
-        raise Invalid(str(exc)) from None
-
-
-# ------------------------------------------------------------------------------------- reading
-@dataclass
-class Verification:
-    version: int
-    sealed: bool
-    hash_matches: bool = False
-    signature_valid: bool = False
-    stored_hash: str | None = None
-    computed_hash: str | None = None
-    public_key: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.sealed and self.hash_matches and self.signature_valid
-
-
-def verify(*, user: User, submission_id: int, number: int | None = None) -> Verification:
-    report = get_report(user=user, submission_id=submission_id)
-    sub = report.submission
-    version = sub.version(number) if number else next((v for v in reversed(sub.versions) if v.sealed), None)
-    if version is None:
-        if number:
-            raise NotFound(f"Không có phiên bản {number}")
-        return Verification(0, False)
-    if not version.sealed:
-        return Verification(version.number, False)
-    computed = sealing.digest(seal_payload(sub, version))
-    key = version.seal_key
-    return Verification(version.number, True, computed == version.seal_hash,
-                        sealing.verify(key.public_key, version.seal_hash, version.seal_signature) if key else False,
-                        version.seal_hash, computed, key.public_key if key else None)
-
-
-@dataclass
-class Change:
-    indicator: str
-    key: str
-    before: Decimal | str | None
-    after: Decimal | str | None
-    note: str = ""
-
-
-def diff(*, report: Report, a: int, b: int) -> tuple[list[Change], list[str]]:
-    """Cells and outline sections that differ between versions a and b."""
-    sub = report.submission
-    va, vb = sub.version(a), sub.version(b)
-    if va is None or vb is None:
-        raise NotFound("Không có phiên bản cần so sánh")
-    ea, eb = entries_of(va), entries_of(vb)
-    changes = []
-    for k in sorted(set(ea) | set(eb)):
-        x, y = ea.get(k), eb.get(k)
-        xv, yv = (x.value if x else None), (y.value if y else None)
-        notes = []
-        if (x.estimate if x else False) != (y.estimate if y else False):
-            notes.append("ước tính → thực hiện" if x and x.estimate else "thực hiện → ước tính")
-        if (x.comment if x else "") != (y.comment if y else ""):
-            notes.append("đổi ghi chú")
-        if xv != yv or notes:
-            changes.append(Change(k[0], k[1], xv, yv, "; ".join(notes)))
-    oa, ob = va.outline or {}, vb.outline or {}
-    sections = [code for code in sorted(set(oa) | set(ob)) if (oa.get(code) or "") != (ob.get(code) or "")]
-    return changes, sections
-
-
-def events(*, report: Report) -> list[SubmissionEvent]:
-    if report.submission is None:
-        return []
-    return list(db.session.scalars(select(SubmissionEvent).where(SubmissionEvent.submission_id == report.submission.id)
-                                   .options(selectinload(SubmissionEvent.actor)).order_by(SubmissionEvent.id)))
-
-
-@dataclass
-class ReportRow:
-    regime_code: str
-    title: str
-    agency_code: str
-    agency_name: str
-    period_key: str
-    period_label: str
-    deadline_at: datetime
-    status: Status
-    submission_id: int | None
-    days_left: int
-    late: bool
-    receiver_name: str
-    version: int | None = None
-    on_time: bool | None = None
-    locked: bool = False
-
-
-def my_reports(*, user: User, now: datetime | None = None, past_days: int = 200, ahead_days: int = 45) -> list[ReportRow]:
-    """Every report the user's agency owes whose deadline falls from `past_days` ago to
-    `ahead_days` ahead, any older one not yet approved, and the ad hoc requests addressed to it."""
-    now = now or utcnow()
-    today = now.astimezone(VN_TZ).date()
-    agency = db.session.get(Agency, user.agency_id)
-    subs = {(s.regime_id, s.period_key): s for s in db.session.scalars(
-        select(Submission).where(Submission.agency_id == agency.id).options(selectinload(Submission.versions)))}
-    rows: list[ReportRow] = []
-    seen = set()
-    regimes = db.session.scalars(select(Regime).options(selectinload(Regime.versions)).order_by(Regime.code)).all()
-    for regime in regimes:
-        if not regime.versions:
-            continue
-        definition, _ = regime_definition(regime.current_version)
-        if definition.frequency is Frequency.AD_HOC:
-            continue
-        window = definition.periods(today - timedelta(days=past_days + 370), today + timedelta(days=ahead_days))
-        for period in window:
-            sub = subs.get((regime.id, period.key))
-            if sub is None:
-                ob = agency_service.obligation_of(regime=definition, period=period, agency=agency) if _may_owe(definition, agency) else None
-                if ob is None:
-                    continue
-                deadline = ob.deadline.at
-                if not (today - timedelta(days=past_days) <= deadline.astimezone(VN_TZ).date() <= today + timedelta(days=ahead_days)):
-                    continue
-                receiver = ob.receiver or ""
-                rows.append(_row(regime.code, definition.name_vi, agency, period.key, period.label_vi, deadline, None,
-                                 now, agency_service.names_for([receiver]).get(receiver, receiver),
-                                 workflow.lock_at(deadline, definition.lock_after_days)))
-            seen.add((regime.id, period.key))
-    for (regime_id, key), sub in subs.items():
-        if (regime_id, key) not in seen and sub.status == Status.APPROVED.value:
-            continue  # approved long ago: on the submissions list, not among the things to do
-        title = sub.request.title if sub.request else sub.regime.name_vi
-        label = (f"{sub.request.data_from:%d/%m/%Y} – {sub.request.data_to:%d/%m/%Y}" if sub.request
-                 else Period.parse(key).label_vi)
-        rows.append(_row(sub.regime.code, title, agency, key, label, sub.deadline_at, sub, now,
-                         sub.receiver.name if sub.receiver else "", sub.lock_at))
-    # requests not started yet
-    reqs = db.session.scalars(select(ReportRequest).join(RequestTarget).where(RequestTarget.agency_id == agency.id)).all()
-    for req in reqs:
-        if (req.regime_id, req.period_key) in subs:
-            continue
-        rows.append(_row(req.regime.code, req.title, agency, req.period_key,
-                         f"{req.data_from:%d/%m/%Y} – {req.data_to:%d/%m/%Y}", req.deadline_at, None, now,
-                         req.issuer_agency.name, None))
-    order = {Status.RETURNED: 0, Status.NOT_STARTED: 1, Status.DRAFT: 1, Status.SUBMITTED: 2, Status.APPROVED: 3}
-    rows.sort(key=lambda r: (r.locked, order[r.status], r.deadline_at))
-    return rows
-
-
-def _may_owe(definition: RegimeDef, agency: Agency) -> bool:
-    return any(agency.code in t.reporters.agencies or agency.level in t.reporters.levels for t in definition.tiers)
-
-
-def _row(regime_code, title, agency, key, label, deadline, sub, now, receiver_name, lock) -> ReportRow:
-    today = now.astimezone(VN_TZ).date()
-    status = Status(sub.status) if sub else Status.NOT_STARTED
-    days = (deadline.astimezone(VN_TZ).date() - today).days
-    late = now > deadline and status in (Status.NOT_STARTED, Status.DRAFT, Status.RETURNED)
-    return ReportRow(regime_code, title, agency.code, agency.name, key, label, deadline, status, sub.id if sub else None,
-                     days, late, receiver_name, sub.latest.number if sub and sub.latest else None,
-                     sub.on_time if sub else None,
-                     bool(lock and now > lock and not (sub and sub.reopened_at)))
-
-
-def list_submissions(*, user: User, regime: str = "", period: str = "", agency: str = "", status: str = "",
-                     inbox: bool = False):
-    """Submissions the user may read, filtered; `inbox` keeps those addressed to the user's scope."""
-    stmt = select(Submission).join(Regime, Regime.id == Submission.regime_id).join(Agency, Agency.id == Submission.agency_id)
-    if inbox:
-        if not user.has_role(Role.APPROVER):
-            raise Forbidden("Chỉ người phê duyệt có hộp báo cáo đến")
-        stmt = stmt.where(Submission.receiver_id.in_(agencies_in_scope(user=user)))
-    elif user.has_role(*READERS_ALL):
-        readers = _readers_scope(user)
-        if readers is not None:
-            stmt = stmt.where(Submission.agency_id.in_(readers))
-    else:
-        scope = agencies_in_scope(user=user) if user.has_role(Role.APPROVER) else {user.agency_id}
-        stmt = stmt.where(or_(Submission.agency_id == user.agency_id, Submission.receiver_id.in_(scope)))
-    if regime:
-        stmt = stmt.where(Regime.code == regime)
-    if period:
-        stmt = stmt.where(Submission.period_key == period)
-    if agency:
-        stmt = stmt.where(Agency.code == agency)
-    if status:
-        if status not in {s.value for s in Status}:
-            raise Invalid(f"Trạng thái “{status}” không hợp lệ")
-        stmt = stmt.where(Submission.status == status)
-    return stmt.order_by(Submission.updated_at.desc(), Submission.id.desc())

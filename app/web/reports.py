@@ -15,8 +15,12 @@ from app.domain.deadlines import VN_TZ
 from app.domain.layout import TOTAL
 from app.domain.workflow import Status
 from app.models import Role
+from app.services import decisions as decisions_svc
+from app.services import listings as listings_svc
+from app.services import references as references_svc
 from app.services import requests as requests_svc
 from app.services import submissions as svc
+from app.services import uploads as uploads_svc
 from app.services.errors import Conflict, Invalid
 from app.web.messages import flash
 
@@ -29,7 +33,7 @@ from .paging import paginate
 @bp.route("/reports")
 @login_required
 def my_reports():
-    rows = svc.my_reports(user=current_user)
+    rows = listings_svc.my_reports(user=current_user)
     return render_template("reports/list.html", rows=rows, Status=Status)
 
 
@@ -115,7 +119,7 @@ def _render_form(report, *, posted=None, errors=None, upload_errors=None, status
         if e.get("indicator"):
             cell_errors.setdefault(f"{e['indicator']}|{e.get('cell_key', '')}", e["message"])
     return render_template(
-        "reports/form.html", r=report, entries=entries, system=report.system(entries), carried=svc.carried_values(report),
+        "reports/form.html", r=report, entries=entries, system=report.system(entries), carried=references_svc.carried_values(report),
         posted=posted, errors=errors or [], upload_errors=upload_errors or [], cell_errors=cell_errors,
         findings=check, writable=writable, upload=UploadForm(), action=EmptyForm(), now=svc.utcnow(),
         chain=panel(report, writable=writable), compiled=compiled_cells(report, entries)), status
@@ -134,7 +138,7 @@ def _writable(report) -> bool:
 @bp.route("/reports/<regime>/<agency>/<period>/template.xlsx")
 @login_required
 def report_template(regime, agency, period):
-    data, name = svc.template(user=current_user, regime_code=regime, agency_code=agency, period_key=period)
+    data, name = uploads_svc.template(user=current_user, regime_code=regime, agency_code=agency, period_key=period)
     return send_file(BytesIO(data), download_name=name, as_attachment=True,
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -150,7 +154,7 @@ def report_upload(regime, agency, period):
         return _render_form(report, upload_errors=problems, status=422)
     f = form.file.data
     try:
-        result = svc.upload(user=current_user, regime_code=regime, agency_code=agency, period_key=period,
+        result = uploads_svc.upload(user=current_user, regime_code=regime, agency_code=agency, period_key=period,
                             data=f.read(), file_name=f.filename or "upload.xlsx", revision=_revision(request.form))
     except (Invalid, Conflict) as exc:
         flash(str(exc), "danger")
@@ -195,12 +199,12 @@ def submission(sid):
     changes, sections = [], []
     against = request.args.get("diff", "")
     if against.isdigit() and sub.version(int(against)) and int(against) != number:
-        changes, sections = svc.diff(report=report, a=int(against), b=number)
-    verification = svc.verify(user=current_user, submission_id=sid, number=number) if shown.sealed else None
+        changes, sections = listings_svc.diff(report=report, a=int(against), b=number)
+    verification = listings_svc.verify(user=current_user, submission_id=sid, number=number) if shown.sealed else None
     entries = report.entries(number)
-    can_decide = svc.can_decide(user=current_user, submission=sub)
+    can_decide = decisions_svc.can_decide(user=current_user, submission=sub)
     return render_template("reports/submission.html", r=report, sub=sub, shown=shown, entries=entries,
-                           system=report.system(entries, number), events=svc.events(report=report), changes=changes,
+                           system=report.system(entries, number), events=listings_svc.events(report=report), changes=changes,
                            sections=sections, against=int(against) if against.isdigit() else None,
                            verification=verification, can_decide=can_decide, action=EmptyForm(), return_form=ReturnForm(),
                            now=svc.utcnow(), compiled=compiled_cells(report, entries, number))
@@ -225,19 +229,19 @@ def _decision(sid, fn, success, **kwargs):
 @bp.route("/submissions/<int:sid>/approve", methods=["POST"])
 @role_required(Role.APPROVER)
 def submission_approve(sid):
-    return _decision(sid, svc.approve, _("Đã duyệt báo cáo."))
+    return _decision(sid, decisions_svc.approve, _("Đã duyệt báo cáo."))
 
 
 @bp.route("/submissions/<int:sid>/return", methods=["POST"])
 @role_required(Role.APPROVER)
 def submission_return(sid):
-    return _decision(sid, svc.return_, _("Đã trả lại báo cáo; đơn vị báo cáo đã được thông báo."), reason="")
+    return _decision(sid, decisions_svc.return_, _("Đã trả lại báo cáo; đơn vị báo cáo đã được thông báo."), reason="")
 
 
 @bp.route("/submissions/<int:sid>/reopen", methods=["POST"])
 @role_required(Role.APPROVER)
 def submission_reopen(sid):
-    return _decision(sid, svc.reopen, _("Đã mở lại báo cáo cho đơn vị sửa."), reason="")
+    return _decision(sid, decisions_svc.reopen, _("Đã mở lại báo cáo cho đơn vị sửa."), reason="")
 
 
 @bp.route("/inbox")
@@ -246,7 +250,7 @@ def inbox():
     args = {k: request.args.get(k, "").strip()[:40] for k in ("regime", "period", "agency", "status")}
     if args["status"] not in {s.value for s in Status}:
         args["status"] = "" if args["status"] in ("", "all") else "submitted"
-    page = paginate(svc.list_submissions(user=current_user, inbox=True, **args))
+    page = paginate(listings_svc.list_submissions(user=current_user, inbox=True, **args))
     return render_template("reports/inbox.html", page=page, args=args, Status=Status)
 
 

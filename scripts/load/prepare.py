@@ -47,7 +47,7 @@ def main() -> None:
     from app.extensions import db
     from app.models import Agency, Role, User
     from app.services import agencies, catalogue
-    from app.services import submissions as svc
+    from app.services import uploads as uploads_svc
     from app.services import users as user_svc
     from app.services.seed import seed_demo
 
@@ -80,7 +80,7 @@ def main() -> None:
         db.session.commit()
         for u in accounts["uploaders"]:
             user = db.session.scalar(select(User).where(User.username == u["username"]))
-            template, _ = svc.template(user=user, regime_code="BENCH-TINH", agency_code=u["agency"], period_key=PERIOD)
+            template, _ = uploads_svc.template(user=user, regime_code="BENCH-TINH", agency_code=u["agency"], period_key=PERIOD)
             path = work / f"upload-{u['agency']}.xlsx"
             path.write_bytes(fill_workbook(template, 1000))  # 1,000 rows × 20 columns = 20,000 cells
             u["file"] = str(path)

@@ -15,7 +15,9 @@ from app import create_app
 from app.extensions import db
 from app.models import User
 from app.services import backup as backup_svc
+from app.services import decisions as decisions_svc
 from app.services import exports
+from app.services import listings as listings_svc
 from app.services import submissions as svc
 from app.services.seed import DEMO_PASSWORD
 from tests.conftest import _test_config, prepare_database
@@ -46,7 +48,7 @@ def test_backup_then_restore_into_an_empty_database_has_everything(tmp_path):
         sub = svc.save(user=user("canbo.sct"), report=report, raw={(k, ""): (str(v), False, "") for k, v in retail_values().items()},
                        outline={}, revision=None).submission
         svc.submit(user=user("canbo.sct"), submission_id=sub.id)
-        svc.approve(user=user("pheduyet.hn"), submission_id=sub.id)
+        decisions_svc.approve(user=user("pheduyet.hn"), submission_id=sub.id)
         sid = sub.id
         exports.pdf(user=user("phantich.vpcp"), regime="BCT-BANLE", period="2026-M12", agency="T01")
         db.session.remove()
@@ -71,7 +73,7 @@ def test_backup_then_restore_into_an_empty_database_has_everything(tmp_path):
         assert (target_files / rel).read_bytes() == (source_files / rel).read_bytes()
     copy = create_app({**_test_config(target, target_files), "SECRET_KEY": SECRET})
     with copy.app_context():
-        assert svc.verify(user=user("pheduyet.hn"), submission_id=sid).ok  # seals still verify on the restored data
+        assert listings_svc.verify(user=user("pheduyet.hn"), submission_id=sid).ok  # seals still verify on the restored data
         client = copy.test_client()
         assert client.post("/login", data={"username": "canbo.sct", "password": DEMO_PASSWORD}).status_code == 302
         page = client.get(f"/submissions/{sid}")

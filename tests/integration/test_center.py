@@ -12,6 +12,7 @@ from app.domain.numbers import normalise
 from app.extensions import db
 from app.models import Aggregate, User
 from app.services import aggregation as svc
+from app.services import decisions as decisions_svc
 from app.services import history, users
 from app.services import submissions as submissions_svc
 from app.services.errors import Forbidden
@@ -73,7 +74,7 @@ def submit_retail(approve: bool):
                                   outline={}, revision=None, now=ON_TIME)
     submissions_svc.submit(user=reporter, submission_id=result.submission.id, now=ON_TIME)
     if approve:
-        submissions_svc.approve(user=approver, submission_id=result.submission.id)
+        decisions_svc.approve(user=approver, submission_id=result.submission.id)
     return result.submission
 
 
@@ -86,7 +87,7 @@ def test_only_approved_data_counts_unless_asked_and_a_return_removes_it(app, ana
     sub = submit_retail(approve=False)
     assert national(analyst)["BL_TONG"] is None  # submitted, not approved
     assert national(analyst, "latest")["BL_TONG"] == 1722  # …visible when asked for, clearly as submitted
-    submissions_svc.return_(user=user("pheduyet.hn"), submission_id=sub.id, reason="Sai")
+    decisions_svc.return_(user=user("pheduyet.hn"), submission_id=sub.id, reason="Sai")
     assert national(analyst, "latest")["BL_TONG"] is None  # a returned version never counts
 
 

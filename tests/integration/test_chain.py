@@ -14,6 +14,7 @@ from app.domain.catalogue import CompilePolicy
 from app.extensions import db
 from app.models import User
 from app.services import chain, history
+from app.services import decisions as decisions_svc
 from app.services import submissions as svc
 from app.services.errors import Invalid
 from tests.helpers import retail_values
@@ -38,7 +39,7 @@ def _sct_submits_and_is_approved(values=None, estimate=(), period="2026-M12"):
     saved = svc.save(user=reporter, report=report, raw=raw(values or retail_values(), estimate=estimate),
                      outline={"I": "Sức mua tăng dịp cuối năm."}, revision=None, now=ON_TIME)
     svc.submit(user=reporter, submission_id=saved.submission.id, now=ON_TIME)
-    svc.approve(user=approver, submission_id=saved.submission.id)
+    decisions_svc.approve(user=approver, submission_id=saved.submission.id)
     return saved.submission
 
 
@@ -117,12 +118,12 @@ def test_an_override_needs_a_reason_and_survives_a_refresh(app):
 
     # the unit resubmits: its new figures arrive below, the province sees the change
     reporter, approver = user("canbo.sct"), user("pheduyet.hn")
-    svc.reopen(user=approver, submission_id=sub.id, reason="Sửa số liệu", now=ON_TIME)
+    decisions_svc.reopen(user=approver, submission_id=sub.id, reason="Sửa số liệu", now=ON_TIME)
     unit_report = svc.open_report(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2026-M12", for_write=True)
     again = svc.save(user=reporter, report=unit_report, raw=raw(retail_values({"BL_HH_01": 1000, "BL_HH_03": 70})),
                      outline={}, revision=None, now=ON_TIME, new_version=True)
     svc.submit(user=reporter, submission_id=again.submission.id, now=ON_TIME)
-    svc.approve(user=approver, submission_id=again.submission.id)
+    decisions_svc.approve(user=approver, submission_id=again.submission.id)
     report = svc.open_report(user=hn, regime_code="BCT-BANLE", agency_code="T01", period_key="2026-M12")
     changes = chain.changes_below(report)
     assert [(c.code, c.before, c.after) for c in changes] == [("T01.SCT", "phiên bản 1", "phiên bản 2 (đã duyệt)")]
@@ -196,7 +197,7 @@ def test_the_center_shows_primary_and_compiled_figures_with_the_difference(app, 
     svc.save(user=hn, report=report, raw=current, outline={"I": "Tổng hợp."}, revision=None)
     svc.submit(user=hn, submission_id=result.submission.id, now=ON_TIME)
     bct_approver = users_create("pheduyet.bct", "approver", "BCT")
-    svc.approve(user=bct_approver, submission_id=result.submission.id)
+    decisions_svc.approve(user=bct_approver, submission_id=result.submission.id)
     analyst = user("phantich.vpcp")
     cmp = chain.compare_tiers(user=analyst, regime="BCT-BANLE", period="2026-M12", indicator="BL_HH_01")
     hanoi = next(r for r in cmp.rows if r.code == "T01")
@@ -246,7 +247,7 @@ def test_the_pdf_of_a_compiling_province_is_its_own_report(app):
     current[("BL_HH_01", "")] = ("1100", False, "Bổ sung hai siêu thị mới")
     svc.save(user=hn, report=report, raw=current, outline={"I": "Thành phố đánh giá sức mua tăng khá trong tháng."}, revision=None)
     svc.submit(user=hn, submission_id=result.submission.id, now=ON_TIME)
-    svc.approve(user=users_create("pheduyet.bct", "approver", "BCT"), submission_id=result.submission.id)
+    decisions_svc.approve(user=users_create("pheduyet.bct", "approver", "BCT"), submission_id=result.submission.id)
     data, _name, _cached = exports.pdf(user=user("phantich.vpcp"), regime="BCT-BANLE", period="2026-M12", agency="T01")
     text = " ".join(pdf_text(data).split())
     assert "Thành phố đánh giá sức mua tăng khá trong tháng." in text  # its own synthesis, not "(Chưa có nội dung.)"

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.adapters import excel
 from app.extensions import db
 from app.models import SubmissionVersion, User
-from app.services import submissions as svc
+from app.services import uploads as uploads_svc
 from app.services.errors import Invalid
 from tests.helpers import fill_template, retail_values
 
@@ -24,7 +24,7 @@ def reporter(app):
 
 
 def template(reporter) -> bytes:
-    return svc.template(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2026-M12")[0]
+    return uploads_svc.template(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2026-M12")[0]
 
 
 def rezip(data: bytes, change) -> bytes:
@@ -43,7 +43,7 @@ def refused(reporter, data: bytes, pattern: str, seconds: float = 10.0) -> str:
     before = db.session.scalar(select(func.count()).select_from(SubmissionVersion))
     start = time.perf_counter()
     with pytest.raises(Invalid) as exc:
-        svc.upload(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2026-M12", data=data, file_name="x.xlsx")
+        uploads_svc.upload(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2026-M12", data=data, file_name="x.xlsx")
     took = time.perf_counter() - start
     text = str(exc.value) + " " + " ".join(d.get("message", "") for d in exc.value.details or [])
     assert re.search(pattern, text), text
@@ -61,7 +61,7 @@ def test_an_xml_entity_bomb_is_refused(reporter):
 
 def test_an_empty_upload_stores_an_empty_draft_not_an_error(reporter):
     data = fill_template(template(reporter), {})
-    result = svc.upload(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2026-M12", data=data,
+    result = uploads_svc.upload(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2026-M12", data=data,
                         file_name="trong.xlsx")
     assert result.version.values == []
 
@@ -106,7 +106,7 @@ def test_formulas_pointing_to_other_files_are_not_followed(reporter):
     def external(wb, ws, rows):
         ws[f"E{rows['BL_HH_01']}"] = "='file:///etc/[passwd]Sheet1'!A1"
     data = fill_template(template(reporter), retail_values({"BL_HH_01": None}), edit=external)
-    result = svc.upload(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2026-M12", data=data,
+    result = uploads_svc.upload(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2026-M12", data=data,
                         file_name="x.xlsx")
     stored = {v.indicator: v for v in result.version.values}
     assert "BL_HH_01" not in stored  # the formula is never evaluated; the cell is simply empty (a draft may be)

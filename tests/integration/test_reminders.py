@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from app.domain.deadlines import VN_TZ
 from app.extensions import db
 from app.models import MailMessage, Notification, ReminderEvent, User
+from app.services import decisions as decisions_svc
 from app.services import reminders as svc
 from app.services import submissions as submissions_svc
 from tests.helpers import retail_values
@@ -93,7 +94,7 @@ def test_a_draft_still_gets_reminders_a_submission_stops_them_a_return_restarts_
     assert len(smtp.to(REPORTER)) == 1
     assert not any("Hà Nội" in s and "quá hạn gửi tới" in s for s in subjects(smtp, APPROVER))  # no digest: nothing late
     approver = db.session.scalar(select(User).where(User.username == "pheduyet.hn"))
-    submissions_svc.return_(user=approver, submission_id=sub.id, reason="Sai số liệu dòng 1")
+    decisions_svc.return_(user=approver, submission_id=sub.id, reason="Sai số liệu dòng 1")
     run(runner, at(20))
     assert subjects(smtp, REPORTER)[-1].endswith("(quá hạn 3 ngày)")
 

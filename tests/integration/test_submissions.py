@@ -13,8 +13,11 @@ from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import SubmissionValue, SubmissionVersion, User
+from app.services import decisions as decisions_svc
+from app.services import listings as listings_svc
 from app.services import requests as requests_svc
 from app.services import submissions as svc
+from app.services import uploads as uploads_svc
 from app.services import users
 from app.services.errors import Conflict, Forbidden, Invalid
 from tests.helpers import fill_template, retail_values
@@ -66,14 +69,14 @@ def test_draft_submit_return_resubmit_approve(reporter, approver):
     done = svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME)
     assert done.version.status == "submitted" and done.version.on_time is True and sub.on_time is True
     assert len(done.version.seal_hash) == 64 and len(done.version.seal_signature) == 128
-    check = svc.verify(user=approver, submission_id=sub.id)
+    check = listings_svc.verify(user=approver, submission_id=sub.id)
     assert check.ok and check.hash_matches and check.signature_valid
 
     with pytest.raises(Invalid, match="chờ duyệt"):
         save(reporter, revision=sub.revision)
     with pytest.raises(Invalid, match="lý do"):
-        svc.return_(user=approver, submission_id=sub.id, reason="  ")
-    svc.return_(user=approver, submission_id=sub.id, reason="Dòng 1 chưa khớp số liệu Cục Thống kê")
+        decisions_svc.return_(user=approver, submission_id=sub.id, reason="  ")
+    decisions_svc.return_(user=approver, submission_id=sub.id, reason="Dòng 1 chưa khớp số liệu Cục Thống kê")
     assert sub.status == "returned" and sub.latest.decision_reason.startswith("Dòng 1")
     with pytest.raises(Invalid, match="bị trả lại"):
         svc.submit(user=reporter, submission_id=sub.id)
@@ -82,16 +85,16 @@ def test_draft_submit_return_resubmit_approve(reporter, approver):
     assert fixed.version.number == 2 and fixed.created_version
     assert sub.version(1).status == "returned" and sub.version(1).sealed  # version 1 kept as it was
     svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME + timedelta(days=1))
-    svc.approve(user=approver, submission_id=sub.id)
+    decisions_svc.approve(user=approver, submission_id=sub.id)
     assert sub.status == "approved" and sub.approved_version == 2
-    assert svc.verify(user=reporter, submission_id=sub.id, number=1).ok
-    assert svc.verify(user=reporter, submission_id=sub.id, number=2).ok
+    assert listings_svc.verify(user=reporter, submission_id=sub.id, number=1).ok
+    assert listings_svc.verify(user=reporter, submission_id=sub.id, number=2).ok
 
-    changes, sections = svc.diff(report=svc.get_report(user=reporter, submission_id=sub.id), a=1, b=2)
+    changes, sections = listings_svc.diff(report=svc.get_report(user=reporter, submission_id=sub.id), a=1, b=2)
     changed = {c.indicator: (c.before, c.after) for c in changes}
     assert changed["BL_HH_01"] == (Decimal(200), Decimal(150))
     assert "BL_HH" in changed and "BL_HH_02" not in changed and sections == []
-    actions = [e.action for e in svc.events(report=svc.get_report(user=reporter, submission_id=sub.id))]
+    actions = [e.action for e in listings_svc.events(report=svc.get_report(user=reporter, submission_id=sub.id))]
     assert actions == ["saved", "saved", "submitted", "returned", "saved", "submitted", "approved"]
 
 
@@ -102,7 +105,7 @@ def test_the_seal_detects_changed_values(reporter, approver):
     db.session.execute(update(SubmissionValue).where(SubmissionValue.version_id == version_id,
                                                      SubmissionValue.indicator == "BL_HH_03").values(number=Decimal(999)))
     db.session.expire_all()
-    check = svc.verify(user=approver, submission_id=sub.id)
+    check = listings_svc.verify(user=approver, submission_id=sub.id)
     assert check.sealed and not check.hash_matches and check.signature_valid and not check.ok
 
 
@@ -130,10 +133,10 @@ def test_after_the_lock_only_a_reopen_lets_the_reporter_write(reporter, approver
     with pytest.raises(Invalid, match="đã khóa từ 16/01/2027"):
         save(reporter, revision=sub.revision, now=late)
     with pytest.raises(Invalid, match="lý do"):
-        svc.reopen(user=approver, submission_id=sub.id, reason="", now=late)
+        decisions_svc.reopen(user=approver, submission_id=sub.id, reason="", now=late)
     with pytest.raises(Forbidden):
-        svc.reopen(user=reporter, submission_id=sub.id, reason="Tự mở", now=late)
-    svc.reopen(user=approver, submission_id=sub.id, reason="Bổ sung số liệu siêu thị mới", now=late)
+        decisions_svc.reopen(user=reporter, submission_id=sub.id, reason="Tự mở", now=late)
+    decisions_svc.reopen(user=approver, submission_id=sub.id, reason="Bổ sung số liệu siêu thị mới", now=late)
     save(reporter, revision=sub.revision, now=late)
     svc.submit(user=reporter, submission_id=sub.id, now=late)
     assert sub.reopened_at is None and sub.latest.on_time is False
@@ -142,10 +145,10 @@ def test_after_the_lock_only_a_reopen_lets_the_reporter_write(reporter, approver
 def test_an_estimate_is_replaced_by_the_actual_figure_in_a_new_version(reporter, approver):
     sub = save(reporter, estimate={"BL_HH_01"}).submission
     svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME)
-    svc.approve(user=approver, submission_id=sub.id)
+    decisions_svc.approve(user=approver, submission_id=sub.id)
     with pytest.raises(Invalid, match="đã được duyệt"):
         save(reporter, revision=sub.revision)
-    svc.reopen(user=approver, submission_id=sub.id, reason="Thay số ước bằng số thực hiện")
+    decisions_svc.reopen(user=approver, submission_id=sub.id, reason="Thay số ước bằng số thực hiện")
     save(reporter, retail_values({"BL_HH_01": 120}), revision=sub.revision)
     svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME)
     old = {v.indicator: v for v in sub.version(1).values}
@@ -180,12 +183,12 @@ def test_scope_other_agencies_cannot_read_or_write(app, reporter):
     assert svc.get_report(user=analyst, submission_id=sub.id).submission is sub  # analysts read everything
     svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME)
     with pytest.raises(Forbidden):
-        svc.approve(user=other_approver, submission_id=sub.id)
+        decisions_svc.approve(user=other_approver, submission_id=sub.id)
     with pytest.raises(Forbidden):
-        svc.approve(user=reporter, submission_id=sub.id)
-    assert sub.id not in [s.id for s in db.session.scalars(svc.list_submissions(user=other))]
-    assert sub.id not in [s.id for s in db.session.scalars(svc.list_submissions(user=other_approver, inbox=True))]
-    assert sub.id in [s.id for s in db.session.scalars(svc.list_submissions(user=user("pheduyet.hn"), inbox=True))]
+        decisions_svc.approve(user=reporter, submission_id=sub.id)
+    assert sub.id not in [s.id for s in db.session.scalars(listings_svc.list_submissions(user=other))]
+    assert sub.id not in [s.id for s in db.session.scalars(listings_svc.list_submissions(user=other_approver, inbox=True))]
+    assert sub.id in [s.id for s in db.session.scalars(listings_svc.list_submissions(user=user("pheduyet.hn"), inbox=True))]
 
 
 def test_an_agency_that_owes_nothing_is_told_so(reporter):
@@ -199,13 +202,13 @@ def test_an_agency_that_owes_nothing_is_told_so(reporter):
 
 # --------------------------------------------------------------------------------------- Excel
 def template(u, period=PERIOD) -> bytes:
-    data, name = svc.template(user=u, regime_code=REGIME, agency_code=AGENCY, period_key=period)
+    data, name = uploads_svc.template(user=u, regime_code=REGIME, agency_code=AGENCY, period_key=period)
     assert name == f"{REGIME}_{AGENCY}_{period}.xlsx"
     return data
 
 
 def upload(u, data, period=PERIOD, name="bao-cao.xlsx"):
-    return svc.upload(user=u, regime_code=REGIME, agency_code=AGENCY, period_key=period, data=data, file_name=name)
+    return uploads_svc.upload(user=u, regime_code=REGIME, agency_code=AGENCY, period_key=period, data=data, file_name=name)
 
 
 def test_excel_round_trip_creates_a_new_version(reporter):
@@ -354,7 +357,7 @@ def test_template_carries_last_periods_values_and_locks_the_rest(reporter, appro
 
     sub = save(reporter, period="2026-M11", now=datetime(2026, 11, 15, 3, 0, tzinfo=UTC)).submission
     svc.submit(user=reporter, submission_id=sub.id, now=datetime(2026, 11, 15, 3, 0, tzinfo=UTC))
-    svc.approve(user=approver, submission_id=sub.id)
+    decisions_svc.approve(user=approver, submission_id=sub.id)
     wb = openpyxl.load_workbook(io.BytesIO(template(reporter)))
     assert wb.sheetnames == ["Hướng dẫn", "_baocao", "Biểu 01"]
     assert wb["_baocao"].sheet_state == "veryHidden"
@@ -383,7 +386,7 @@ def test_an_ad_hoc_request_reaches_the_chosen_agencies(reporter):
     req = requests_svc.issue_request(user=designer, regime_code=REGIME, title="Báo cáo nhanh bán lẻ dịp Tết", content="Số liệu 20 ngày",
                             agency_codes=[AGENCY, "T04.SCT"], deadline=deadline, data_from=date(2026, 11, 1),
                             data_to=date(2026, 11, 20))
-    rows = [r for r in svc.my_reports(user=reporter) if r.period_key == req.period_key]
+    rows = [r for r in listings_svc.my_reports(user=reporter) if r.period_key == req.period_key]
     assert len(rows) == 1 and rows[0].title == "Báo cáo nhanh bán lẻ dịp Tết" and rows[0].status.value == "not_started"
     report = svc.open_report(user=reporter, regime_code=REGIME, agency_code=AGENCY, period_key=req.period_key, for_write=True)
     assert report.receiver.code == "BCT" and report.lock_at is None
@@ -395,7 +398,7 @@ def test_an_ad_hoc_request_reaches_the_chosen_agencies(reporter):
 
 
 def test_my_reports_lists_what_is_owed_with_days_left(reporter):
-    rows = svc.my_reports(user=reporter, now=ON_TIME)
+    rows = listings_svc.my_reports(user=reporter, now=ON_TIME)
     by = {(r.regime_code, r.period_key): r for r in rows}
     m12 = by[(REGIME, PERIOD)]
     assert m12.status.value == "not_started" and m12.days_left == 7 and not m12.late
@@ -403,14 +406,14 @@ def test_my_reports_lists_what_is_owed_with_days_left(reporter):
     assert (REGIME, "2026-M11") in by and by[(REGIME, "2026-M11")].late
     assert ("BNV-CBCC", "2026") in by  # annual civil-service report, due to the provincial Department of Home Affairs
     save(reporter)
-    assert {(r.regime_code, r.period_key): r for r in svc.my_reports(user=reporter, now=ON_TIME)}[(REGIME, PERIOD)].status.value == "draft"
+    assert {(r.regime_code, r.period_key): r for r in listings_svc.my_reports(user=reporter, now=ON_TIME)}[(REGIME, PERIOD)].status.value == "draft"
 
 
 def test_a_new_server_secret_retires_the_signing_key_and_old_seals_still_verify(app, reporter, approver):
     sub = save(reporter).submission
     svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME)
     first_key = sub.latest.seal_key
-    svc.return_(user=approver, submission_id=sub.id, reason="Kiểm tra lại")
+    decisions_svc.return_(user=approver, submission_id=sub.id, reason="Kiểm tra lại")
     old_secret = app.config["SECRET_KEY"]
     app.config["SECRET_KEY"] = "a-rotated-secret-key-0123456789"
     try:
@@ -419,5 +422,5 @@ def test_a_new_server_secret_retires_the_signing_key_and_old_seals_still_verify(
     finally:
         app.config["SECRET_KEY"] = old_secret
     assert sub.latest.seal_key.id != first_key.id and first_key.retired_at is not None
-    assert svc.verify(user=approver, submission_id=sub.id, number=1).ok
-    assert svc.verify(user=approver, submission_id=sub.id, number=2).ok
+    assert listings_svc.verify(user=approver, submission_id=sub.id, number=1).ok
+    assert listings_svc.verify(user=approver, submission_id=sub.id, number=2).ok

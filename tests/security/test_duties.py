@@ -13,6 +13,7 @@ from app.domain.hierarchy import Directory, Unit
 from app.extensions import db
 from app.models import Agency, Regime, ReportRequest, RequestTarget, SubmissionVersion, User
 from app.services import catalogue as catalogue_svc
+from app.services import decisions as decisions_svc
 from app.services import requests as requests_svc
 from app.services import submissions as svc
 from app.services import users as user_svc
@@ -43,11 +44,11 @@ def test_an_approver_cannot_decide_on_a_report_they_made(app):
     # the same person once drafted it (e.g. an account whose role changed since)
     db.session.execute(update(SubmissionVersion).where(SubmissionVersion.submission_id == sub.id).values(created_by_id=approver.id))
     db.session.expire_all()
-    assert not svc.can_decide(user=approver, submission=sub)
+    assert not decisions_svc.can_decide(user=approver, submission=sub)
     with pytest.raises(Forbidden, match="tự duyệt"):
-        svc.approve(user=approver, submission_id=sub.id)
+        decisions_svc.approve(user=approver, submission_id=sub.id)
     with pytest.raises(Forbidden):
-        svc.return_(user=approver, submission_id=sub.id, reason="x")
+        decisions_svc.return_(user=approver, submission_id=sub.id, reason="x")
 
 
 def test_an_approver_cannot_decide_on_their_own_agencys_report(app):
@@ -66,7 +67,7 @@ def test_an_approver_cannot_decide_on_their_own_agencys_report(app):
     sub = _submitted(clerk, agency="T01", period=f"YC{req.id}")
     assert sub.receiver_id == t01.id
     with pytest.raises(Forbidden, match="chính cơ quan mình"):
-        svc.approve(user=issuer, submission_id=sub.id)
+        decisions_svc.approve(user=issuer, submission_id=sub.id)
 
 
 def test_a_tier_whose_receiver_is_one_of_its_reporters_is_refused():

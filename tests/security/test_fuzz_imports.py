@@ -19,7 +19,7 @@ from app.adapters import excel
 from app.extensions import db
 from app.models import Regime, SubmissionVersion, User
 from app.services import designer as designer_svc
-from app.services import submissions as svc
+from app.services import uploads as uploads_svc
 from app.services.errors import Forbidden, Invalid
 
 FUZZ = settings(max_examples=30, deadline=None, derandomize=True,
@@ -87,7 +87,7 @@ edits = st.lists(st.tuples(st.sampled_from([excel.META_SHEET, "Biểu 01"]), st.
 def template_bytes(app):
     with app.app_context():
         reporter = db.session.scalar(select(User).where(User.username == "canbo.sct"))
-        return svc.template(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2026-M12")[0]
+        return uploads_svc.template(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2026-M12")[0]
 
 
 @FUZZ
@@ -104,7 +104,7 @@ def test_any_edit_of_a_template_is_refused_cell_by_cell_or_saved(app, template_b
     before = db.session.scalar(select(func.count()).select_from(SubmissionVersion))
     start = time.process_time()
     try:
-        svc.upload(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2026-M12",
+        uploads_svc.upload(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2026-M12",
                    data=out.getvalue(), file_name="fuzz.xlsx")
         db.session.rollback()  # a success is undone: every example starts from the same state
     except Invalid as exc:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app.adapters import excel
 from app.extensions import db
 from app.models import SubmissionVersion, User
-from app.services import submissions as svc
+from app.services import uploads as uploads_svc
 from app.services.errors import Invalid
 from tests.helpers import fill_template, retail_values
 
@@ -23,11 +23,11 @@ def reporter(app):
 
 
 def _template(reporter, period="2026-M12") -> bytes:
-    return svc.template(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key=period)[0]
+    return uploads_svc.template(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key=period)[0]
 
 
 def _upload(reporter, data: bytes, period="2026-M12"):
-    return svc.upload(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key=period, data=data,
+    return uploads_svc.upload(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key=period, data=data,
                       file_name="x.xlsx")
 
 

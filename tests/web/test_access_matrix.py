@@ -31,6 +31,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Agency, AuditEntry, Submission, User
+from app.services import decisions as decisions_svc
 from app.services import submissions as svc
 from app.services import users as user_svc
 from tests.helpers import fill_template, retail_values
@@ -296,7 +297,7 @@ def test_exports_hold_only_what_is_in_scope(app, world, principal, sees):
     """Bulk exports answer every reporting-center role, with the figures of their province only."""
     approver = db.session.get(User, world["ids"]["approver"])
     sub = db.session.get(Submission, world["sid"])
-    svc.approve(user=approver, submission_id=sub.id, revision=sub.revision)
+    decisions_svc.approve(user=approver, submission_id=sub.id, revision=sub.revision)
     sdmx = _call(app, world, principal, "GET", "/api/v1/exports/sdmx/data?regime=BCT-BANLE&start=2026-M12")
     assert sdmx.status_code == 200 and (",T01_SCT," in sdmx.get_data(as_text=True)) is sees
     dhis2 = _call(app, world, principal, "GET", "/api/v1/exports/dhis2?regime=BCT-BANLE&start=2026-M12")
@@ -344,9 +345,9 @@ OWNERSHIP = [
     ("request to another province's department", lambda w: _request(w, "approver_other", "T01.SCT"), False),
     ("ministry request to an agency its regime obliges", lambda w: _request(w, "designer", "T79.SCT"), True),
     ("ministry request to an agency of another ministry's regime", lambda w: _request(w, "designer_other", "T79.SCT"), False),
-    ("approver decides on the parent-received report", lambda w: svc.can_decide(
+    ("approver decides on the parent-received report", lambda w: decisions_svc.can_decide(
         user=db.session.get(User, w["ids"]["approver"]), submission=db.session.get(Submission, w["sid"])), True),
-    ("another province's approver decides on it", lambda w: svc.can_decide(
+    ("another province's approver decides on it", lambda w: decisions_svc.can_decide(
         user=db.session.get(User, w["ids"]["approver_other"]), submission=db.session.get(Submission, w["sid"])), False),
 ]
 

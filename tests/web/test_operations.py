@@ -12,6 +12,7 @@ from app.domain.periods import Frequency, Period
 from app.domain.rules import parse_rule
 from app.extensions import db
 from app.models import User
+from app.services import decisions as decisions_svc
 from app.services import submissions as svc
 from app.services.errors import Invalid
 from tests.helpers import retail_values
@@ -57,12 +58,12 @@ def test_two_approvers_at_once_exactly_one_wins(app):
                    outline={}, revision=None).submission
     svc.submit(user=reporter, submission_id=sub.id)
     seen = sub.revision  # both approvers opened the page at this revision
-    svc.approve(user=approver, submission_id=sub.id, revision=seen)
+    decisions_svc.approve(user=approver, submission_id=sub.id, revision=seen)
     with pytest.raises(Exception) as second:
-        svc.return_(user=approver, submission_id=sub.id, reason="Sai", revision=seen)
+        decisions_svc.return_(user=approver, submission_id=sub.id, reason="Sai", revision=seen)
     assert "tải lại" in str(second.value) or "đang chờ duyệt" in str(second.value)
     with pytest.raises(Invalid, match="đang chờ duyệt"):
-        svc.return_(user=approver, submission_id=sub.id, reason="Sai")  # even without a revision: it is no longer pending
+        decisions_svc.return_(user=approver, submission_id=sub.id, reason="Sai")  # even without a revision: it is no longer pending
     assert sub.status == "approved"
 
 
