@@ -78,6 +78,7 @@ def main() -> None:
     from app.models import Agency, Regime, Submission, SubmissionValue, SubmissionVersion, User
     from app.services import agencies, aggregation
     from app.services import catalogue as catalogue_svc
+    from app.services import center as center_svc
     from app.services import decisions as decisions_svc
     from app.services.seed import seed_demo
 
@@ -191,7 +192,7 @@ def main() -> None:
         for _ in range(7):
             db.session.expire_all()
             t = time.perf_counter()
-            v = aggregation.view(user=analyst, regime="BENCH-QG", period=last)
+            v = center_svc.view(user=analyst, regime="BENCH-QG", period=last)
             timings.append(time.perf_counter() - t)
         if os.environ.get("BENCH_PROFILE"):
             import cProfile
@@ -199,7 +200,7 @@ def main() -> None:
 
             prof = cProfile.Profile()
             prof.enable()
-            aggregation.view(user=analyst, regime="BENCH-QG", period=last)
+            center_svc.view(user=analyst, regime="BENCH-QG", period=last)
             prof.disable()
             pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
         print(f"national view {last} ({len(v.rows)} indicators, {len(v.children)} provinces, expected {v.expected:,}, reporting {v.reporting:,}): "
@@ -207,24 +208,24 @@ def main() -> None:
         timings = []
         for _ in range(7):
             t = time.perf_counter()
-            points = aggregation.trend(user=analyst, regime="BENCH-QG", indicator="TT_001", periods=len(periods))
+            points = center_svc.trend(user=analyst, regime="BENCH-QG", indicator="TT_001", periods=len(periods))
             timings.append(time.perf_counter() - t)
         print(f"trend of one indicator over {len(points)} periods: median {statistics.median(timings) * 1000:.1f} ms (target < 100 ms)")
         timings = []
         for _ in range(5):
             t = time.perf_counter()
-            aggregation.view(user=analyst, regime="BENCH-QG", period=last, unit="T01")
+            center_svc.view(user=analyst, regime="BENCH-QG", period=last, unit="T01")
             timings.append(time.perf_counter() - t)
         print(f"province view (Hà Nội, with its agencies): median {statistics.median(timings) * 1000:.0f} ms")
 
         # ---- SDMX-CSV of every value, streamed -----------------------------------------------------
         import resource
 
-        from app.services import exports
+        from app.services import interchange
 
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         t = time.perf_counter()
-        chunks, _ = exports.sdmx_data(user=analyst, regime="BENCH-QG", start=periods[0], end=periods[-1])
+        chunks, _ = interchange.sdmx_data(user=analyst, regime="BENCH-QG", start=periods[0], end=periods[-1])
         size = lines = 0
         for chunk in chunks:
             size += len(chunk)
@@ -238,7 +239,7 @@ def main() -> None:
         commune = next(code for _aid, code, level in reporters if level == "commune")
         sub = db.session.scalar(select(Submission).join(Agency, Agency.id == Submission.agency_id).where(Agency.code == commune, Submission.period_key == last,
                                                                        Submission.regime_id == regime.id))
-        before = {r.indicator.code: r.values[""] for r in aggregation.view(user=analyst, regime="BENCH-QG", period=last).rows}["TT_001"]
+        before = {r.indicator.code: r.values[""] for r in center_svc.view(user=analyst, regime="BENCH-QG", period=last).rows}["TT_001"]
         # the commune's report comes back, is corrected by +1,000 on TT_001, resubmitted and approved
         sub.status, sub.approved_version = "submitted", 1
         new = SubmissionVersion(number=2, regime_version_id=version_id, status="submitted", source="api", outline={}, created_at=now,
@@ -258,7 +259,7 @@ def main() -> None:
         decisions_svc.approve(user=approver, submission_id=sub.id)
         approved = time.perf_counter() - t
         t = time.perf_counter()
-        after = {r.indicator.code: r.values[""] for r in aggregation.view(user=analyst, regime="BENCH-QG", period=last).rows}["TT_001"]
+        after = {r.indicator.code: r.values[""] for r in center_svc.view(user=analyst, regime="BENCH-QG", period=last).rows}["TT_001"]
         shown = time.perf_counter() - t
         print(f"one approval: {approved * 1000:.0f} ms including the roll-up (same transaction); national view right after: "
               f"{shown * 1000:.0f} ms; TT_001 {format_vn(before)} → {format_vn(after)} (Δ {format_vn(after - before)}) (target < 1 s)")

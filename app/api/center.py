@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 
 from app.domain.layout import dparts
 from app.services import aggregation as svc
+from app.services import center as center_svc
 
 from . import csrf_for_cookie_sessions, require_login
 from .schemas import ApiErrorSchema
@@ -84,7 +85,7 @@ def _s(v):
 @blp.alt_response(403, schema=ApiErrorSchema)
 @blp.alt_response(422, schema=ApiErrorSchema)
 def aggregates(args):
-    v = svc.view(user=current_user, regime=args["regime"], period=args["period"], unit=args["agency"], units=args["units"],
+    v = center_svc.view(user=current_user, regime=args["regime"], period=args["period"], unit=args["agency"], units=args["units"],
                  basis="latest" if args["include"] == "submitted" else "approved", tier=args["tier"])
     items = []
     for r in v.rows:
@@ -107,7 +108,7 @@ def aggregates(args):
 @blp.response(200, CompletenessOut)
 @blp.alt_response(403, schema=ApiErrorSchema)
 def completeness(args):
-    cv = svc.completeness(user=current_user, regime=args["regime"], period=args["period"], unit=args["agency"], tier=args["tier"])
+    cv = center_svc.completeness(user=current_user, regime=args["regime"], period=args["period"], unit=args["agency"], tier=args["tier"])
     periods = [{"period": p.key, "expected": t.expected, "submitted": t.submitted, "on_time": t.on_time, "late": t.late,
                 "returned": t.returned, "draft": t.draft, "missing": t.missing, "rate": format(t.rate, "f"),
                 "on_time_rate": format(t.on_time_rate, "f")} for p in cv.periods for t in [cv.totals[p.key]]]
@@ -167,9 +168,9 @@ def sdmx_structure(args):
 
     from flask import send_file
 
-    from app.services import exports
+    from app.services import interchange
 
-    data, name = exports.sdmx_structure(user=current_user, regime=args["regime"])
+    data, name = interchange.sdmx_structure(user=current_user, regime=args["regime"])
     return send_file(BytesIO(data), download_name=name, as_attachment=True, mimetype="application/vnd.sdmx.structure+xml;version=2.1")
 
 
@@ -179,9 +180,9 @@ def sdmx_structure(args):
 def sdmx_data(args):
     from flask import Response, stream_with_context
 
-    from app.services import exports
+    from app.services import interchange
 
-    chunks, name = exports.sdmx_data(user=current_user, regime=args["regime"], start=args["start"], end=args["end"])
+    chunks, name = interchange.sdmx_data(user=current_user, regime=args["regime"], start=args["start"], end=args["end"])
     first = next(chunks)  # validation errors surface before streaming starts
     body = stream_with_context(_chain(first, chunks))
     return Response(body, mimetype="application/vnd.sdmx.data+csv;version=2.0.0",
@@ -201,9 +202,9 @@ def dhis2(args):
 
     from flask import send_file
 
-    from app.services import exports
+    from app.services import interchange
 
-    data, name = exports.dhis2(user=current_user, regime=args["regime"], start=args["start"], end=args["end"], fmt=args["format"])
+    data, name = interchange.dhis2(user=current_user, regime=args["regime"], start=args["start"], end=args["end"], fmt=args["format"])
     return send_file(BytesIO(data), download_name=name, as_attachment=True,
                      mimetype="text/csv" if args["format"] == "csv" else "application/json")
 

@@ -173,7 +173,7 @@ def _load_values(version_ids: dict[int, UnitSource]) -> None:
     province of 126 communes: the ORM's per-row type processing was a third of the compile)."""
     if not version_ids:
         return
-    from .aggregation import _raw
+    from .center import _raw
 
     rows = db.session.execute(select(SubmissionValue.version_id, SubmissionValue.indicator, SubmissionValue.dkey,
                                      _raw(SubmissionValue.number), SubmissionValue.text, SubmissionValue.estimate)
@@ -309,13 +309,13 @@ def compare_tiers(*, user: User, regime: str, period: str, indicator: str = "", 
     """For a multi-tier regime, per province: the figure summed from the primary (first-tier)
     reports beside the province's own compiled report, and the difference ("chênh lệch"); with
     the completeness of each tier."""
-    from . import aggregation
+    from . import center as center_svc
 
-    first = aggregation.view(user=user, regime=regime, period=period, basis=basis, tier=0)
+    first = center_svc.view(user=user, regime=regime, period=period, basis=basis, tier=0)
     top = len(first.definition.tiers) - 1
     if top < 1:
         raise Invalid("Chế độ này chỉ có một cấp báo cáo: không có báo cáo tổng hợp để so sánh")
-    compiled = aggregation.view(user=user, regime=regime, period=period, basis=basis, tier=top)
+    compiled = center_svc.view(user=user, regime=regime, period=period, basis=basis, tier=top)
     has_top = compiled.tier == top
     inds = [r.indicator for r in first.rows if r.indicator.value_type != "text" and r.indicator.aggregation != "none"]
     ind = next((i for i in inds if i.code == indicator), inds[0] if inds else None)
@@ -334,7 +334,7 @@ def compare_tiers(*, user: User, regime: str, period: str, indicator: str = "", 
     top_row = {r.indicator.code: r for r in compiled.rows} if has_top else {}
     comp = []
     for t, tier in enumerate(first.definition.tiers):
-        cv = aggregation.completeness(user=user, regime=regime, period=period, tier=t, periods=1)
+        cv = center_svc.completeness(user=user, regime=regime, period=period, tier=t, periods=1)
         comp.append((tier.name, cv.totals.get(first.period.key)))
     return TierComparison(ind, inds, 0, top, sorted(rows, key=lambda r: r.name), comp,
                           row_of[ind.code].values.get("") if ind.code in row_of else None,

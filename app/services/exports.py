@@ -1,7 +1,7 @@
 """Exports of the reporting center's figures: the consolidated report as a PDF in Vietnamese
 administrative-document form (WeasyPrint), the consolidated view as Excel, and long-format CSV.
 
-A document is built from the same `aggregation.view` the pages and the API use, so the PDF shows
+A document is built from the same `center_svc.view` the pages and the API use, so the PDF shows
 the figures the API reports; its footer carries the SHA-256 of those figures. Rendered PDFs are
 kept by that hash: the same data asked for twice is rendered once.
 """
@@ -15,7 +15,6 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -37,6 +36,7 @@ from app.extensions import db, reading_only  # noqa: E402
 from app.models import Agency, RecordVersion, SubmissionVersion, User  # noqa: E402
 
 from . import aggregation  # noqa: E402
+from . import center as center_svc  # noqa: E402
 
 STATUS_VI = {"on_time": "Gửi đúng hạn", "late": "Gửi muộn", "returned": "Bị trả lại", "draft": "Đang soạn, chưa gửi",
              "missing": "Chưa gửi"}
@@ -71,28 +71,28 @@ def _fmt(v, places=None) -> str:
     return "" if v is None else format_vn(v, places)
 
 
-def figures(view: aggregation.View) -> dict:
+def figures(view: center_svc.View) -> dict:
     """The figures of a view as plain data — what the hash in the footer covers."""
     return {"regime": view.regime.code, "version": view.version.version, "period": view.period.key, "unit": view.unit,
             "units": view.units, "basis": view.basis, "tier": view.tier,
             "values": {r.indicator.code: {k: (None if v is None else format(v, "f")) for k, v in r.values.items()} for r in view.rows}}
 
 
-def data_hash(view: aggregation.View) -> str:
+def data_hash(view: center_svc.View) -> str:
     return hashlib.sha256(json.dumps(figures(view), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def build_document(*, user: User, regime: str, period: str, agency: str = aggregation.NATION, units: str = "as_reported",
-                   include_charts: bool = True) -> tuple[Document, aggregation.View]:
+                   include_charts: bool = True) -> tuple[Document, center_svc.View]:
     from . import chain
 
     # an agency that compiles and sends its own report (tier ≥ 2): the document is that report —
     # its figures, its narrative, its number and date, its signer (app/services/chain.py)
     own = chain.own_report(regime=regime, period=period, agency=agency) if agency not in (aggregation.NATION, aggregation.CENTRAL) else None
-    v = aggregation.view(user=user, regime=regime, period=period, unit=agency, units=units, tier=own[0].tier if own else None)
+    v = center_svc.view(user=user, regime=regime, period=period, unit=agency, units=units, tier=own[0].tier if own else None)
     if own and v.tier != own[0].tier:
         own = None
-    cv = aggregation.completeness(user=user, regime=regime, period=period, unit=v.unit, tier=v.tier, periods=1)
+    cv = center_svc.completeness(user=user, regime=regime, period=period, unit=v.unit, tier=v.tier, periods=1)
     counts = cv.totals.get(v.period.key)
     agency_row = db.session.scalar(select(Agency).where(Agency.code == v.unit)) if v.unit != aggregation.NATION else None
     if agency_row is None:
@@ -121,7 +121,7 @@ def build_document(*, user: User, regime: str, period: str, agency: str = aggreg
     doc.forms = _forms(v)
     if include_charts and v.rows:
         first = v.rows[0].indicator
-        points = aggregation.trend(user=user, regime=regime, indicator=first.code, unit=v.unit, end=v.period.key, periods=12)
+        points = center_svc.trend(user=user, regime=regime, indicator=first.code, unit=v.unit, end=v.period.key, periods=12)
         doc.charts.append(_data_uri(charts.trend_svg([p.label_vi for p, _ in points], [x for _, x in points],
                                                      f"{first.name_vi} — 12 kỳ gần nhất", first.unit)))
         if v.children and v.unit == aggregation.NATION:
@@ -155,7 +155,7 @@ def _subtitle(name: str) -> str:
     return rest[:1].upper() + rest[1:]
 
 
-def _receiver(v: aggregation.View) -> str:
+def _receiver(v: center_svc.View) -> str:
     tier = v.definition.tiers[v.tier] if v.tier < len(v.definition.tiers) else None
     if v.unit == aggregation.NATION:
         return "Thủ tướng Chính phủ, các Phó Thủ tướng Chính phủ"
@@ -169,7 +169,7 @@ def _receiver(v: aggregation.View) -> str:
     return name
 
 
-def _sections(v: aggregation.View) -> list[dict]:
+def _sections(v: center_svc.View) -> list[dict]:
     """Outline sections: a single agency's own text; for a consolidated report the sections the
     designer marked as compiled, each agency's text under its name."""
     single = v.unit not in (aggregation.NATION, aggregation.CENTRAL) and not v.children and v.unit_name
@@ -192,7 +192,7 @@ def _sections(v: aggregation.View) -> list[dict]:
     return out
 
 
-def _forms(v: aggregation.View) -> list[dict]:
+def _forms(v: center_svc.View) -> list[dict]:
     layout = Layout(v.definition, v.catalogue)
     by_code = {r.indicator.code: r for r in v.rows}
     out = []
@@ -267,7 +267,7 @@ def safe(value):
     return value
 
 
-def long_rows(v: aggregation.View) -> list[dict]:
+def long_rows(v: center_svc.View) -> list[dict]:
     rows = []
     for r in v.rows:
         for key, value in r.values.items():
@@ -283,7 +283,7 @@ def long_rows(v: aggregation.View) -> list[dict]:
 
 
 def csv_bytes(*, user: User, regime: str, period: str, agency: str = aggregation.NATION, units: str = "as_reported") -> tuple[bytes, str]:
-    v = aggregation.view(user=user, regime=regime, period=period, unit=agency, units=units)
+    v = center_svc.view(user=user, regime=regime, period=period, unit=agency, units=units)
     out = io.StringIO()
     fields = ["regime", "period", "agency", "indicator", "indicator_name", "unit", "disaggregation", "value", "reporting"]
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
@@ -328,99 +328,6 @@ def xlsx_bytes(*, user: User, regime: str, period: str, agency: str = aggregatio
     return out.getvalue(), f"{regime}_{v.unit}_{v.period.key}.xlsx"
 
 
-# ----------------------------------------------------------------------------- SDMX and DHIS2
-def _period_keys(regime_code: str, start: str, end: str) -> tuple[object, list[str]]:
-    from app.domain.errors import DomainError
-    from app.domain.periods import Period, periods_between
-
-    from .catalogue import get_regime, regime_definition
-    from .errors import Invalid
-
-    regime = get_regime(code=regime_code)
-    definition, _ = regime_definition(regime.current_version)
-    try:
-        first, last = Period.parse(start), Period.parse(end or start)
-        definition.check_period(first)
-        definition.check_period(last)
-    except DomainError as exc:
-        raise Invalid(str(exc)) from None
-    keys = [p.key for p in periods_between(definition.frequency, first.cutoff(definition.cutoff)[1], last.cutoff(definition.cutoff)[1],
-                                           definition.cutoff)]
-    if len(keys) > 120:
-        raise Invalid("Khoảng kỳ quá dài: tối đa 120 kỳ mỗi lần xuất")
-    return regime, keys
-
-
-def record_rows(*, user: User, regime: str, start: str, end: str = "") -> Iterator[tuple[str, str, str, str, Decimal]]:
-    """(agency, indicator, breakdown, period, value) of every approved report in the range —
-    streamed from the database in batches, so memory stays flat however many values there are."""
-    from app.models import SubmissionValue
-
-    scope = aggregation.scope_of(user)
-    r, keys = _period_keys(regime, start, end)
-    rv, sv = RecordVersion, SubmissionValue
-    # the number as stored (canonical text on SQLite, NUMERIC on PostgreSQL): no per-row normalising
-    stmt = (select(rv.agency_code, sv.indicator, sv.dkey, rv.period_key, aggregation._raw(sv.number))
-            .join(sv, sv.version_id == rv.version_id)
-            .where(rv.regime_id == r.id, rv.basis == "approved", rv.period_key.in_(keys), sv.number.is_not(None))
-            .execution_options(yield_per=10000))
-    if scope is not None:
-        stmt = stmt.where(rv.province_code == scope)
-    # a plain DB-API cursor in batches: a million rows without building a Row object for each
-    conn = db.session.connection()
-    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    raw = conn.connection.driver_connection
-    cursor = raw.cursor(name="baocao_export") if conn.dialect.name == "postgresql" else raw.cursor()  # server-side on PostgreSQL
-    params = compiled.params if conn.dialect.paramstyle in ("named", "pyformat") else tuple(compiled.params[k] for k in compiled.positiontup)
-    cursor.execute(str(compiled), params)
-    try:
-        while batch := cursor.fetchmany(10000):
-            for agency, indicator, key, period, number in batch:
-                yield agency, indicator, key, period, (number if isinstance(number, str) else format(number.normalize(), "f"))
-    finally:
-        cursor.close()
-
-
-def sdmx_structure(*, user: User, regime: str) -> tuple[bytes, str]:
-    from app.adapters import interchange
-
-    aggregation.scope_of(user)
-    r = aggregation._regime(regime)
-    from .catalogue import regime_definition
-
-    definition, cat = regime_definition(r.current_version)
-    areas = db.session.execute(select(Agency.code, Agency.name).where(Agency.code.in_(
-        select(RecordVersion.agency_code).where(RecordVersion.regime_id == r.id).distinct())).order_by(Agency.code)).all()
-    breakdowns = {}
-    for grid in Layout(definition, cat).forms:
-        for c in grid.columns:
-            if c.key:
-                breakdowns[c.key] = c.label
-    data = interchange.structure_xml(regime=r.code, regime_name=definition.name_vi, version=r.current_version.version,
-                                     indicators=[(c, cat.indicators[c].name_vi) for c in definition.indicator_codes],
-                                     areas=[(c, n) for c, n in areas], breakdowns=sorted(breakdowns.items()))
-    return data, f"{r.code}-structure.xml"
-
-
-def sdmx_data(*, user: User, regime: str, start: str, end: str = "") -> tuple[Iterator[str], str]:
-    from app.adapters import interchange
-
-    aggregation.scope_of(user)  # refuse now: record_rows is a generator and would refuse mid-stream, after a 200
-    r, keys = _period_keys(regime, start, end)
-    rows = record_rows(user=user, regime=regime, start=start, end=end)
-    return interchange.sdmx_csv(r.code, r.current_version.version, rows), f"{r.code}_{keys[0]}_{keys[-1]}.sdmx.csv"
-
-
-def dhis2(*, user: User, regime: str, start: str, end: str = "", fmt: str = "json") -> tuple[bytes, str]:
-    from app.adapters import interchange
-
-    r, keys = _period_keys(regime, start, end)
-    rows = list(record_rows(user=user, regime=regime, start=start, end=end))
-    if fmt == "csv":
-        return interchange.dhis2_csv(rows), f"{r.code}_{keys[0]}_{keys[-1]}.dhis2.csv"
-    return interchange.dhis2_json(rows), f"{r.code}_{keys[0]}_{keys[-1]}.dhis2.json"
-
-
 # ------------------------------------------------------------------------- off the request path
 def _job_dir() -> Path:
     path = Path(current_app.config["INSTANCE_DIR"]) / "exports"
@@ -434,7 +341,7 @@ def start_pdf(*, user: User, regime: str, period: str, agency: str = aggregation
     same data is reused at once."""
     import uuid
 
-    aggregation.view(user=user, regime=regime, period=period, unit=agency, units=units)  # scope and input checked now
+    center_svc.view(user=user, regime=regime, period=period, unit=agency, units=units)  # scope and input checked now
     job = uuid.uuid4().hex
     state = {"job": job, "state": "running", "step": "Đang tổng hợp số liệu", "user": user.id, "regime": regime, "period": period,
              "agency": agency, "units": units, "started": datetime.now(VN_TZ).isoformat()}

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from app.adapters import charts
 from app.domain.numbers import format_vn
 from app.services import aggregation as svc
+from app.services import center as center_svc
 from app.services.errors import Invalid, NotFound
 
 from . import bp
@@ -24,13 +25,13 @@ def _args():
 @bp.route("/center")
 @login_required
 def center():
-    svc.scope_of(current_user)
-    regimes = svc.regimes_with_data()
+    center_svc.scope_of(current_user)
+    regimes = center_svc.regimes_with_data()
     chosen = request.args.get("regime") or (regimes[0].code if regimes else "")
     regime = next((r for r in regimes if r.code == chosen), None)
     if regime is None:
         raise NotFound("Chưa có chế độ báo cáo nào")
-    period = svc.latest_period(regime)
+    period = center_svc.latest_period(regime)
     if period is None:
         return render_template("center/empty.html", regimes=regimes, regime=regime)
     return redirect(url_for("web.center_view", regime=regime.code, period=period))
@@ -40,14 +41,14 @@ def center():
 @login_required
 def center_view(regime, period):
     args = _args()
-    v = svc.view(user=current_user, regime=regime, period=period, **args)
+    v = center_svc.view(user=current_user, regime=regime, period=period, **args)
     sort = request.args.get("sort", "")
     children = v.children
     if sort in v.definition.indicator_codes:
         children = sorted(children, key=lambda c: (c.values.get(sort) is None, -(c.values.get(sort) or 0)))
     chart = request.args.get("chart") or (v.rows[0].indicator.code if v.rows else "")
     return render_template("center/view.html", v=v, children=children, sort=sort, chart=chart, args=args,
-                           regimes=svc.regimes_with_data(), include=request.args.get("include", ""))
+                           regimes=center_svc.regimes_with_data(), include=request.args.get("include", ""))
 
 
 @bp.route("/center/<regime>/<period>/tiers")
@@ -67,7 +68,7 @@ def center_tiers(regime, period):
 def center_completeness(regime, period):
     unit = request.args.get("unit", svc.NATION)[:40]
     tier = request.args.get("tier", "")
-    cv = svc.completeness(user=current_user, regime=regime, period=period, unit=unit, tier=int(tier) if tier.isdigit() else None)
+    cv = center_svc.completeness(user=current_user, regime=regime, period=period, unit=unit, tier=int(tier) if tier.isdigit() else None)
     return render_template("center/completeness.html", cv=cv, regime=regime, period=period, unit=unit)
 
 
@@ -77,7 +78,7 @@ def center_trend_svg(regime):
     indicator = request.args.get("indicator", "")
     unit = request.args.get("unit", svc.NATION)
     basis = "latest" if request.args.get("include") == "submitted" else "approved"
-    points = svc.trend(user=current_user, regime=regime, indicator=indicator, unit=unit, end=request.args.get("period") or None,
+    points = center_svc.trend(user=current_user, regime=regime, indicator=indicator, unit=unit, end=request.args.get("period") or None,
                        basis=basis)
     v_name, v_unit = _indicator_label(regime, indicator)
     svg = charts.trend_svg([p.label_vi for p, _ in points], [val for _, val in points], v_name, v_unit)
@@ -89,7 +90,7 @@ def center_trend_svg(regime):
 def center_bars_svg(regime, period):
     args = _args()
     indicator = request.args.get("indicator", "")
-    v = svc.view(user=current_user, regime=regime, period=period, **args)
+    v = center_svc.view(user=current_user, regime=regime, period=period, **args)
     if indicator not in v.definition.indicator_codes:
         raise Invalid(f"Chỉ tiêu “{indicator}” không có trong chế độ")
     ind = v.catalogue.indicators[indicator]

@@ -12,6 +12,7 @@ from app.domain.numbers import normalise
 from app.extensions import db
 from app.models import Aggregate, User
 from app.services import aggregation as svc
+from app.services import center as center_svc
 from app.services import decisions as decisions_svc
 from app.services import history, users
 from app.services import submissions as submissions_svc
@@ -48,20 +49,20 @@ def load_history():
 
 def test_history_as_reported_and_in_todays_units(app, analyst):
     assert load_history() == 3
-    reported = svc.view(user=analyst, regime="VPCP-TTHC", period="2025-Q1")
+    reported = center_svc.view(user=analyst, regime="VPCP-TTHC", period="2025-Q1")
     total = {r.indicator.code: r.values[""] for r in reported.rows}
     assert total["TTHC_NHAN_TONG"] == 60 + 40 + 30 + 20 + 500 + 100
     # on-time rate: (early + on time) / settled, over the summed parts — not an average of rates
     assert total["TTHC_TYLE_DUNGHAN"] == normalise(Decimal(10 + 70 + 5 + 25 + 100 + 400) / Decimal(100 + 50 + 600) * 100)  # 81,33
     assert {c.code for c in reported.children} == {"T10-63", "T15-63", "T01-63"}
     assert reported.reporting == 3 and reported.expected >= 63  # the 63 provinces of the time (and the ministries) owed it
-    current = svc.view(user=analyst, regime="VPCP-TTHC", period="2025-Q1", units="current")
+    current = center_svc.view(user=analyst, regime="VPCP-TTHC", period="2025-Q1", units="current")
     children = {c.code: c for c in current.children}
     assert set(children) == {"T15", "T01"}
     assert children["T15"].values["TTHC_NHAN_TONG"] == 100 + 50
     assert children["T15"].values["TTHC_TYLE_DUNGHAN"] == normalise(Decimal(10 + 70 + 5 + 25) / Decimal(100 + 50) * 100)
     assert {r.indicator.code: r.values[""] for r in current.rows} == total  # the nation is the same either way
-    drilled = svc.view(user=analyst, regime="VPCP-TTHC", period="2025-Q1", unit="T15", units="current")
+    drilled = center_svc.view(user=analyst, regime="VPCP-TTHC", period="2025-Q1", unit="T15", units="current")
     assert {c.code for c in drilled.children} == {"T10-63", "T15-63"}
     assert {r.indicator.code: r.values[""] for r in drilled.rows}["TTHC_NHAN_TONG"] == 150
 
@@ -79,7 +80,7 @@ def submit_retail(approve: bool):
 
 
 def national(analyst, basis="approved", period="2026-M12"):
-    v = svc.view(user=analyst, regime="BCT-BANLE", period=period, basis=basis)
+    v = center_svc.view(user=analyst, regime="BCT-BANLE", period=period, basis=basis)
     return {r.indicator.code: r.values[""] for r in v.rows}
 
 
@@ -94,11 +95,11 @@ def test_only_approved_data_counts_unless_asked_and_a_return_removes_it(app, ana
 def test_an_approval_is_in_the_national_view_at_once_and_rebuild_changes_nothing(app, analyst):
     submit_retail(approve=True)
     assert national(analyst)["BL_TONG"] == 1722 and national(analyst)["BL_HH_01"] == 101
-    v = svc.view(user=analyst, regime="BCT-BANLE", period="2026-M12")
+    v = center_svc.view(user=analyst, regime="BCT-BANLE", period="2026-M12")
     assert v.reporting == 1 and v.expected == 34
-    t01 = svc.view(user=analyst, regime="BCT-BANLE", period="2026-M12", unit="T01")
+    t01 = center_svc.view(user=analyst, regime="BCT-BANLE", period="2026-M12", unit="T01")
     assert [c.code for c in t01.children] == ["T01.SCT"]
-    agency = svc.view(user=analyst, regime="BCT-BANLE", period="2026-M12", unit="T01.SCT")
+    agency = center_svc.view(user=analyst, regime="BCT-BANLE", period="2026-M12", unit="T01.SCT")
     assert {r.indicator.code: r.values[""] for r in agency.rows}["BL_LT"] == 21 + 22 + 23
 
     def snapshot():
@@ -117,16 +118,16 @@ def test_trend_over_periods(app, analyst):
     for key, scale in (("2026-M09", 1), ("2026-M10", 2)):
         values = {(k, ""): Decimal(v) * scale for k, v in retail_values().items()}
         history.load_reports(actor=actor, regime_code="BCT-BANLE", period_key=key, reports={"T04.SCT": values})
-    points = svc.trend(user=analyst, regime="BCT-BANLE", indicator="BL_TONG", end="2026-M10", periods=3)
+    points = center_svc.trend(user=analyst, regime="BCT-BANLE", indicator="BL_TONG", end="2026-M10", periods=3)
     assert [(p.key, v) for p, v in points] == [("2026-M08", None), ("2026-M09", 1722), ("2026-M10", 3444)]
-    v = svc.view(user=analyst, regime="BCT-BANLE", period="2026-M10")
+    v = center_svc.view(user=analyst, regime="BCT-BANLE", period="2026-M10")
     row = next(r for r in v.rows if r.indicator.code == "BL_TONG")
     assert row.previous == 1722 and row.change_previous == 200
 
 
 def test_completeness_counts_obliged_agencies_only(app, analyst):
     load_history()
-    cv = svc.completeness(user=analyst, regime="VPCP-TTHC", period="2025-Q1", periods=2)
+    cv = center_svc.completeness(user=analyst, regime="VPCP-TTHC", period="2025-Q1", periods=2)
     q1 = cv.totals["2025-Q1"]
     assert q1.submitted == 3 and q1.on_time == 2 and q1.late == 1 and q1.expected >= 63 and q1.rate <= 100
     assert all(t.rate <= 100 and t.submitted <= t.expected for t in cv.totals.values())
@@ -138,12 +139,12 @@ def test_a_province_analyst_sees_only_their_province(app):
     local = users.create_user(username="phantich.hn", password="mat-khau-dai-2026", full_name="Chuyên viên Hà Nội", role="analyst",
                               agency_code="T01")
     submit_retail(approve=True)
-    v = svc.view(user=local, regime="BCT-BANLE", period="2026-M12")
+    v = center_svc.view(user=local, regime="BCT-BANLE", period="2026-M12")
     assert v.unit == "T01"  # the nation is replaced by their province
     with pytest.raises(Forbidden):
-        svc.view(user=local, regime="BCT-BANLE", period="2026-M12", unit="T04")
+        center_svc.view(user=local, regime="BCT-BANLE", period="2026-M12", unit="T04")
     with pytest.raises(Forbidden):
-        svc.view(user=user("canbo.sct"), regime="BCT-BANLE", period="2026-M12")
+        center_svc.view(user=user("canbo.sct"), regime="BCT-BANLE", period="2026-M12")
 
 
 def test_the_api_serves_the_same_figures(client, app, analyst):

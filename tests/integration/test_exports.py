@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import User
-from app.services import aggregation, exports
+from app.services import center as center_svc
+from app.services import exports
 from app.services.users import issue_token
 from tests.integration.test_center import load_history
 
@@ -47,7 +48,7 @@ def test_the_national_pdf_is_a_vietnamese_administrative_document_with_the_apis_
                      headers={"Authorization": f"Bearer {issue_token(user=analyst)}"}).get_json()
     total = api["items"][0]["value"]
     assert total == "750" and re.search(r"hồ sơ\s+750\b", text)
-    view = aggregation.view(user=analyst, regime="VPCP-TTHC", period="2025-Q1")
+    view = center_svc.view(user=analyst, regime="VPCP-TTHC", period="2025-Q1")
     assert exports.data_hash(view) in text.replace("\n", "").replace(" ", "")  # the footer's SHA-256
     again, _, cached = exports.pdf(user=analyst, regime="VPCP-TTHC", period="2025-Q1")
     assert cached and again == data  # the same data is rendered once
