@@ -24,7 +24,7 @@ from .submissions import _signing_key, seal_payload, version_in_force
 
 
 def load_reports(*, actor: User, regime_code: str, period_key: str, reports: Mapping[str, Mapping[tuple[str, str], Decimal]],
-                 on_time: Callable[[str], bool] = lambda code: True) -> int:
+                 on_time: Callable[[str], bool] = lambda code: True, compilations: Mapping[str, dict] | None = None) -> int:
     """Store approved reports {agency code: {(indicator, key): value}} for one regime and period.
     Agencies that already have a report for it are left alone. Returns how many were stored."""
     if not actor.has_role(Role.ADMIN):
@@ -56,6 +56,7 @@ def load_reports(*, actor: User, regime_code: str, period_key: str, reports: Map
                          approved_version=1, first_submitted_at=when, on_time=when <= deadline, created_at=when, updated_at=when,
                          updated_by_id=actor.id)
         v = SubmissionVersion(number=1, regime_version_id=version.id, status="approved", source="import", outline={},
+                              compilation=(compilations or {}).get(code),
                               created_at=when, created_by_id=actor.id, saved_at=when, submitted_at=when, submitted_by_id=actor.id,
                               submitted_by=actor, on_time=when <= deadline, decided_at=when, decided_by_id=actor.id)
         sub.versions.append(v)
@@ -99,11 +100,12 @@ def demo_values(layout: Layout, agency: str, period: str, scale: int = 1000) -> 
     return out
 
 
-def seed_history(*, actor: User, communes_of: tuple[str, ...] = ("T01",)) -> dict[str, int]:
+def seed_history(*, actor: User, communes_of: tuple[str, ...] = ("T01",), compile_last: int = 2) -> dict[str, int]:
     """Approved demo reports (about nine in ten agencies report, one in five late): BCT-BANLE from
     the 34 Departments of Industry and Trade (Aug 2025 – Oct 2026); VPCP-TTHC from the 63 provinces
     of the time (2024 – Q2 2025) and, after the reorganisation, from the departments and the
-    communes of `communes_of` (Q3 2025 – Q3 2026)."""
+    communes of `communes_of` (Q3 2025 – Q3 2026). For the last `compile_last` periods of each, the
+    provinces' own reports are compiled from those (the compile chain)."""
     counts = {}
     plan = [("BCT-BANLE", [f"{y}-M{m:02d}" for y, m in [(2025, m) for m in range(8, 13)] + [(2026, m) for m in range(1, 11)]]),
             ("VPCP-TTHC", [f"{y}-Q{q}" for y in (2024, 2025) for q in range(1, 5)] + ["2026-Q1", "2026-Q2", "2026-Q3"])]
@@ -125,4 +127,30 @@ def seed_history(*, actor: User, communes_of: tuple[str, ...] = ("T01",)) -> dic
             reports = {a: demo_values(layout, a, key) for a in first if int(hashlib.md5(f"{a}{key}".encode()).hexdigest(), 16) % 10 < 9}
             counts[f"{code} {key}"] = load_reports(actor=actor, regime_code=code, period_key=key, reports=reports,
                                                    on_time=lambda a, k=key: int(hashlib.md5(f"late{a}{k}".encode()).hexdigest(), 16) % 5 != 0)
+        for key in keys[-compile_last:] if compile_last else []:
+            counts[f"{code} {key} tổng hợp"] = compile_provinces(actor=actor, regime_code=code, period_key=key)
     return counts
+
+
+def compile_provinces(*, actor: User, regime_code: str, period_key: str) -> int:
+    """The compile chain in the demo: each province's own report for the period, compiled from what
+    its units reported (app/services/chain.py), stored as approved with its compilation record."""
+    from datetime import UTC, datetime
+
+    from . import chain
+    from .submissions import open_report
+
+    regime = db.session.scalar(select(Regime).where(Regime.code == regime_code))
+    definition, _ = regime_definition(regime.current_version)
+    period = Period.parse(period_key)
+    if len(definition.tiers) < 2 or not definition.covers(period):
+        return 0
+    units = agency_svc.units_on(day=period.cutoff(definition.cutoff)[1])
+    compilers = sorted({o.agency for o in obligations(definition, period, units) if o.tier == 1})
+    reports, records = {}, {}
+    for code in compilers:
+        comp = chain.gather(open_report(user=actor, regime_code=regime_code, agency_code=code, period_key=period_key))
+        if comp.counted:
+            reports[code] = {k: c.value for k, c in comp.cells.items() if c.value is not None}
+            records[code] = comp.record(datetime.now(UTC))
+    return load_reports(actor=actor, regime_code=regime_code, period_key=period_key, reports=reports, compilations=records)

@@ -85,8 +85,12 @@ def apply_tiers(doc: dict, f) -> None:
             _set(deadline, "month" if rule == "fixed_date" else "month_offset", _int(f.get(p + "month", "")))
         else:
             _set(deadline, "days", _int(f.get(p + "days", "")))
-        tiers.append({"name": f.get(p + "name", "").strip(), "reporters": reporters,
-                      "receiver": f.get(p + "receiver", "").strip(), "deadline": deadline})
+        tier = {"name": f.get(p + "name", "").strip(), "reporters": reporters,
+                "receiver": f.get(p + "receiver", "").strip(), "deadline": deadline}
+        basis, missing = f.get(p + "compile_basis", "approved"), f.get(p + "compile_missing", "omit")
+        if i > 0 and (basis, missing) != ("approved", "omit"):  # the default policy is not written out
+            tier["compile"] = {"basis": basis, "missing": missing}
+        tiers.append(tier)
     doc["regime"]["tiers"] = tiers
 
 

@@ -254,3 +254,32 @@ def test_the_pdf_of_a_compiling_province_is_its_own_report(app):
     assert f"Số: {result.submission.id}/BC-UBND" in text and "ngày 10 tháng 12 năm 2026" in text
     assert hn.full_name in text and "Bộ Công Thương" in text  # signer and "Nơi nhận"
     assert "1.100" in text  # its figures, as sent
+
+
+def test_the_compile_policy_is_set_per_tier_in_the_designer(app, client, auth):
+    from app.services import catalogue as catalogue_svc
+    from app.services import designer as designer_svc
+
+    auth.login("thietke.bct")
+    form = {"section": "tiers", "tier_count": "2",
+            "tier0_name": "Sở Công Thương gửi Ủy ban nhân dân tỉnh", "tier0_levels": ["department"], "tier0_kinds": "SCT",
+            "tier0_receiver": "province", "tier0_rule": "day_of_month", "tier0_day": "17",
+            "tier1_name": "Ủy ban nhân dân tỉnh gửi Bộ Công Thương", "tier1_levels": ["province"], "tier1_receiver": "BCT",
+            "tier1_rule": "day_of_month", "tier1_day": "20", "tier1_compile_basis": "submitted", "tier1_compile_missing": "carry_last"}
+    client.post("/designer/BCT-BANLE", data=form)
+    page = client.get("/designer/BCT-BANLE").get_data(as_text=True)
+    assert 'value="carry_last" selected' in page and 'value="submitted" selected' in page
+    draft = designer_svc.get_draft(user=user("thietke.bct"), code="BCT-BANLE")
+    assert draft.document["regime"]["tiers"][1]["compile"] == {"basis": "submitted", "missing": "carry_last"}
+    assert "compile" not in draft.document["regime"]["tiers"][0]
+    version = designer_svc.publish(user=user("thietke.bct"), code="BCT-BANLE")
+    definition, _ = catalogue_svc.regime_definition(version)
+    assert definition.tiers[1].compile == CompilePolicy("submitted", "carry_last")
+    # and a bad value in a file is refused with the choices
+    def bad(doc):
+        doc["regime"]["tiers"][1]["compile"] = {"basis": "everything"}
+    draft = designer_svc.get_draft(user=user("thietke.bct"), code="BCT-BANLE", create=True)
+    designer_svc.update(user=user("thietke.bct"), code="BCT-BANLE", revision=draft.revision, change=bad)
+    with pytest.raises(Invalid) as err:
+        designer_svc.publish(user=user("thietke.bct"), code="BCT-BANLE")
+    assert "basis: everything" in str(err.value.details)
