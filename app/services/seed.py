@@ -13,6 +13,7 @@ DEMO_USERS = [
     # username, full name, role, agency
     ("canbo.sct", "Nguyễn Thị Lan", "reporter", "T01.SCT"),
     ("pheduyet.hn", "Trần Văn Minh", "approver", "T01"),
+    ("pheduyet.bct", "Đỗ Thị Thanh", "approver", "BCT"),  # receives the provinces' compiled reports
     ("thietke.bct", "Lê Thu Hà", "designer", "BCT"),
     ("phantich.vpcp", "Phạm Quốc Huy", "analyst", "VPCP"),
     ("quantri", "Hoàng Đức Anh", "admin", "CP"),
