@@ -357,3 +357,42 @@ def own_report(*, regime: str, period: str, agency: str):
         sealed = [v for v in sub.versions if v.seal_hash]
         version = sealed[-1] if sealed else None
     return (sub, version) if version is not None else None
+
+
+@dataclass(frozen=True)
+class Correction:
+    """An estimate (ước thực hiện) the previous period's report was compiled from, now that the
+    actual arrived below: what was sent, what the units' reports give now."""
+
+    code: str
+    name: str
+    unit: str
+    sent: Decimal | None
+    actual: Decimal | None
+
+
+def previous_corrections(report: Report, user: User) -> list[Correction]:
+    """Cells of the previous period's compiled report that rested on estimates and whose actual has
+    since arrived from the units below (their estimate replaced by an actual, or the figure changed)."""
+    from .submissions import get_report
+
+    if not compiles(report):
+        return []
+    own = own_report(regime=report.regime.code, period=report.period.previous().key, agency=report.agency.code)
+    if own is None or not (own[1].compilation or {}).get("estimates"):
+        return []
+    sub, version = own
+    record = version.compilation
+    comp = gather(get_report(user=user, submission_id=sub.id))
+    out = []
+    for cid in record["estimates"]:
+        key = rules.key_of(cid)
+        now = comp.cells.get(key)
+        before = record["values"].get(cid)
+        if now is None or now.value is None or now.estimate:
+            continue
+        if before is None or Decimal(str(before)) != now.value:
+            cell = report.layout.cells.get(key)
+            out.append(Correction(key[0], cell.indicator.name_vi if cell else key[0], cell.indicator.unit if cell else "",
+                                  None if before is None else Decimal(str(before)), now.value))
+    return out

@@ -30,7 +30,8 @@ def panel(report, *, writable: bool):
     return SimpleNamespace(
         units=comp.units, counted=comp.counted, missing=comp.missing, late=comp.late, policy=comp.policy,
         carried=[u for u in comp.units if u.carried_from],
-        changes=svc.changes_below(report, comp) if record else [], compiled_at=_at(record), can_fill=writable)
+        changes=svc.changes_below(report, comp) if record else [], compiled_at=_at(record), can_fill=writable,
+        corrections=svc.previous_corrections(report, current_user))
 
 
 def compiled_cells(report, entries, number: int | None = None):

@@ -196,8 +196,7 @@ def test_the_center_shows_primary_and_compiled_figures_with_the_difference(app, 
     current[("BL_HH_01", "")] = ("1100", False, "Bổ sung doanh thu hai siêu thị mới chưa báo cáo")
     svc.save(user=hn, report=report, raw=current, outline={"I": "Tổng hợp."}, revision=None)
     svc.submit(user=hn, submission_id=result.submission.id, now=ON_TIME)
-    bct_approver = users_create("pheduyet.bct", "approver", "BCT")
-    decisions_svc.approve(user=bct_approver, submission_id=result.submission.id)
+    decisions_svc.approve(user=user("pheduyet.bct"), submission_id=result.submission.id)
     analyst = user("phantich.vpcp")
     cmp = chain.compare_tiers(user=analyst, regime="BCT-BANLE", period="2026-M12", indicator="BL_HH_01")
     hanoi = next(r for r in cmp.rows if r.code == "T01")
@@ -208,13 +207,6 @@ def test_the_center_shows_primary_and_compiled_figures_with_the_difference(app, 
     page = client.get("/center/BCT-BANLE/2026-M12/tiers?indicator=BL_HH_01").get_data(as_text=True)
     assert "chênh lệch" in page and 'data-unit="T01" class="table-warning"' in page and "1.100" in page
     assert "Số tổng hợp và số gốc" in client.get("/center/BCT-BANLE/2026-M12").get_data(as_text=True)
-
-
-def users_create(username, role, agency):
-    from app.services.users import create_user
-
-    return create_user(username=username, password="mot-cum-tu-du-dai-2026", full_name="Người phê duyệt Bộ", role=role,
-                       agency_code=agency)
 
 
 def test_the_compilers_reminder_says_how_many_reports_below_are_missing(app, smtp):
@@ -247,7 +239,7 @@ def test_the_pdf_of_a_compiling_province_is_its_own_report(app):
     current[("BL_HH_01", "")] = ("1100", False, "Bổ sung hai siêu thị mới")
     svc.save(user=hn, report=report, raw=current, outline={"I": "Thành phố đánh giá sức mua tăng khá trong tháng."}, revision=None)
     svc.submit(user=hn, submission_id=result.submission.id, now=ON_TIME)
-    decisions_svc.approve(user=users_create("pheduyet.bct", "approver", "BCT"), submission_id=result.submission.id)
+    decisions_svc.approve(user=user("pheduyet.bct"), submission_id=result.submission.id)
     data, _name, _cached = exports.pdf(user=user("phantich.vpcp"), regime="BCT-BANLE", period="2026-M12", agency="T01")
     text = " ".join(pdf_text(data).split())
     assert "Thành phố đánh giá sức mua tăng khá trong tháng." in text  # its own synthesis, not "(Chưa có nội dung.)"
@@ -283,3 +275,26 @@ def test_the_compile_policy_is_set_per_tier_in_the_designer(app, client, auth):
     with pytest.raises(Invalid) as err:
         designer_svc.publish(user=user("thietke.bct"), code="BCT-BANLE")
     assert "basis: everything" in str(err.value.details)
+
+
+def test_when_the_actual_arrives_below_the_next_period_shows_the_correction(app, client, auth):
+    nov = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
+    sub = _sct_submits_and_is_approved(retail_values({"BL_HH_02": 200}), estimate={"BL_HH_02"}, period="2026-M11")
+    hn = user("pheduyet.hn")
+    result, _ = chain.fill(user=hn, regime_code="BCT-BANLE", agency_code="T01", period_key="2026-M11", now=nov)
+    assert "BL_HH_02|" in result.version.compilation["estimates"]
+    svc.submit(user=hn, submission_id=result.submission.id, now=nov)
+    # the department reports the actual for November
+    reporter = user("canbo.sct")
+    decisions_svc.reopen(user=hn, submission_id=sub.id, reason="Có số thực hiện", now=ON_TIME)
+    unit = svc.open_report(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2026-M11", for_write=True)
+    again = svc.save(user=reporter, report=unit, raw=raw(retail_values({"BL_HH_02": 230})), outline={}, revision=None,
+                     now=ON_TIME, new_version=True)
+    svc.submit(user=reporter, submission_id=again.submission.id, now=ON_TIME)
+    decisions_svc.approve(user=hn, submission_id=again.submission.id)
+    december = svc.open_report(user=hn, regime_code="BCT-BANLE", agency_code="T01", period_key="2026-M12")
+    corrections = chain.previous_corrections(december, hn)
+    assert [(c.code, c.sent, c.actual) for c in corrections] == [("BL_HH_02", Decimal(200), Decimal(230))]
+    auth.login("pheduyet.hn")
+    page = client.get("/reports/BCT-BANLE/T01/2026-M12").get_data(as_text=True)
+    assert "Số ước tính của kỳ trước đã có số thực hiện" in page and "230" in page
