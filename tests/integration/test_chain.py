@@ -298,3 +298,25 @@ def test_when_the_actual_arrives_below_the_next_period_shows_the_correction(app,
     auth.login("pheduyet.hn")
     page = client.get("/reports/BCT-BANLE/T01/2026-M12").get_data(as_text=True)
     assert "Số ước tính của kỳ trước đã có số thực hiện" in page and "230" in page
+
+
+def test_an_annual_regime_disaggregated_by_sex_is_compiled_cell_by_cell(app):
+    """BNV-CBCC: departments and communes → the provincial Department of Home Affairs; the province
+    compiles every (indicator, sex) cell; an average (mean age) is the mean over the units, not a sum."""
+    male, female = "GIOI_TINH=NAM", "GIOI_TINH=NU"
+
+    def cbcc(cc_m, cc_f, age_m, age_f):
+        return {("CBCC_CONGCHUC", male): Decimal(cc_m), ("CBCC_CONGCHUC", female): Decimal(cc_f),
+                ("CBCC_TUOI_BQ", male): Decimal(age_m), ("CBCC_TUOI_BQ", female): Decimal(age_f)}
+
+    stored = history.load_reports(actor=user("quantri"), regime_code="BNV-CBCC", period_key="2025",
+                                  reports={"T01.SCT": cbcc(30, 20, 40, 38), "X00070": cbcc(10, 15, 44, 36)})
+    assert stored == 2
+    report = svc.open_report(user=user("pheduyet.hn"), regime_code="BNV-CBCC", agency_code="T01", period_key="2025")
+    comp = chain.gather(report)
+    assert {u.code for u in comp.counted} == {"T01.SCT", "X00070"} and "T01.SNV" not in {u.code for u in comp.units}
+    assert comp.cells[("CBCC_CONGCHUC", male)].value == 40 and comp.cells[("CBCC_CONGCHUC", female)].value == 35
+    assert report.layout.cells[("CBCC_TUOI_BQ", male)].indicator.aggregation == "average"
+    assert comp.cells[("CBCC_TUOI_BQ", male)].value == 42 and comp.cells[("CBCC_TUOI_BQ", female)].value == 37
+    full = report.layout.complete({k: c.value for k, c in comp.cells.items()})
+    assert full[("CBCC_CONGCHUC", "")] == 75  # the total of the breakdowns, computed as on the form
