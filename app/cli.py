@@ -330,7 +330,82 @@ def backup_restore(backup_dir):
     click.echo(f"Đã khôi phục {len(report)} bảng, {sum(n for n, _ in report.values()):,} dòng — số dòng từng bảng khớp bản sao lưu.")
 
 
+pki_cli = AppGroup("pki", help="Digital signatures: trust anchors, revocation lists, agencies' certificates, verification.")
+
+
+def _pki_call(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except (Invalid, NotFound) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@pki_cli.command("trust")
+@click.argument("action", type=click.Choice(["add"]))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def pki_trust(action, file):
+    """Install a CA certificate (PEM or DER) as a trust anchor."""
+    from .services import signing
+
+    info = _pki_call(signing.add_trust_anchor, Path(file).read_bytes())
+    click.echo(f"Đã cài chứng thư gốc tin cậy: {info.subject} (SHA-256 {info.fingerprint[:16]}…, hết hạn {info.not_after:%d/%m/%Y}).")
+
+
+@pki_cli.command("crl")
+@click.argument("action", type=click.Choice(["add"]))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def pki_crl(action, file):
+    """Install a certificate revocation list (for networks that cannot reach the CA)."""
+    from .services import signing
+
+    n = _pki_call(signing.add_crl, Path(file).read_bytes())
+    click.echo(f"Đã cài danh sách thu hồi ({n} chứng thư bị thu hồi).")
+
+
+@pki_cli.command("keystore")
+@click.argument("action", type=click.Choice(["add"]))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--agency", "agency_code", required=True)
+@click.option("--password-env", default="BAOCAO_P12_PASSWORD", show_default=True, help="Environment variable holding the file's password.")
+def pki_keystore(action, file, agency_code, password_env):
+    """A PKCS#12 the server signs the agency's reports with (re-encrypted in instance/pki/keystores)."""
+    import os
+
+    from .services import signing
+
+    row = _pki_call(signing.add_keystore, agency_code=agency_code, data=Path(file).read_bytes(),
+                    password=os.environ.get(password_env, "").encode())
+    click.echo(f"{agency_code}: ký bằng chứng thư {row.subject} (số hiệu {row.serial}, hết hạn {row.not_after:%d/%m/%Y}).")
+
+
+@pki_cli.command("link")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--agency", "agency_code", required=True)
+def pki_link(file, agency_code):
+    """Link an official's or agency's certificate to the agency (signatures made with it count as the agency's)."""
+    from .services import signing
+
+    row = _pki_call(signing.link_certificate, agency_code=agency_code, data=Path(file).read_bytes())
+    click.echo(f"Đã gắn chứng thư {row.subject} với {agency_code}.")
+
+
+@pki_cli.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--agency", "agency_code", default="", help="Also check that the signer belongs to this agency.")
+def pki_verify(file, agency_code):
+    """Verify every signature of a PDF; exit 1 when it is not valid."""
+    from .services import signing
+
+    agency = _pki_call(signing.agency_by_code, agency_code) if agency_code else None
+    verdict, checks = signing.verify_bytes(Path(file).read_bytes(), agency=agency)
+    click.echo(verdict.message)
+    for who in verdict.signers:
+        click.echo(f"  - {who}")
+    if not verdict.ok:
+        raise SystemExit(1)
+
+
 def init_app(app) -> None:
     for group in (catalogue_cli, agencies_cli, users_cli, seed_cli, reminders_cli, scheduler_cli, aggregate_cli, export_cli,
-                  backup_cli):
+                  backup_cli, pki_cli):
         app.cli.add_command(group)

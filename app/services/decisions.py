@@ -55,6 +55,11 @@ def approve(*, user: User, submission_id: int, revision: int | None = None, now:
         raise Conflict(_conflict_message(sub))
     _decide_check(sub)
     version = sub.latest
+    from .signing import verify_version
+
+    verdict = verify_version(version)  # verified on receipt, again at the decision: a bad signature blocks it
+    if verdict is not None and not verdict.ok:
+        raise Invalid(f"Không duyệt được: {verdict.message}", details=[{"code": "signature", "message": p} for p in verdict.problems])
     version.status = "approved"
     version.decided_at, version.decided_by_id = now, user.id
     sub.status = Status.APPROVED.value

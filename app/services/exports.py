@@ -95,17 +95,7 @@ def build_document(*, user: User, regime: str, period: str, agency: str = aggreg
     cv = center_svc.completeness(user=user, regime=regime, period=period, unit=v.unit, tier=v.tier, periods=1)
     counts = cv.totals.get(v.period.key)
     agency_row = db.session.scalar(select(Agency).where(Agency.code == v.unit)) if v.unit != aggregation.NATION else None
-    if agency_row is None:
-        issuer, short, parent, place, signer = "VĂN PHÒNG CHÍNH PHỦ", "VPCP", "", "Hà Nội", "BỘ TRƯỞNG, CHỦ NHIỆM"
-    elif agency_row.level == "province":
-        issuer, short, parent, signer = f"ỦY BAN NHÂN DÂN {agency_row.name.upper()}", "UBND", "", "TM. ỦY BAN NHÂN DÂN – CHỦ TỊCH"
-        place = agency_row.name.replace("Thành phố ", "").replace("Tỉnh ", "")
-    else:
-        parent_agency = agency_row.parent_on(datetime.now(VN_TZ).date())
-        issuer, short = agency_row.name.upper(), agency_row.code.split(".")[-1]
-        parent = f"ỦY BAN NHÂN DÂN {parent_agency.name.upper()}" if parent_agency and parent_agency.level == "province" else ""
-        place = parent_agency.name.replace("Thành phố ", "").replace("Tỉnh ", "") if parent_agency else "Hà Nội"
-        signer = "GIÁM ĐỐC" if agency_row.level == "department" else "THỦ TRƯỞNG CƠ QUAN"
+    issuer, short, parent, place, signer = letterhead(agency_row)
     completeness_text = "Chưa có thông tin về tình hình gửi báo cáo."
     if counts and counts.expected:
         n = format_vn
@@ -147,6 +137,65 @@ def build_document(*, user: User, regime: str, period: str, agency: str = aggreg
     generated = datetime.now(VN_TZ).strftime("%H:%M %d/%m/%Y")
     doc.footer = f"baocao · tạo lúc {generated} · SHA-256 số liệu: {doc.data_hash}"
     return doc, v
+
+
+def letterhead(agency_row: Agency | None) -> tuple[str, str, str, str, str]:
+    """(issuing agency, its short name, its parent agency, place, signer's title) of a Decree-30
+    document: the Government Office for the nation, else the agency's own."""
+    if agency_row is None:
+        return "VĂN PHÒNG CHÍNH PHỦ", "VPCP", "", "Hà Nội", "BỘ TRƯỞNG, CHỦ NHIỆM"
+    if agency_row.level == "province":
+        return (f"ỦY BAN NHÂN DÂN {agency_row.name.upper()}", "UBND", "", agency_row.name.replace("Thành phố ", "").replace("Tỉnh ", ""),
+                "TM. ỦY BAN NHÂN DÂN – CHỦ TỊCH")
+    parent_agency = agency_row.parent_on(datetime.now(VN_TZ).date())
+    parent = f"ỦY BAN NHÂN DÂN {parent_agency.name.upper()}" if parent_agency and parent_agency.level == "province" else ""
+    place = parent_agency.name.replace("Thành phố ", "").replace("Tỉnh ", "") if parent_agency else "Hà Nội"
+    signer = "GIÁM ĐỐC" if agency_row.level == "department" else "THỦ TRƯỞNG CƠ QUAN"
+    return agency_row.name.upper(), agency_row.code.split(".")[-1], parent, place, signer
+
+
+def version_document(report, version) -> Document:
+    """One submitted version as a Decree-30 document — the agency's own report, as sent: its
+    narrative, its figures with the system columns it was sealed with, its number, date and signer."""
+    issuer, short, parent, place, signer = letterhead(report.agency)
+    sent = (version.submitted_at or version.saved_at).astimezone(VN_TZ)
+    doc = Document(title=_subtitle(report.title), period_label=report.period_label, issuer=issuer, issuer_short=short,
+                   parent_agency=parent, place=place, year=sent.year, scope_label=report.agency.name,
+                   receiver=report.receiver.name if report.receiver else "Cơ quan nhận báo cáo", signer_title=signer,
+                   completeness_text="", number=f"{report.submission.id}/BC-{short}",
+                   date_text=f"ngày {sent.day:02d} tháng {sent.month:02d} năm {sent.year}",
+                   signer_name=version.submitted_by.full_name if version.submitted_by else "")
+    outline = version.outline or {}
+    doc.sections = [{"code": s.code, "title": s.title, "texts": [{"agency": "", "text": t}] if (t := (outline.get(s.code) or "").strip()) else []}
+                    for s in report.definition.outline]
+    entries = {k: e.value for k, e in report.entries(version.number).items()}
+    values = report.layout.complete(entries)
+    system = report.system(None, version.number) if version.sealed_system is not None else {}
+    for grid in report.layout.forms:
+        rows = []
+        for line in grid.lines:
+            code = line.indicator.code
+            places = 1 if line.indicator.aggregation in ("ratio", "average") else None
+            name = line.indicator.name_vi
+            if line.row.of_which and not name.lower().startswith("trong đó"):
+                name = "Trong đó: " + name
+            rows.append({"no": line.row.row, "name": name, "unit": line.indicator.unit, "depth": line.depth,
+                         "bold": bool(grid.form.children(code)),
+                         "cells": [_fmt(values.get((code, c.key)) if not isinstance(values.get((code, c.key)), str) else None, places)
+                                   for c in grid.columns],
+                         "change_previous": _fmt(system.get("pct_previous", {}).get(code), 1),
+                         "change_last_year": _fmt(system.get("pct_same_period_last_year", {}).get(code), 1)})
+        doc.forms.append({"label": grid.label, "title": grid.form.title, "columns": [c.label for c in grid.columns], "rows": rows})
+    doc.data_hash = version.seal_hash or ""
+    doc.footer = f"baocao · {report.regime.code} · phiên bản {version.number} · SHA-256 niêm phong: {doc.data_hash}"
+    return doc
+
+
+def version_pdf(report, version) -> bytes:
+    from weasyprint import HTML
+
+    return HTML(string=render_html(version_document(report, version), report.regime.code),
+                base_url=str(Path(current_app.config["INSTANCE_DIR"]))).write_pdf()
 
 
 def _subtitle(name: str) -> str:

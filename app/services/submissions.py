@@ -478,9 +478,24 @@ def submit(*, user: User, submission_id: int, revision: int | None = None, now: 
     late = "" if version.on_time else "nộp muộn"
     _event(sub, version.number, "submitted", user, now, late)
     db.session.flush()
+    _sign(report, version, user)
     aggregation.refresh(sub)  # the reporting center sees it in the same transaction
     _commit_or_conflict(sub, "submit")
     return SaveResult(sub, version, [f for f in findings if f.severity == "warning"])
+
+
+def _sign(report: Report, version: SubmissionVersion, user: User) -> None:
+    """The signed PDF of the version, when the server holds a keystore for the agency (signing.py).
+    A keystore that fails is logged and the report still goes, sealed: a server-side fault must not
+    stop an agency from reporting on deadline day; its page then says it is not signed."""
+    from app.adapters.signatures import SignatureError
+
+    from .signing import sign_version
+
+    try:
+        sign_version(report=report, version=version, user=user)
+    except SignatureError:
+        current_app.logger.exception("signing the submitted version failed")
 
 
 def check_draft(report: Report) -> list[dict]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from io import BytesIO
 
-from flask import current_app, jsonify, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields import SelectChoice
@@ -19,6 +19,7 @@ from app.services import decisions as decisions_svc
 from app.services import listings as listings_svc
 from app.services import references as references_svc
 from app.services import requests as requests_svc
+from app.services import signing
 from app.services import submissions as svc
 from app.services import uploads as uploads_svc
 from app.services.errors import Conflict, Invalid
@@ -207,7 +208,20 @@ def submission(sid):
                            system=report.system(entries, number), events=listings_svc.events(report=report), changes=changes,
                            sections=sections, against=int(against) if against.isdigit() else None,
                            verification=verification, can_decide=can_decide, action=EmptyForm(), return_form=ReturnForm(),
-                           now=svc.utcnow(), compiled=compiled_cells(report, entries, number))
+                           now=svc.utcnow(), compiled=compiled_cells(report, entries, number),
+                           signature=signing.verify_version(shown) if shown.sealed else None)
+
+
+@bp.route("/submissions/<int:sid>/versions/<int:number>/signed.pdf")
+@login_required
+def submission_signed_pdf(sid, number):
+    report = svc.get_report(user=current_user, submission_id=sid)  # the reader's scope, checked on what is stored
+    version = report.submission.version(number)
+    doc = signing.document_of(version.id) if version is not None else None
+    if doc is None:
+        abort(404)
+    return send_file(BytesIO(doc.pdf), download_name=f"{report.regime.code}_{report.agency.code}_{report.period_key}_v{number}_ky-so.pdf",
+                     as_attachment=True, mimetype="application/pdf")
 
 
 def _decision(sid, fn, success, **kwargs):
@@ -251,7 +265,11 @@ def inbox():
     if args["status"] not in {s.value for s in Status}:
         args["status"] = "" if args["status"] in ("", "all") else "submitted"
     page = paginate(listings_svc.list_submissions(user=current_user, inbox=True, **args))
-    return render_template("reports/inbox.html", page=page, args=args, Status=Status)
+    # verified on receipt: every signed report of the page waiting for a decision, checked now
+    waiting = [s.latest for s in page.items if s.latest is not None and s.status == "submitted"]
+    by_version = signing.verify_versions(waiting)
+    verdicts = {v.submission_id: by_version[v.id] for v in waiting if v.id in by_version}
+    return render_template("reports/inbox.html", page=page, args=args, Status=Status, verdicts=verdicts)
 
 
 @bp.route("/requests")

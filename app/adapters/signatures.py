@@ -1,0 +1,150 @@
+"""PAdES signatures on PDF reports, with pyHanko: sign (baseline B-B, B-T when a time-stamping
+authority is configured) with a visible signature in the signer block, and validate every signature
+of a PDF against the trust anchors the operator installed and the revocation information available
+(CRL files; OCSP/CRL fetching when allowed). No Flask here: callers pass bytes and settings."""
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from asn1crypto import crl as asn1_crl
+from asn1crypto import pem
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers, timestamps
+from pyhanko.sign.general import SigningError
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko.stamp import TextStampStyle
+from pyhanko_certvalidator import ValidationContext
+
+FIELD = "ChuKySo"
+SIGNER_BOX = (330, 40, 565, 120)  # on the last page, where the Decree-30 signer block ends
+
+
+class SignatureError(Exception):
+    """A keystore or a PDF that cannot be used (wrong password, not a PKCS#12, not a PDF)."""
+
+
+def _der(data: bytes) -> bytes:
+    return pem.unarmor(data)[2] if pem.detect(data) else data
+
+
+def load_certificate(data: bytes) -> asn1_x509.Certificate:
+    try:
+        return asn1_x509.Certificate.load(_der(data))
+    except Exception as exc:  # noqa: BLE001 — asn1crypto raises several types for bad input
+        raise SignatureError(f"Tệp không phải chứng thư số X.509 (PEM hoặc DER): {str(exc)[:120]}") from None
+
+
+def load_crl(data: bytes) -> asn1_crl.CertificateList:
+    try:
+        crl = asn1_crl.CertificateList.load(_der(data))
+        _ = crl.native  # parse it all now: a broken file fails here, not during a verification
+        return crl
+    except Exception as exc:  # noqa: BLE001
+        raise SignatureError(f"Tệp không phải danh sách thu hồi (CRL): {str(exc)[:120]}") from None
+
+
+@dataclass(frozen=True)
+class CertInfo:
+    subject: str
+    common_name: str
+    organization: str
+    serial: str
+    issuer: str
+    not_before: datetime
+    not_after: datetime
+    fingerprint: str  # SHA-256 of the DER certificate, hex
+
+    @classmethod
+    def of(cls, cert: asn1_x509.Certificate) -> CertInfo:
+        subject = cert.subject.native
+        return cls(cert.subject.human_friendly, subject.get("common_name", ""), subject.get("organization_name", ""),
+                   format(cert.serial_number, "x"), cert.issuer.native.get("common_name", cert.issuer.human_friendly),
+                   cert.not_valid_before, cert.not_valid_after, hashlib.sha256(cert.dump()).hexdigest())
+
+
+def keystore_signer(p12: bytes, passphrase: bytes) -> signers.SimpleSigner:
+    try:
+        signer = signers.SimpleSigner.load_pkcs12_data(p12, other_certs=[], passphrase=passphrase)
+    except Exception as exc:  # noqa: BLE001
+        raise SignatureError(f"Không mở được kho khóa PKCS#12: {str(exc)[:120]}") from None
+    if signer is None or signer.signing_cert is None:
+        raise SignatureError("Không mở được kho khóa PKCS#12 (sai mật khẩu hoặc tệp hỏng)")
+    return signer
+
+
+def sign_pdf(pdf: bytes, signer: signers.Signer, *, name: str, reason: str, location: str,
+             timestamp_url: str | None = None) -> bytes:
+    """The PDF with one more PAdES signature, visible in the signer block of the last page (a second
+    signer — the leader after the clerk — signs in a field of its own beside it)."""
+    try:
+        existing = len(PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures)
+    except Exception as exc:  # noqa: BLE001
+        raise SignatureError(f"Không đọc được tệp PDF: {str(exc)[:200]}") from None
+    name_of_field = FIELD if not existing else f"{FIELD}{existing + 1}"
+    box = SIGNER_BOX if not existing else (40, 40 + 85 * (existing - 1), 275, 120 + 85 * (existing - 1))
+    meta = signers.PdfSignatureMetadata(field_name=name_of_field, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
+                                        reason=reason, location=location, name=name)
+    stamp = TextStampStyle(stamp_text="Ký số bởi: %(signer)s\nThời gian: %(ts)s")
+    pdf_signer = signers.PdfSigner(meta, signer=signer, stamp_style=stamp,
+                                   timestamper=timestamps.HTTPTimeStamper(timestamp_url) if timestamp_url else None,
+                                   new_field_spec=fields.SigFieldSpec(name_of_field, on_page=-1, box=box))
+    out = io.BytesIO()
+    try:
+        pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), output=out)
+    except SigningError as exc:
+        raise SignatureError(f"Không ký được: {str(exc)[:200]}") from None
+    return out.getvalue()
+
+
+@dataclass
+class SignatureCheck:
+    """One signature of a PDF, as validated."""
+
+    signer: CertInfo | None
+    signed_at: datetime | None
+    intact: bool  # the signed bytes are those the signer signed
+    valid: bool  # the cryptographic signature checks out
+    trusted: bool  # a path to an installed trust anchor, valid at signing time
+    revoked: bool
+    expired_at_signing: bool
+    whole_document: bool  # nothing was added after this signature
+    timestamped: bool
+    details: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.intact and self.valid and self.trusted and not self.revoked and not self.expired_at_signing and self.whole_document
+
+
+def verify_pdf(data: bytes, *, trust_roots: list[asn1_x509.Certificate], crls: list[asn1_crl.CertificateList],
+               allow_fetching: bool = False) -> list[SignatureCheck]:
+    """Every signature of the PDF, in document order. A PDF pyHanko cannot read raises SignatureError."""
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        signatures = reader.embedded_signatures
+    except Exception as exc:  # noqa: BLE001 — malformed PDF
+        raise SignatureError(f"Không đọc được tệp PDF: {str(exc)[:200]}") from None
+    out = []
+    for sig in signatures:
+        context = ValidationContext(trust_roots=trust_roots, crls=crls, allow_fetching=allow_fetching,
+                                    revocation_mode="soft-fail")
+        try:
+            status = validate_pdf_signature(sig, context)
+        except Exception as exc:  # noqa: BLE001 — a signature so broken it cannot be evaluated
+            out.append(SignatureCheck(None, None, False, False, False, False, False, False, False, [str(exc)[:300]]))
+            continue
+        cert = status.signing_cert
+        info = CertInfo.of(cert) if cert is not None else None
+        signed_at = status.timestamp_validity.timestamp if status.timestamp_validity else status.signer_reported_dt
+        expired = bool(info and signed_at and not (info.not_before <= signed_at <= info.not_after))
+        out.append(SignatureCheck(
+            info, signed_at, bool(status.intact), bool(status.valid), bool(status.trusted), bool(status.revoked), expired,
+            status.coverage == SignatureCoverageLevel.ENTIRE_FILE, status.timestamp_validity is not None,
+            [line for line in status.pretty_print_details().splitlines() if line.strip()][:60]))
+    return out

@@ -1,0 +1,200 @@
+"""Digital signatures (ký số) of submitted reports: the trust anchors and revocation lists the
+operator installs, the certificates linked to each agency, keystores the server holds for agencies,
+signing each submitted version's PDF, and the verdict on a signed PDF — on receipt, before a
+decision, and on demand for any PDF brought from outside.
+
+Files live under instance/pki/: trust/ (CA certificates), crls/ (revocation lists for offline
+networks), keystores/ (PKCS#12 re-encrypted with a passphrase derived from the server's secret)."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+from flask import current_app
+from sqlalchemy import select
+
+from app.adapters import signatures as sig
+from app.domain import signing as rules
+from app.extensions import db
+from app.models import Agency, AgencyCertificate, SignedDocument, User
+from app.models.base import utcnow
+
+from .errors import Invalid, NotFound
+
+MAX_FILE = 5 * 1024 * 1024
+
+
+def _dir(name: str) -> Path:
+    path = Path(current_app.config["INSTANCE_DIR"]) / "pki" / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _passphrase() -> bytes:
+    secret = current_app.config["SECRET_KEY"]
+    secret = secret.encode() if isinstance(secret, str) else secret
+    return hashlib.sha256(b"baocao-keystore:" + secret).hexdigest().encode()
+
+
+def _bounded(data: bytes, what: str) -> bytes:
+    if not data or len(data) > MAX_FILE:
+        raise Invalid(f"{what}: tệp rỗng hoặc lớn quá {MAX_FILE // 1048576} MB")
+    return data
+
+
+# --------------------------------------------------------------------------- trust and revocation
+def add_trust_anchor(data: bytes) -> sig.CertInfo:
+    """Install a CA certificate as a trust anchor (the Government Cipher Committee's root, a CA's)."""
+    try:
+        cert = sig.load_certificate(_bounded(data, "Chứng thư gốc"))
+    except sig.SignatureError as exc:
+        raise Invalid(str(exc)) from None
+    if not cert.ca:
+        raise Invalid("Chứng thư này không phải của tổ chức cung cấp dịch vụ chứng thực (không có basicConstraints CA)")
+    info = sig.CertInfo.of(cert)
+    (_dir("trust") / f"{info.fingerprint}.der").write_bytes(cert.dump())
+    return info
+
+
+def add_crl(data: bytes) -> int:
+    """Install a revocation list (for networks where the CA cannot be reached); returns how many
+    certificates it revokes."""
+    try:
+        crl = sig.load_crl(_bounded(data, "Danh sách thu hồi"))
+    except sig.SignatureError as exc:
+        raise Invalid(str(exc)) from None
+    (_dir("crls") / f"{hashlib.sha256(crl.dump()).hexdigest()}.crl").write_bytes(crl.dump())
+    return len(crl["tbs_cert_list"]["revoked_certificates"] or [])
+
+
+def trust_anchors():
+    return [sig.load_certificate(p.read_bytes()) for p in sorted(_dir("trust").glob("*.der"))]
+
+
+def revocation_lists():
+    return [sig.load_crl(p.read_bytes()) for p in sorted(_dir("crls").glob("*.crl"))]
+
+
+# ------------------------------------------------------------------------- agencies' certificates
+def agency_by_code(code: str) -> Agency:
+    agency = db.session.scalar(select(Agency).where(Agency.code == code))
+    if agency is None:
+        raise NotFound(f"Không có cơ quan mã “{code}”")
+    return agency
+
+
+def _link(agency: Agency, info: sig.CertInfo, keystore: str | None) -> AgencyCertificate:
+    row = db.session.scalar(select(AgencyCertificate).where(AgencyCertificate.fingerprint == info.fingerprint))
+    if row is not None and row.agency_id != agency.id:
+        raise Invalid(f"Chứng thư số này đã gắn với đơn vị khác ({row.agency.code}); một chứng thư chỉ thuộc một đơn vị")
+    row = row or AgencyCertificate(agency_id=agency.id, fingerprint=info.fingerprint)
+    row.subject, row.serial, row.issuer = info.subject[:500], info.serial[:80], info.issuer[:255]
+    row.not_before, row.not_after, row.retired_at = info.not_before, info.not_after, None
+    row.keystore = keystore or row.keystore
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def link_certificate(*, agency_code: str, data: bytes) -> AgencyCertificate:
+    """An official's or agency's certificate (signing with their own token): signatures made with it
+    count as the agency's."""
+    try:
+        info = sig.CertInfo.of(sig.load_certificate(_bounded(data, "Chứng thư số")))
+    except sig.SignatureError as exc:
+        raise Invalid(str(exc)) from None
+    return _link(agency_by_code(agency_code), info, None)
+
+
+def add_keystore(*, agency_code: str, data: bytes, password: bytes) -> AgencyCertificate:
+    """A PKCS#12 the server signs with for the agency: re-encrypted with the server's passphrase and
+    kept in instance/pki/keystores; its certificate is linked to the agency."""
+    agency = agency_by_code(agency_code)
+    try:
+        key, cert, extra = pkcs12.load_key_and_certificates(_bounded(data, "Kho khóa"), password or None)
+    except (ValueError, TypeError) as exc:
+        raise Invalid(f"Không mở được kho khóa PKCS#12 (sai mật khẩu hoặc tệp hỏng): {str(exc)[:120]}") from None
+    if key is None or cert is None:
+        raise Invalid("Kho khóa PKCS#12 phải chứa khóa bí mật và chứng thư số")
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    info = sig.CertInfo.of(sig.load_certificate(cert.public_bytes(Encoding.DER)))
+    name = f"{agency.code}-{info.fingerprint[:16]}.p12"
+    (_dir("keystores") / name).write_bytes(pkcs12.serialize_key_and_certificates(
+        agency.code.encode(), key, cert, extra or None, BestAvailableEncryption(_passphrase())))
+    return _link(agency, info, name)
+
+
+def certificates_of(agency_id: int) -> list[AgencyCertificate]:
+    return list(db.session.scalars(select(AgencyCertificate).where(AgencyCertificate.agency_id == agency_id,
+                                                                   AgencyCertificate.retired_at.is_(None))))
+
+
+def _signer_for(agency_id: int):
+    now = utcnow()
+    rows = [c for c in certificates_of(agency_id) if c.keystore and c.not_before <= now <= c.not_after]
+    if not rows:
+        return None, None
+    row = max(rows, key=lambda c: c.not_after)
+    path = _dir("keystores") / row.keystore
+    if not path.exists():
+        return None, None
+    return sig.keystore_signer(path.read_bytes(), _passphrase()), row
+
+
+# ----------------------------------------------------------------------------------- signing
+def sign_version(*, report, version, user: User) -> SignedDocument | None:
+    """Render the submitted version as its Decree-30 PDF and sign it with the agency's keystore held
+    by the server. None when the agency has none (the version stays sealed, not signed)."""
+    from .exports import version_pdf
+
+    signer, cert = _signer_for(report.agency.id)
+    if signer is None:
+        return None
+    pdf = sig.sign_pdf(version_pdf(report, version), signer, name=user.full_name, reason=f"Gửi báo cáo {report.title} — {report.period_label}",
+                       location=report.agency.name, timestamp_url=current_app.config.get("PKI_TSA_URL") or None)
+    doc = SignedDocument(version_id=version.id, pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(), signer_subject=cert.subject,
+                         signer_fingerprint=cert.fingerprint, certificate_serial=cert.serial, certificate_issuer=cert.issuer,
+                         mode="server", signed_by_id=user.id)
+    db.session.add(doc)
+    return doc
+
+
+# -------------------------------------------------------------------------------- verification
+def verify_bytes(data: bytes, *, agency: Agency | None = None, anchors=None, crls=None) -> tuple[rules.Verdict, list[sig.SignatureCheck]]:
+    """The verdict on a signed PDF: integrity, a chain to an installed trust anchor valid at signing
+    time, revocation (CRL files; OCSP/CRL fetched when PKI_ALLOW_FETCHING), and — for a report of
+    `agency` — that the signer's certificate is linked to it."""
+    try:
+        checks = sig.verify_pdf(_bounded(data, "Tệp PDF"), trust_roots=trust_anchors() if anchors is None else anchors,
+                                crls=revocation_lists() if crls is None else crls,
+                                allow_fetching=bool(current_app.config.get("PKI_ALLOW_FETCHING")))
+    except sig.SignatureError as exc:
+        return rules.Verdict(False, str(exc), [str(exc)]), []
+    fingerprints = {c.fingerprint for c in certificates_of(agency.id)} if agency is not None else None
+    return rules.verdict(checks, agency_fingerprints=fingerprints, agency_name=agency.name if agency else ""), checks
+
+
+def document_of(version_id: int) -> SignedDocument | None:
+    return db.session.scalar(select(SignedDocument).where(SignedDocument.version_id == version_id))
+
+
+def verify_versions(versions) -> dict[int, rules.Verdict]:
+    """The verdicts of several versions (an inbox page): one query for their PDFs, the trust
+    anchors and revocation lists read once. Versions without a signed PDF are left out."""
+    versions = {v.id: v for v in versions}
+    docs = db.session.scalars(select(SignedDocument).where(SignedDocument.version_id.in_(list(versions)))).all() if versions else []
+    if not docs:
+        return {}
+    anchors, crls = trust_anchors(), revocation_lists()
+    return {d.version_id: verify_bytes(d.pdf, agency=versions[d.version_id].submission.agency, anchors=anchors, crls=crls)[0]
+            for d in docs}
+
+
+def verify_version(version) -> rules.Verdict | None:
+    """The verdict on a submitted version's signed PDF as stored now (None: not signed)."""
+    doc = document_of(version.id)
+    if doc is None:
+        return None
+    return verify_bytes(doc.pdf, agency=version.submission.agency)[0]

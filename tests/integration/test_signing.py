@@ -1,0 +1,165 @@
+"""Digital signatures with a real test PKI (certomancer): a submitted report is signed as a PAdES PDF
+with the agency's keystore; the receiver sees the verdict; a bad signature blocks approval; every
+verdict — valid, tampered, incremental update, revoked, expired at signing time, untrusted root,
+signer not of the reporting agency, two signatures — says what it is in Vietnamese."""
+from __future__ import annotations
+
+import io
+import subprocess
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from app.adapters import signatures as sig
+from app.extensions import db
+from app.models import SignedDocument, User
+from app.services import decisions as decisions_svc
+from app.services import signing
+from app.services import submissions as svc
+from app.services.errors import Invalid
+from tests import pki
+from tests.helpers import retail_values
+
+ON_TIME = datetime(2026, 12, 10, 3, 0, tzinfo=UTC)
+
+
+def user(name):
+    return db.session.scalar(select(User).where(User.username == name))
+
+
+@pytest.fixture(scope="module")
+def arch(tmp_path_factory):
+    return pki.build(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture
+def instance(app, tmp_path):
+    """A PKI folder of the test's own (files are not rolled back with the database)."""
+    saved = app.config["INSTANCE_DIR"]
+    app.config["INSTANCE_DIR"] = str(tmp_path)
+    yield tmp_path
+    app.config["INSTANCE_DIR"] = saved
+
+
+@pytest.fixture
+def trusted(app, arch, instance):
+    signing.add_trust_anchor(pki.cert_der(arch, "root"))
+    signing.add_crl(pki.crl_der(arch))
+    return arch
+
+
+def _submit(values=None):
+    reporter = user("canbo.sct")
+    report = svc.open_report(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2026-M12", for_write=True)
+    saved = svc.save(user=reporter, report=report, raw={(k, ""): (str(v), False, "") for k, v in (values or retail_values()).items()},
+                     outline={"I": "Sức mua tăng dịp cuối năm."}, revision=None, now=ON_TIME)
+    return svc.submit(user=reporter, submission_id=saved.submission.id, now=ON_TIME)
+
+
+def _pdf() -> bytes:
+    from weasyprint import HTML
+
+    return HTML(string="<html><body><h1>BÁO CÁO</h1><p>Số liệu tháng 12/2026</p></body></html>").write_pdf()
+
+
+def _signed(arch, label, pdf=None) -> bytes:
+    signer = sig.keystore_signer(pki.pkcs12(arch, label), pki.PASSWORD)
+    return sig.sign_pdf(pdf or _pdf(), signer, name=label, reason="Gửi báo cáo", location="Hà Nội")
+
+
+def test_a_submitted_report_is_signed_and_the_receiver_sees_a_valid_verdict(app, client, auth, trusted):
+    signing.add_keystore(agency_code="T01.SCT", data=pki.pkcs12(trusted, "hanoi"), password=pki.PASSWORD)
+    result = _submit()
+    doc = db.session.scalar(select(SignedDocument).where(SignedDocument.version_id == result.version.id))
+    assert doc is not None and doc.pdf.startswith(b"%PDF") and doc.mode == "server"
+    text = subprocess.run(["pdftotext", "-", "-"], input=doc.pdf, capture_output=True).stdout.decode()
+    assert "Sức mua tăng dịp cuối năm." in text and f"Số: {result.submission.id}/BC-SCT" in " ".join(text.split())
+    verdict = signing.verify_version(result.version)
+    assert verdict.ok and verdict.message.startswith("Chữ ký hợp lệ — ký bởi Tran Van Minh (UBND thanh pho Ha Noi), lúc ")
+    assert "chứng thư số do CA chuyen dung thu nghiem cấp" in verdict.message
+    auth.login("pheduyet.hn")
+    page = client.get(f"/submissions/{result.submission.id}").get_data(as_text=True)
+    assert "Chữ ký hợp lệ — ký bởi Tran Van Minh" in page and "signed.pdf" in page
+    download = client.get(f"/submissions/{result.submission.id}/versions/{result.version.number}/signed.pdf")
+    assert download.status_code == 200 and download.data == doc.pdf
+    inbox = client.get("/inbox").get_data(as_text=True)
+    assert "Chữ ký hợp lệ" in inbox
+    decisions_svc.approve(user=user("pheduyet.hn"), submission_id=result.submission.id)
+
+
+def test_tampering_with_the_stored_pdf_is_detected_and_blocks_approval(app, trusted):
+    signing.add_keystore(agency_code="T01.SCT", data=pki.pkcs12(trusted, "hanoi"), password=pki.PASSWORD)
+    result = _submit()
+    doc = db.session.scalar(select(SignedDocument).where(SignedDocument.version_id == result.version.id))
+    data = bytearray(doc.pdf)
+    at = data.find(b"/Length")  # a byte of the first (signed) revision
+    data[at + 8:at + 9] = b"9" if data[at + 8:at + 9] != b"9" else b"8"
+    doc.pdf = bytes(data)
+    db.session.flush()
+    verdict = signing.verify_version(result.version)
+    assert not verdict.ok and "đã bị sửa sau khi ký" in verdict.message
+    with pytest.raises(Invalid, match="Không duyệt được: Chữ ký không hợp lệ"):
+        decisions_svc.approve(user=user("pheduyet.hn"), submission_id=result.submission.id)
+
+
+def test_each_verdict_names_what_is_wrong(app, trusted):
+    from app.services.agencies import get_agency
+
+    agency = get_agency(code="T01.SCT")
+    for label in ("hanoi", "leader", "revoked", "expired"):
+        signing.link_certificate(agency_code="T01.SCT", data=pki.cert_der(trusted, label))
+
+    def verdict(data):
+        return signing.verify_bytes(data, agency=agency)[0]
+
+    assert verdict(_signed(trusted, "hanoi")).ok
+    assert "đã bị thu hồi" in verdict(_signed(trusted, "revoked")).message
+    assert "hết hạn vào thời điểm ký" in verdict(_signed(trusted, "expired")).message
+    assert "không dẫn tới chứng thư gốc tin cậy" in verdict(_signed(trusted, "foreign")).message
+    other = verdict(_signed(trusted, "other-agency"))
+    assert not other.ok and "người ký không thuộc đơn vị báo cáo (Sở Công Thương thành phố Hà Nội)" in other.message
+
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(_signed(trusted, "hanoi")))
+    writer.root["/Extra"] = generic.NameObject("/Added")  # an update appended after the signature
+    writer.update_root()
+    out = io.BytesIO()
+    writer.write(out)
+    assert "thêm nội dung sau chữ ký" in verdict(out.getvalue()).message
+
+    both = _signed(trusted, "leader", _signed(trusted, "hanoi"))  # the clerk, then the leader
+    two = verdict(both)
+    assert two.ok and "và 1 chữ ký khác hợp lệ" in two.message and len(two.signers) == 2
+    assert "không có chữ ký số" in verdict(_pdf()).message
+    assert not verdict(b"%PDF-1.7 not really").ok
+
+
+def test_the_cli_installs_anchors_and_keystores_and_verifies_a_file(app, runner, arch, instance, tmp_path, monkeypatch):
+    (tmp_path / "root.der").write_bytes(pki.cert_der(arch, "root"))
+    (tmp_path / "leaf.der").write_bytes(pki.cert_der(arch, "hanoi"))
+    (tmp_path / "k.p12").write_bytes(pki.pkcs12(arch, "hanoi"))
+    (tmp_path / "ok.pdf").write_bytes(_signed(arch, "hanoi"))
+    (tmp_path / "foreign.pdf").write_bytes(_signed(arch, "foreign"))
+    refused = runner.invoke(args=["pki", "trust", "add", str(tmp_path / "leaf.der")])
+    assert refused.exit_code != 0 and "không phải của tổ chức cung cấp dịch vụ chứng thực" in refused.output
+    assert runner.invoke(args=["pki", "trust", "add", str(tmp_path / "root.der")]).exit_code == 0
+    monkeypatch.setenv("BAOCAO_P12_PASSWORD", "sai")
+    wrong = runner.invoke(args=["pki", "keystore", "add", str(tmp_path / "k.p12"), "--agency", "T01.SCT"])
+    assert wrong.exit_code != 0 and "sai mật khẩu" in wrong.output
+    monkeypatch.setenv("BAOCAO_P12_PASSWORD", pki.PASSWORD.decode())
+    added = runner.invoke(args=["pki", "keystore", "add", str(tmp_path / "k.p12"), "--agency", "T01.SCT"])
+    assert added.exit_code == 0 and "Tran Van Minh" in added.output
+    ok = runner.invoke(args=["pki", "verify", str(tmp_path / "ok.pdf"), "--agency", "T01.SCT"])
+    assert ok.exit_code == 0 and "Chữ ký hợp lệ" in ok.output
+    bad = runner.invoke(args=["pki", "verify", str(tmp_path / "foreign.pdf")])
+    assert bad.exit_code == 1 and "không dẫn tới chứng thư gốc tin cậy" in bad.output
+
+
+def test_without_a_keystore_a_report_is_sealed_not_signed(app, instance):
+    result = _submit()
+    assert db.session.scalar(select(SignedDocument).where(SignedDocument.version_id == result.version.id)) is None
+    assert signing.verify_version(result.version) is None
+    decisions_svc.approve(user=user("pheduyet.hn"), submission_id=result.submission.id)
