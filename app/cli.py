@@ -389,6 +389,17 @@ def pki_link(file, agency_code):
     click.echo(f"Đã gắn chứng thư {row.subject} với {agency_code}.")
 
 
+@pki_cli.command("demo")
+def pki_demo():
+    """A demonstration CA and keystores for the demo agencies, so the demo's reports are signed (not for production)."""
+    from .services import signing
+
+    if current_app.config.get("ENV_NAME") == "production" or __import__("os").environ.get("BAOCAO_ENV") == "production":
+        raise click.ClickException("Không tạo CA trình diễn trên hệ thống thật (BAOCAO_ENV=production)")
+    done = signing.demo_pki()
+    click.echo(f"CA trình diễn đã được tin cậy; ký số cho: {', '.join(done) or 'không có đơn vị mới'}.")
+
+
 @pki_cli.command("verify")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--agency", "agency_code", default="", help="Also check that the signer belongs to this agency.")

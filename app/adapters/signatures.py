@@ -22,6 +22,20 @@ from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
 
 FIELD = "ChuKySo"
+
+
+def _outside_event_loop(fn, *args, **kwargs):
+    """pyHanko's synchronous API runs its own asyncio loop; where this thread already runs one (an
+    async server, a browser-driving test session) it refuses, so the call runs in a worker thread."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn(*args, **kwargs)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args, **kwargs).result()
 SIGNER_BOX = (330, 40, 565, 120)  # on the last page, where the Decree-30 signer block ends
 
 
@@ -96,7 +110,7 @@ def sign_pdf(pdf: bytes, signer: signers.Signer, *, name: str, reason: str, loca
                                    new_field_spec=fields.SigFieldSpec(name_of_field, on_page=-1, box=box))
     out = io.BytesIO()
     try:
-        pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), output=out)
+        _outside_event_loop(pdf_signer.sign_pdf, IncrementalPdfFileWriter(io.BytesIO(pdf)), output=out)
     except SigningError as exc:
         raise SignatureError(f"Không ký được: {str(exc)[:200]}") from None
     return out.getvalue()
@@ -135,7 +149,7 @@ def verify_pdf(data: bytes, *, trust_roots: list[asn1_x509.Certificate], crls: l
         context = ValidationContext(trust_roots=trust_roots, crls=crls, allow_fetching=allow_fetching,
                                     revocation_mode="soft-fail")
         try:
-            status = validate_pdf_signature(sig, context)
+            status = _outside_event_loop(validate_pdf_signature, sig, context)
         except Exception as exc:  # noqa: BLE001 — a signature so broken it cannot be evaluated
             out.append(SignatureCheck(None, None, False, False, False, False, False, False, False, [str(exc)[:300]]))
             continue

@@ -198,3 +198,60 @@ def verify_version(version) -> rules.Verdict | None:
     if doc is None:
         return None
     return verify_bytes(doc.pdf, agency=version.submission.agency)[0]
+
+
+# ------------------------------------------------------------------------------------ the demo
+def demo_pki(*, agency_codes: tuple[str, ...] = ("T01.SCT", "T01")) -> list[str]:
+    """A demonstration CA (clearly named so) trusted by this instance, and a keystore for each agency
+    given, so that the demo's reports are signed. Never for production: `flask pki demo` refuses when
+    BAOCAO_ENV=production. Idempotent: agencies that already sign are left alone."""
+    from datetime import timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = utcnow()
+    ca_key_path = _dir("demo") / "ca.pem"
+    from cryptography.hazmat.primitives import serialization
+
+    if ca_key_path.exists():
+        ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), None)
+        ca_cert = x509.load_pem_x509_certificate((_dir("demo") / "ca.crt").read_bytes())
+    else:
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, "baocao — CA trình diễn (không dùng thật)"),
+                          x509.NameAttribute(NameOID.COMMON_NAME, "CA trình diễn baocao")])
+        ca_cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(ca_key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+                   .not_valid_after(now + timedelta(days=3650))
+                   .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+                   .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+                                                key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                                encipher_only=False, decipher_only=False), critical=True)
+                   .sign(ca_key, hashes.SHA256()))
+        ca_key_path.write_bytes(ca_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                     serialization.NoEncryption()))
+        (_dir("demo") / "ca.crt").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    add_trust_anchor(ca_cert.public_bytes(serialization.Encoding.DER))
+    done = []
+    for code in agency_codes:
+        agency = db.session.scalar(select(Agency).where(Agency.code == code))
+        if agency is None or any(c.keystore for c in certificates_of(agency.id)):
+            continue
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"), x509.NameAttribute(NameOID.ORGANIZATION_NAME, agency.name),
+                             x509.NameAttribute(NameOID.COMMON_NAME, agency.name)])
+        cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(ca_cert.subject).public_key(key.public_key())
+                .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+                .not_valid_after(now + timedelta(days=730))
+                .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_cert_sign=False, crl_sign=False,
+                                             key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                             encipher_only=False, decipher_only=False), critical=True)
+                .sign(ca_key, hashes.SHA256()))
+        p12 = pkcs12.serialize_key_and_certificates(code.encode(), key, cert, [ca_cert], BestAvailableEncryption(b"demo"))
+        add_keystore(agency_code=code, data=p12, password=b"demo")
+        done.append(code)
+    return done

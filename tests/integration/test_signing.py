@@ -163,3 +163,12 @@ def test_without_a_keystore_a_report_is_sealed_not_signed(app, instance):
     assert db.session.scalar(select(SignedDocument).where(SignedDocument.version_id == result.version.id)) is None
     assert signing.verify_version(result.version) is None
     decisions_svc.approve(user=user("pheduyet.hn"), submission_id=result.submission.id)
+
+
+def test_the_demo_pki_signs_the_demo_reports(app, runner, instance):
+    result = runner.invoke(args=["pki", "demo"])
+    assert result.exit_code == 0 and "T01.SCT" in result.output
+    assert "không có đơn vị mới" in runner.invoke(args=["pki", "demo"]).output  # idempotent
+    submitted = _submit()
+    verdict = signing.verify_version(submitted.version)
+    assert verdict.ok and "CA trình diễn baocao" in verdict.message
