@@ -20,7 +20,7 @@ class BaocaoApi(Api):
 
 
 def init_api(app: Flask) -> None:
-    from . import agencies, center, chain, indicators, regimes, submissions
+    from . import agencies, center, chain, indicators, regimes, signatures, submissions
 
     api = BaocaoApi()  # one per app: flask-smorest keeps a reference to the app it serves
     api.init_app(app, spec_kwargs={
@@ -29,7 +29,7 @@ def init_api(app: Flask) -> None:
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
     })
-    for module in (regimes, indicators, agencies, submissions, chain):
+    for module in (regimes, indicators, agencies, submissions, chain, signatures):
         csrf.exempt(module.blp)  # bearer tokens need no CSRF; submissions checks it for cookie sessions itself
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
     csrf.exempt(center.blp)  # read-only

@@ -172,3 +172,19 @@ def test_the_demo_pki_signs_the_demo_reports(app, runner, instance):
     submitted = _submit()
     verdict = signing.verify_version(submitted.version)
     assert verdict.ok and "CA trình diễn baocao" in verdict.message
+
+
+def test_the_api_gives_the_verdict_and_the_signed_pdf_within_the_readers_scope(app, client, trusted):
+    signing.add_keystore(agency_code="T01.SCT", data=pki.pkcs12(trusted, "hanoi"), password=pki.PASSWORD)
+    result = _submit()
+    from app.services import users as user_svc
+
+    token = user_svc.issue_token(user=user("pheduyet.hn"))
+    url = f"/api/v1/signatures/{result.submission.id}/versions/{result.version.number}"
+    got = client.get(url, headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert got["ok"] and got["message"].startswith("Chữ ký hợp lệ") and got["certificate_issuer"] == "CA chuyen dung thu nghiem"
+    assert client.get(url + "/signed.pdf", headers={"Authorization": f"Bearer {token}"}).data.startswith(b"%PDF")
+    other = user_svc.create_user(username="canbo.sct.khac", password="mot-cum-tu-du-dai-2026", full_name="Cán bộ tỉnh khác",
+                                 role="reporter", agency_code="T79.SCT")
+    foreign = user_svc.issue_token(user=other)
+    assert client.get(url, headers={"Authorization": f"Bearer {foreign}"}).status_code == 403

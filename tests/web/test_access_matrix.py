@@ -146,6 +146,8 @@ MATRIX: dict[str, list[tuple[str, str, set[str]]]] = {
     "submissions.get": [("GET", "/api/v1/submissions/{sid}", READ_T01)],
     "compilations.compile_": [("POST", "/api/v1/compilations", {"reporter"})],
     "compilations.get": [("GET", "/api/v1/compilations/{sid}", set())],  # not a compiled report: 404 for all
+    "signatures.get": [("GET", "/api/v1/signatures/{sid}/versions/1", set())],  # not signed here: 404 for all
+    "signatures.pdf": [("GET", "/api/v1/signatures/{sid}/versions/1/signed.pdf", set())],
     "submissions.verify": [("GET", "/api/v1/submissions/{sid}/verify", READ_T01)],
     "submissions.submit": [("POST", "/api/v1/submissions/{sid}/submit", {"reporter"})],
     "submissions.approve": [("POST", "/api/v1/submissions/{sid}/approve", {"approver"})],
