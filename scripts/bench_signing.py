@@ -68,6 +68,7 @@ def main() -> None:
     from app.models import User
     from app.services import agencies, exports, signing
     from app.services import catalogue as catalogue_svc
+    from app.services import sending as sending_svc
     from app.services import submissions as submissions_svc
     from app.services.seed import seed_demo
     from tests import pki
@@ -92,7 +93,7 @@ def main() -> None:
         raw = {(f"KS_{i:03d}", ""): (str(1000 + i), False, "") for i in range(1, ROWS + 1)}
         saved = submissions_svc.save(user=clerk, report=report, raw=raw, outline={"I": "Tình hình thực hiện trong tháng. " * 40},
                                      revision=None, now=now)
-        result = submissions_svc.submit(user=clerk, submission_id=saved.submission.id, now=now)
+        result = sending_svc.submit(user=clerk, submission_id=saved.submission.id, now=now)
         report = submissions_svc.get_report(user=clerk, submission_id=result.submission.id)
         version = result.version
         signer = sig.keystore_signer(pki.pkcs12(arch, "hanoi"), pki.PASSWORD)

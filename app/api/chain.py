@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from app.domain import chain as rules
+from app.domain.numbers import canonical
 from app.services import chain as svc
 from app.services import submissions as submissions_svc
 
@@ -79,7 +80,7 @@ class CompilationOut(Schema):
 
 
 def _text(v):
-    return None if v is None else (format(v, "f") if not isinstance(v, str) else v)
+    return None if v is None else (canonical(v) if not isinstance(v, str) else v)  # the same text on every database
 
 
 def _out(report, number: int | None = None, cell: str = "") -> dict:

@@ -13,6 +13,7 @@ from app.domain.deadlines import VN_TZ
 from app.domain.layout import dkey
 from app.services import decisions as decisions_svc
 from app.services import listings as listings_svc
+from app.services import sending as sending_svc
 from app.services import submissions as svc
 from app.services import uploads as uploads_svc
 from app.services.errors import Invalid
@@ -236,7 +237,7 @@ def get(sid):
 @blp.response(200, SubmissionDetail)
 @blp.alt_response(422, schema=ApiErrorSchema)
 def submit(data, sid):
-    result = svc.submit(user=current_user, submission_id=sid, revision=data["revision"])
+    result = sending_svc.submit(user=current_user, submission_id=sid, revision=data["revision"])
     return detail(result.submission, [f.as_dict() for f in result.findings])
 
 

@@ -19,6 +19,7 @@ from app.domain.aggregation import CompiledCell, compile_cells
 from app.domain.catalogue import CompilePolicy
 from app.domain.hierarchy import obligations
 from app.domain.layout import CellKey
+from app.domain.numbers import canonical
 from app.domain.workflow import Status
 from app.extensions import db
 from app.models import Agency, Submission, SubmissionValue, SubmissionVersion, User
@@ -77,7 +78,7 @@ class Compilation:
                         for u in self.units if u.counted and not u.carried_from},
             "carried": {u.code: u.carried_from for u in self.units if u.carried_from},
             "missing": sorted(u.code for u in self.units if not u.counted),
-            "values": {rules.cell_id(k): (None if c.value is None else format(c.value, "f")) for k, c in self.cells.items()},
+            "values": {rules.cell_id(k): (None if c.value is None else canonical(c.value)) for k, c in self.cells.items()},
             "units": {rules.cell_id(k): c.units for k, c in self.cells.items()},
             "estimates": sorted(rules.cell_id(k) for k, c in self.cells.items() if c.estimate),
         }

@@ -20,7 +20,8 @@ from . import agencies as agency_svc
 from . import aggregation
 from .catalogue import regime_definition
 from .errors import Forbidden
-from .submissions import _signing_key, seal_payload, version_in_force
+from .sending import _signing_key, seal_payload
+from .submissions import version_in_force
 
 
 def load_reports(*, actor: User, regime_code: str, period_key: str, reports: Mapping[str, Mapping[tuple[str, str], Decimal]],

@@ -31,7 +31,8 @@ from app.models.base import utcnow
 from . import agencies as agency_service
 from .catalogue import regime_definition
 from .errors import Forbidden, Invalid, NotFound
-from .submissions import READERS_ALL, Report, _readers_scope, entries_of, get_report, seal_payload
+from .sending import seal_payload
+from .submissions import READERS_ALL, Report, _readers_scope, entries_of, get_report
 from .users import agencies_in_scope
 
 

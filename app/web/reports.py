@@ -19,6 +19,7 @@ from app.services import decisions as decisions_svc
 from app.services import listings as listings_svc
 from app.services import references as references_svc
 from app.services import requests as requests_svc
+from app.services import sending as sending_svc
 from app.services import signing
 from app.services import submissions as svc
 from app.services import uploads as uploads_svc
@@ -175,7 +176,7 @@ def submission_submit(sid):
         flash(_("Phiên làm việc đã hết hạn (CSRF). Hãy tải lại trang."), "danger")
         return redirect(back)
     try:
-        result = svc.submit(user=current_user, submission_id=sid, revision=_revision(request.form))
+        result = sending_svc.submit(user=current_user, submission_id=sid, revision=_revision(request.form))
     except Invalid as exc:
         flash(str(exc), "danger")
         return _render_form(report, errors=exc.details or [], status=422)

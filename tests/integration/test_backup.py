@@ -18,6 +18,7 @@ from app.services import backup as backup_svc
 from app.services import decisions as decisions_svc
 from app.services import exports
 from app.services import listings as listings_svc
+from app.services import sending as sending_svc
 from app.services import submissions as svc
 from app.services.seed import DEMO_PASSWORD
 from tests.conftest import _test_config, prepare_database
@@ -47,7 +48,7 @@ def test_backup_then_restore_into_an_empty_database_has_everything(tmp_path):
                                  period_key="2026-M12", for_write=True)
         sub = svc.save(user=user("canbo.sct"), report=report, raw={(k, ""): (str(v), False, "") for k, v in retail_values().items()},
                        outline={}, revision=None).submission
-        svc.submit(user=user("canbo.sct"), submission_id=sub.id)
+        sending_svc.submit(user=user("canbo.sct"), submission_id=sub.id)
         decisions_svc.approve(user=user("pheduyet.hn"), submission_id=sub.id)
         sid = sub.id
         exports.pdf(user=user("phantich.vpcp"), regime="BCT-BANLE", period="2026-M12", agency="T01")

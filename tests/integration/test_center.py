@@ -15,6 +15,7 @@ from app.services import aggregation as svc
 from app.services import center as center_svc
 from app.services import decisions as decisions_svc
 from app.services import history, users
+from app.services import sending as sending_svc
 from app.services import submissions as submissions_svc
 from app.services.errors import Forbidden
 from tests.helpers import retail_values
@@ -73,7 +74,7 @@ def submit_retail(approve: bool):
                                          for_write=True)
     result = submissions_svc.save(user=reporter, report=report, raw={(k, ""): (str(v), False, "") for k, v in retail_values().items()},
                                   outline={}, revision=None, now=ON_TIME)
-    submissions_svc.submit(user=reporter, submission_id=result.submission.id, now=ON_TIME)
+    sending_svc.submit(user=reporter, submission_id=result.submission.id, now=ON_TIME)
     if approve:
         decisions_svc.approve(user=approver, submission_id=result.submission.id)
     return result.submission

@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models import User
 from app.services import chain, history
 from app.services import decisions as decisions_svc
+from app.services import sending as sending_svc
 from app.services import submissions as svc
 from app.services.errors import Invalid
 from tests.helpers import retail_values
@@ -38,7 +39,7 @@ def _sct_submits_and_is_approved(values=None, estimate=(), period="2026-M12"):
     report = svc.open_report(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key=period, for_write=True)
     saved = svc.save(user=reporter, report=report, raw=raw(values or retail_values(), estimate=estimate),
                      outline={"I": "Sức mua tăng dịp cuối năm."}, revision=None, now=ON_TIME)
-    svc.submit(user=reporter, submission_id=saved.submission.id, now=ON_TIME)
+    sending_svc.submit(user=reporter, submission_id=saved.submission.id, now=ON_TIME)
     decisions_svc.approve(user=approver, submission_id=saved.submission.id)
     return saved.submission
 
@@ -113,7 +114,7 @@ def test_an_override_needs_a_reason_and_survives_a_refresh(app):
     current[("BL_HH_01", "")] = ("1200", False, "")
     svc.save(user=hn, report=report, raw=current, outline=report.outline(), revision=None)
     with pytest.raises(Invalid) as refused:
-        svc.submit(user=hn, submission_id=result.submission.id, now=ON_TIME)
+        sending_svc.submit(user=hn, submission_id=result.submission.id, now=ON_TIME)
     assert [d["code"] for d in refused.value.details if d["code"] == "override_reason"] == ["override_reason"]
 
     # the unit resubmits: its new figures arrive below, the province sees the change
@@ -122,7 +123,7 @@ def test_an_override_needs_a_reason_and_survives_a_refresh(app):
     unit_report = svc.open_report(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2026-M12", for_write=True)
     again = svc.save(user=reporter, report=unit_report, raw=raw(retail_values({"BL_HH_01": 1000, "BL_HH_03": 70})),
                      outline={}, revision=None, now=ON_TIME, new_version=True)
-    svc.submit(user=reporter, submission_id=again.submission.id, now=ON_TIME)
+    sending_svc.submit(user=reporter, submission_id=again.submission.id, now=ON_TIME)
     decisions_svc.approve(user=approver, submission_id=again.submission.id)
     report = svc.open_report(user=hn, regime_code="BCT-BANLE", agency_code="T01", period_key="2026-M12")
     changes = chain.changes_below(report)
@@ -137,7 +138,7 @@ def test_an_override_needs_a_reason_and_survives_a_refresh(app):
     current = {k: (e.value, e.estimate, e.comment) for k, e in report.entries().items() if not report.layout.cells[k].computed}
     current[("BL_HH_01", "")] = ("1200", False, "Sở báo thiếu doanh thu của hai siêu thị mới")
     svc.save(user=hn, report=report, raw=current, outline={"I": "Tổng hợp của tỉnh."}, revision=None)
-    done = svc.submit(user=hn, submission_id=refreshed.submission.id, now=ON_TIME)
+    done = sending_svc.submit(user=hn, submission_id=refreshed.submission.id, now=ON_TIME)
     assert done.submission.status == "submitted"
     assert done.version.compilation["values"]["BL_HH_01|"] == "1000"  # the receiver sees both figures
 
@@ -171,7 +172,7 @@ def test_a_sealed_version_keeps_the_system_columns_it_was_sealed_with(app):
     def submit(period, values, now):
         report = svc.open_report(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key=period, for_write=True)
         saved = svc.save(user=reporter, report=report, raw=raw(values), outline={"I": "x"}, revision=None, now=now)
-        svc.submit(user=reporter, submission_id=saved.submission.id, now=now)
+        sending_svc.submit(user=reporter, submission_id=saved.submission.id, now=now)
         return saved.submission.id
 
     nov = submit("2026-M11", retail_values({"BL_HH_01": 500}), early)
@@ -195,7 +196,7 @@ def test_the_center_shows_primary_and_compiled_figures_with_the_difference(app, 
     current = {k: (e.value, e.estimate, e.comment) for k, e in report.entries().items() if not report.layout.cells[k].computed}
     current[("BL_HH_01", "")] = ("1100", False, "Bổ sung doanh thu hai siêu thị mới chưa báo cáo")
     svc.save(user=hn, report=report, raw=current, outline={"I": "Tổng hợp."}, revision=None)
-    svc.submit(user=hn, submission_id=result.submission.id, now=ON_TIME)
+    sending_svc.submit(user=hn, submission_id=result.submission.id, now=ON_TIME)
     decisions_svc.approve(user=user("pheduyet.bct"), submission_id=result.submission.id)
     analyst = user("phantich.vpcp")
     cmp = chain.compare_tiers(user=analyst, regime="BCT-BANLE", period="2026-M12", indicator="BL_HH_01")
@@ -238,7 +239,7 @@ def test_the_pdf_of_a_compiling_province_is_its_own_report(app):
     current = {k: (e.value, e.estimate, e.comment) for k, e in report.entries().items() if not report.layout.cells[k].computed}
     current[("BL_HH_01", "")] = ("1100", False, "Bổ sung hai siêu thị mới")
     svc.save(user=hn, report=report, raw=current, outline={"I": "Thành phố đánh giá sức mua tăng khá trong tháng."}, revision=None)
-    svc.submit(user=hn, submission_id=result.submission.id, now=ON_TIME)
+    sending_svc.submit(user=hn, submission_id=result.submission.id, now=ON_TIME)
     decisions_svc.approve(user=user("pheduyet.bct"), submission_id=result.submission.id)
     data, _name, _cached = exports.pdf(user=user("phantich.vpcp"), regime="BCT-BANLE", period="2026-M12", agency="T01")
     text = " ".join(pdf_text(data).split())
@@ -283,14 +284,14 @@ def test_when_the_actual_arrives_below_the_next_period_shows_the_correction(app,
     hn = user("pheduyet.hn")
     result, _ = chain.fill(user=hn, regime_code="BCT-BANLE", agency_code="T01", period_key="2026-M11", now=nov)
     assert "BL_HH_02|" in result.version.compilation["estimates"]
-    svc.submit(user=hn, submission_id=result.submission.id, now=nov)
+    sending_svc.submit(user=hn, submission_id=result.submission.id, now=nov)
     # the department reports the actual for November
     reporter = user("canbo.sct")
     decisions_svc.reopen(user=hn, submission_id=sub.id, reason="Có số thực hiện", now=ON_TIME)
     unit = svc.open_report(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2026-M11", for_write=True)
     again = svc.save(user=reporter, report=unit, raw=raw(retail_values({"BL_HH_02": 230})), outline={}, revision=None,
                      now=ON_TIME, new_version=True)
-    svc.submit(user=reporter, submission_id=again.submission.id, now=ON_TIME)
+    sending_svc.submit(user=reporter, submission_id=again.submission.id, now=ON_TIME)
     decisions_svc.approve(user=hn, submission_id=again.submission.id)
     december = svc.open_report(user=hn, regime_code="BCT-BANLE", agency_code="T01", period_key="2026-M12")
     corrections = chain.previous_corrections(december, hn)

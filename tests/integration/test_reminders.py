@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import MailMessage, Notification, ReminderEvent, User
 from app.services import decisions as decisions_svc
 from app.services import reminders as svc
+from app.services import sending as sending_svc
 from app.services import submissions as submissions_svc
 from tests.helpers import retail_values
 
@@ -90,7 +91,7 @@ def test_a_draft_still_gets_reminders_a_submission_stops_them_a_return_restarts_
     sub, reporter = submit_m11(at(15))
     run(runner, at(16))
     assert len(smtp.to(REPORTER)) == 1  # a draft is not a submission
-    submissions_svc.submit(user=reporter, submission_id=sub.id, now=at(16, 10))
+    sending_svc.submit(user=reporter, submission_id=sub.id, now=at(16, 10))
     run(runner, at(17))
     run(runner, at(18))
     assert len(smtp.to(REPORTER)) == 1

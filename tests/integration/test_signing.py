@@ -15,6 +15,7 @@ from app.adapters import signatures as sig
 from app.extensions import db
 from app.models import SignedDocument, User
 from app.services import decisions as decisions_svc
+from app.services import sending as sending_svc
 from app.services import signing
 from app.services import submissions as svc
 from app.services.errors import Invalid
@@ -54,7 +55,7 @@ def _submit(values=None):
     report = svc.open_report(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2026-M12", for_write=True)
     saved = svc.save(user=reporter, report=report, raw={(k, ""): (str(v), False, "") for k, v in (values or retail_values()).items()},
                      outline={"I": "Sức mua tăng dịp cuối năm."}, revision=None, now=ON_TIME)
-    return svc.submit(user=reporter, submission_id=saved.submission.id, now=ON_TIME)
+    return sending_svc.submit(user=reporter, submission_id=saved.submission.id, now=ON_TIME)
 
 
 def _pdf() -> bytes:

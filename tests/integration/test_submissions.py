@@ -16,6 +16,7 @@ from app.models import SubmissionValue, SubmissionVersion, User
 from app.services import decisions as decisions_svc
 from app.services import listings as listings_svc
 from app.services import requests as requests_svc
+from app.services import sending as sending_svc
 from app.services import submissions as svc
 from app.services import uploads as uploads_svc
 from app.services import users
@@ -66,7 +67,7 @@ def test_draft_submit_return_resubmit_approve(reporter, approver):
     again = save(reporter, retail_values({"BL_HH_01": 200}), revision=sub.revision)
     assert again.version.number == 1  # a draft is the working copy: saved in place until submitted
 
-    done = svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME)
+    done = sending_svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME)
     assert done.version.status == "submitted" and done.version.on_time is True and sub.on_time is True
     assert len(done.version.seal_hash) == 64 and len(done.version.seal_signature) == 128
     check = listings_svc.verify(user=approver, submission_id=sub.id)
@@ -79,12 +80,12 @@ def test_draft_submit_return_resubmit_approve(reporter, approver):
     decisions_svc.return_(user=approver, submission_id=sub.id, reason="Dòng 1 chưa khớp số liệu Cục Thống kê")
     assert sub.status == "returned" and sub.latest.decision_reason.startswith("Dòng 1")
     with pytest.raises(Invalid, match="bị trả lại"):
-        svc.submit(user=reporter, submission_id=sub.id)
+        sending_svc.submit(user=reporter, submission_id=sub.id)
 
     fixed = save(reporter, retail_values({"BL_HH_01": 150}), revision=sub.revision)
     assert fixed.version.number == 2 and fixed.created_version
     assert sub.version(1).status == "returned" and sub.version(1).sealed  # version 1 kept as it was
-    svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME + timedelta(days=1))
+    sending_svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME + timedelta(days=1))
     decisions_svc.approve(user=approver, submission_id=sub.id)
     assert sub.status == "approved" and sub.approved_version == 2
     assert listings_svc.verify(user=reporter, submission_id=sub.id, number=1).ok
@@ -100,7 +101,7 @@ def test_draft_submit_return_resubmit_approve(reporter, approver):
 
 def test_the_seal_detects_changed_values(reporter, approver):
     sub = save(reporter).submission
-    svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME)
+    sending_svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME)
     version_id = sub.latest.id
     db.session.execute(update(SubmissionValue).where(SubmissionValue.version_id == version_id,
                                                      SubmissionValue.indicator == "BL_HH_03").values(number=Decimal(999)))
@@ -114,7 +115,7 @@ def test_submission_is_refused_with_every_problem(reporter):
     del values["BL_DV_03"]
     sub = save(reporter, values).submission  # a draft may be incomplete or break a rule
     with pytest.raises(Invalid) as refused:
-        svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME)
+        sending_svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME)
     codes = sorted((d["code"], d["indicator"]) for d in refused.value.details)
     assert codes == [("required", "BL_DV_03"), ("rule", "BL_HH_07_XD")]
     assert sub.status == "draft" and sub.latest.seal_hash is None
@@ -122,7 +123,7 @@ def test_submission_is_refused_with_every_problem(reporter):
 
 def test_a_late_submission_is_accepted_and_flagged(reporter):
     sub = save(reporter, now=ON_TIME + timedelta(days=10)).submission
-    done = svc.submit(user=reporter, submission_id=sub.id, now=datetime(2026, 12, 18, 2, 0, tzinfo=UTC))
+    done = sending_svc.submit(user=reporter, submission_id=sub.id, now=datetime(2026, 12, 18, 2, 0, tzinfo=UTC))
     assert done.version.on_time is False and sub.on_time is False
 
 
@@ -138,19 +139,19 @@ def test_after_the_lock_only_a_reopen_lets_the_reporter_write(reporter, approver
         decisions_svc.reopen(user=reporter, submission_id=sub.id, reason="Tự mở", now=late)
     decisions_svc.reopen(user=approver, submission_id=sub.id, reason="Bổ sung số liệu siêu thị mới", now=late)
     save(reporter, revision=sub.revision, now=late)
-    svc.submit(user=reporter, submission_id=sub.id, now=late)
+    sending_svc.submit(user=reporter, submission_id=sub.id, now=late)
     assert sub.reopened_at is None and sub.latest.on_time is False
 
 
 def test_an_estimate_is_replaced_by_the_actual_figure_in_a_new_version(reporter, approver):
     sub = save(reporter, estimate={"BL_HH_01"}).submission
-    svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME)
+    sending_svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME)
     decisions_svc.approve(user=approver, submission_id=sub.id)
     with pytest.raises(Invalid, match="đã được duyệt"):
         save(reporter, revision=sub.revision)
     decisions_svc.reopen(user=approver, submission_id=sub.id, reason="Thay số ước bằng số thực hiện")
     save(reporter, retail_values({"BL_HH_01": 120}), revision=sub.revision)
-    svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME)
+    sending_svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME)
     old = {v.indicator: v for v in sub.version(1).values}
     new = {v.indicator: v for v in sub.version(2).values}
     assert old["BL_HH_01"].estimate and old["BL_HH_01"].number == 101
@@ -181,7 +182,7 @@ def test_scope_other_agencies_cannot_read_or_write(app, reporter):
     with pytest.raises(Forbidden):
         svc.open_report(user=analyst, regime_code=REGIME, agency_code=AGENCY, period_key=PERIOD, for_write=True)
     assert svc.get_report(user=analyst, submission_id=sub.id).submission is sub  # analysts read everything
-    svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME)
+    sending_svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME)
     with pytest.raises(Forbidden):
         decisions_svc.approve(user=other_approver, submission_id=sub.id)
     with pytest.raises(Forbidden):
@@ -356,7 +357,7 @@ def test_template_carries_last_periods_values_and_locks_the_rest(reporter, appro
     import openpyxl
 
     sub = save(reporter, period="2026-M11", now=datetime(2026, 11, 15, 3, 0, tzinfo=UTC)).submission
-    svc.submit(user=reporter, submission_id=sub.id, now=datetime(2026, 11, 15, 3, 0, tzinfo=UTC))
+    sending_svc.submit(user=reporter, submission_id=sub.id, now=datetime(2026, 11, 15, 3, 0, tzinfo=UTC))
     decisions_svc.approve(user=approver, submission_id=sub.id)
     wb = openpyxl.load_workbook(io.BytesIO(template(reporter)))
     assert wb.sheetnames == ["Hướng dẫn", "_baocao", "Biểu 01"]
@@ -391,7 +392,7 @@ def test_an_ad_hoc_request_reaches_the_chosen_agencies(reporter):
     report = svc.open_report(user=reporter, regime_code=REGIME, agency_code=AGENCY, period_key=req.period_key, for_write=True)
     assert report.receiver.code == "BCT" and report.lock_at is None
     result = svc.save(user=reporter, report=report, raw=raw(retail_values()), outline={}, revision=None)
-    svc.submit(user=reporter, submission_id=result.submission.id)
+    sending_svc.submit(user=reporter, submission_id=result.submission.id)
     assert requests_svc.request_progress(request=req) == {"not_started": 1, "draft": 0, "submitted": 1, "returned": 0, "approved": 0}
     with pytest.raises(Exception, match="không nằm trong danh sách"):
         svc.open_report(user=user("quantri"), regime_code=REGIME, agency_code="T08.SCT", period_key=req.period_key)
@@ -411,14 +412,14 @@ def test_my_reports_lists_what_is_owed_with_days_left(reporter):
 
 def test_a_new_server_secret_retires_the_signing_key_and_old_seals_still_verify(app, reporter, approver):
     sub = save(reporter).submission
-    svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME)
+    sending_svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME)
     first_key = sub.latest.seal_key
     decisions_svc.return_(user=approver, submission_id=sub.id, reason="Kiểm tra lại")
     old_secret = app.config["SECRET_KEY"]
     app.config["SECRET_KEY"] = "a-rotated-secret-key-0123456789"
     try:
         save(reporter, revision=sub.revision)
-        svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME)
+        sending_svc.submit(user=reporter, submission_id=sub.id, now=ON_TIME)
     finally:
         app.config["SECRET_KEY"] = old_secret
     assert sub.latest.seal_key.id != first_key.id and first_key.retired_at is not None

@@ -15,6 +15,7 @@ from app.models import Agency, Regime, ReportRequest, RequestTarget, SubmissionV
 from app.services import catalogue as catalogue_svc
 from app.services import decisions as decisions_svc
 from app.services import requests as requests_svc
+from app.services import sending as sending_svc
 from app.services import submissions as svc
 from app.services import users as user_svc
 from app.services.errors import Forbidden, Invalid
@@ -34,7 +35,7 @@ def _raw(values: dict) -> dict:
 def _submitted(reporter: User, agency: str = "T01.SCT", period: str = "2026-M12"):
     report = svc.open_report(user=reporter, regime_code="BCT-BANLE", agency_code=agency, period_key=period, for_write=True)
     saved = svc.save(user=reporter, report=report, raw=_raw(retail_values()), outline={"I": "x"}, revision=None, now=ON_TIME)
-    svc.submit(user=reporter, submission_id=saved.submission.id, now=ON_TIME)
+    sending_svc.submit(user=reporter, submission_id=saved.submission.id, now=ON_TIME)
     return saved.submission
 
 

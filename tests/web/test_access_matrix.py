@@ -32,6 +32,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Agency, AuditEntry, Submission, User
 from app.services import decisions as decisions_svc
+from app.services import sending as sending_svc
 from app.services import submissions as svc
 from app.services import users as user_svc
 from tests.helpers import fill_template, retail_values
@@ -186,7 +187,7 @@ def world(app):
     report = svc.open_report(user=reporter, regime_code=P[0], agency_code=P[1], period_key=P[2], for_write=True)
     sub = svc.save(user=reporter, report=report, raw={(k, ""): (str(v), False, "") for k, v in retail_values().items()},
                    outline={}, revision=None).submission
-    svc.submit(user=reporter, submission_id=sub.id)
+    sending_svc.submit(user=reporter, submission_id=sub.id)
     user_svc.issue_token(user=reporter, name="matrix")
     token_id = user_svc.tokens_of(user=reporter)[0].id
     db.session.commit()

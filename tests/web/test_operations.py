@@ -13,6 +13,7 @@ from app.domain.rules import parse_rule
 from app.extensions import db
 from app.models import User
 from app.services import decisions as decisions_svc
+from app.services import sending as sending_svc
 from app.services import submissions as svc
 from app.services.errors import Invalid
 from tests.helpers import retail_values
@@ -56,7 +57,7 @@ def test_two_approvers_at_once_exactly_one_wins(app):
     report = svc.open_report(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2026-M12", for_write=True)
     sub = svc.save(user=reporter, report=report, raw={(k, ""): (str(v), False, "") for k, v in retail_values().items()},
                    outline={}, revision=None).submission
-    svc.submit(user=reporter, submission_id=sub.id)
+    sending_svc.submit(user=reporter, submission_id=sub.id)
     seen = sub.revision  # both approvers opened the page at this revision
     decisions_svc.approve(user=approver, submission_id=sub.id, revision=seen)
     with pytest.raises(Exception) as second:
