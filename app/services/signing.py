@@ -255,3 +255,23 @@ def demo_pki(*, agency_codes: tuple[str, ...] = ("T01.SCT", "T01")) -> list[str]
         add_keystore(agency_code=code, data=p12, password=b"demo")
         done.append(code)
     return done
+
+
+# ---------------------------------------------------------------------------------- signing list
+def signing_list(*, user: User, agency: str = ""):
+    """Danh mục ký: who signed which report, when, with which certificate — the reports the user may
+    read (the same scope as the report lists), newest first."""
+    from app.models import Submission, SubmissionVersion
+
+    from .listings import list_submissions
+
+    readable = list_submissions(user=user, agency=agency[:40]).with_only_columns(Submission.id).order_by(None)
+    from sqlalchemy.orm import joinedload
+
+    return (select(SignedDocument)
+            .join(SubmissionVersion, SubmissionVersion.id == SignedDocument.version_id)
+            .join(Submission, Submission.id == SubmissionVersion.submission_id)
+            .where(Submission.id.in_(readable))
+            .options(joinedload(SignedDocument.version).joinedload(SubmissionVersion.submission).joinedload(Submission.agency),
+                     joinedload(SignedDocument.version).joinedload(SubmissionVersion.submission).joinedload(Submission.regime))
+            .order_by(SignedDocument.signed_at.desc(), SignedDocument.id.desc()))

@@ -5,6 +5,19 @@ bp = Blueprint("web", __name__, template_folder="templates")
 
 
 def register_web(app) -> None:
-    from . import admin, agencies, auth, catalogue, center, chain, designer, labels, notifications, profile, reports  # noqa: F401 — routes register on bp
+    from . import (  # noqa: F401 — routes register on bp
+        admin,
+        agencies,
+        auth,
+        catalogue,
+        center,
+        chain,
+        designer,
+        labels,
+        notifications,
+        profile,
+        reports,
+        signing,
+    )
 
     app.register_blueprint(bp)

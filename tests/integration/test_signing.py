@@ -189,3 +189,25 @@ def test_the_api_gives_the_verdict_and_the_signed_pdf_within_the_readers_scope(a
                                  role="reporter", agency_code="T79.SCT")
     foreign = user_svc.issue_token(user=other)
     assert client.get(url, headers={"Authorization": f"Bearer {foreign}"}).status_code == 403
+
+
+def test_the_web_checks_an_outside_pdf_and_lists_who_signed_what(app, client, auth, trusted):
+    signing.add_keystore(agency_code="T01.SCT", data=pki.pkcs12(trusted, "hanoi"), password=pki.PASSWORD)
+    result = _submit()
+    auth.login("pheduyet.hn")
+    listing = client.get("/pki/signatures").get_data(as_text=True)
+    assert "Tran Van Minh" in listing and "CA chuyen dung thu nghiem" in listing and "BCT-BANLE · 2026-M12" in listing
+    ok = client.post("/pki/verify", data={"file": (io.BytesIO(_signed(trusted, "hanoi")), "bao-cao.pdf"), "agency": "T01.SCT"},
+                     content_type="multipart/form-data").get_data(as_text=True)
+    assert "Chữ ký hợp lệ — ký bởi Tran Van Minh" in ok
+    bad = client.post("/pki/verify", data={"file": (io.BytesIO(_signed(trusted, "foreign")), "la.pdf")},
+                      content_type="multipart/form-data").get_data(as_text=True)
+    assert "không dẫn tới chứng thư gốc tin cậy" in bad
+    assert client.post("/pki/verify", data={}, content_type="multipart/form-data").status_code == 422
+    auth.logout()
+    from app.services import users as user_svc
+
+    user_svc.create_user(username="canbo.sct.khac", password="mot-cum-tu-du-dai-2026", full_name="Cán bộ tỉnh khác",
+                         role="reporter", agency_code="T79.SCT")
+    auth.login("canbo.sct.khac", "mot-cum-tu-du-dai-2026")
+    assert "Tran Van Minh" not in client.get("/pki/signatures").get_data(as_text=True)  # another province's reports

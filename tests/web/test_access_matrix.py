@@ -95,6 +95,8 @@ MATRIX: dict[str, list[tuple[str, str, set[str]]]] = {
     "web.report_compile": [("POST", REPORT + "/compile", {"reporter"})],
     "web.report_sources": [("GET", REPORT + "/sources?cell=BL_HH_01|", READ_T01)],
     "web.submission": [("GET", "/submissions/{sid}", READ_T01)],
+    "web.pki_verify": [("GET", "/pki/verify", LOGGED_IN), ("POST", "/pki/verify", LOGGED_IN)],
+    "web.pki_signatures": [("GET", "/pki/signatures", LOGGED_IN)],  # each sees the reports they may read
     "web.submission_signed_pdf": [("GET", "/submissions/{sid}/versions/1/signed.pdf", set())],  # not signed here: 404 for all
     "web.submission_submit": [("POST", "/submissions/{sid}/submit", {"reporter"})],
     "web.submission_approve": [("POST", "/submissions/{sid}/approve", {"approver"})],
