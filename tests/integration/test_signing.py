@@ -193,7 +193,7 @@ def test_the_api_gives_the_verdict_and_the_signed_pdf_within_the_readers_scope(a
 
 def test_the_web_checks_an_outside_pdf_and_lists_who_signed_what(app, client, auth, trusted):
     signing.add_keystore(agency_code="T01.SCT", data=pki.pkcs12(trusted, "hanoi"), password=pki.PASSWORD)
-    result = _submit()
+    _submit()
     auth.login("pheduyet.hn")
     listing = client.get("/pki/signatures").get_data(as_text=True)
     assert "Tran Van Minh" in listing and "CA chuyen dung thu nghiem" in listing and "BCT-BANLE · 2026-M12" in listing
