@@ -378,6 +378,18 @@ def pki_keystore(action, file, agency_code, password_env):
     click.echo(f"{agency_code}: ký bằng chứng thư {row.subject} (số hiệu {row.serial}, hết hạn {row.not_after:%d/%m/%Y}).")
 
 
+@pki_cli.command("token")
+@click.argument("action", type=click.Choice(["link"]))
+@click.option("--agency", "agency_code", required=True)
+@click.option("--label", required=True, help="Label of the key and certificate on the token (PKI_PKCS11_LIB, _TOKEN, _PIN).")
+def pki_token(action, agency_code, label):
+    """The key labelled LABEL on the configured PKCS#11 token or HSM signs the agency's reports."""
+    from .services import signing
+
+    row = _pki_call(signing.link_token_key, agency_code=agency_code, label=label)
+    click.echo(f"{agency_code}: ký bằng khóa “{label}” trên thiết bị ký số — {row.subject} (hết hạn {row.not_after:%d/%m/%Y}).")
+
+
 @pki_cli.command("link")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--agency", "agency_code", required=True)

@@ -104,6 +104,12 @@ def load_config(env: dict | None = None) -> dict:
         # PDF renders off the request: at most this many at once per process, and this many waiting
         "EXPORT_RENDER_THREADS": _int(env, "EXPORT_RENDER_THREADS", 2, lo=1),
         "EXPORT_RENDER_QUEUE": _int(env, "EXPORT_RENDER_QUEUE", 20, lo=1),
+        # digital signatures (docs/operations.md): a time-stamping authority, fetching OCSP/CRLs, a PKCS#11 token or HSM
+        "PKI_TSA_URL": env.get("PKI_TSA_URL", ""),
+        "PKI_ALLOW_FETCHING": _bool(env, "PKI_ALLOW_FETCHING", False),
+        "PKI_PKCS11_LIB": env.get("PKI_PKCS11_LIB", ""),
+        "PKI_PKCS11_TOKEN": env.get("PKI_PKCS11_TOKEN", ""),
+        "PKI_PKCS11_PIN": env.get("PKI_PKCS11_PIN", ""),
         "PAGE_SIZE": _int(env, "PAGE_SIZE", 50, lo=5),
         "AUTOSAVE_SECONDS": _int(env, "AUTOSAVE_SECONDS", 20, lo=1),
         "INSTANCE_DIR": str(instance),

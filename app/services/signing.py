@@ -131,16 +131,70 @@ def certificates_of(agency_id: int) -> list[AgencyCertificate]:
                                                                    AgencyCertificate.retired_at.is_(None))))
 
 
-def _signer_for(agency_id: int):
+PKCS11 = "pkcs11:"  # AgencyCertificate.keystore of a key held in the configured token or HSM
+
+
+def _token_session():
+    """A session on the configured PKCS#11 token (SoftHSM2, a USB token, an HSM): PKI_PKCS11_LIB,
+    PKI_PKCS11_TOKEN (its label), PKI_PKCS11_PIN."""
+    from pyhanko.config.pkcs11 import TokenCriteria
+    from pyhanko.sign.pkcs11 import open_pkcs11_session
+
+    cfg = current_app.config
+    if not cfg.get("PKI_PKCS11_LIB"):
+        raise sig.SignatureError("Chưa cấu hình thiết bị ký số (PKI_PKCS11_LIB)")
+    try:
+        return open_pkcs11_session(cfg["PKI_PKCS11_LIB"], token_criteria=TokenCriteria(label=cfg.get("PKI_PKCS11_TOKEN") or None),
+                                   user_pin=cfg.get("PKI_PKCS11_PIN") or None)
+    except Exception as exc:  # noqa: BLE001 — the PKCS#11 layer raises many types
+        raise sig.SignatureError(f"Không mở được thiết bị ký số: {str(exc)[:200]}") from None
+
+
+def link_token_key(*, agency_code: str, label: str) -> AgencyCertificate:
+    """A key and certificate held in the configured token under `label` sign for the agency."""
+    from pyhanko.sign.pkcs11 import PKCS11Signer
+
+    session = _token_session()
+    try:
+        signer = PKCS11Signer(session, cert_label=label, key_label=label, other_certs_to_pull=None)
+        cert = signer.signing_cert
+    except Exception as exc:  # noqa: BLE001
+        raise Invalid(f"Thiết bị ký số không có khóa và chứng thư nhãn “{label}”: {str(exc)[:160]}") from None
+    finally:
+        session.close()
+    return _link(agency_by_code(agency_code), sig.CertInfo.of(cert), PKCS11 + label)
+
+
+class _Signing:
+    """The signer of an agency's keystore or token key, closed after use (a token session)."""
+
+    def __init__(self, signer, row, session=None):
+        self.signer, self.row, self.session = signer, row, session
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.session is not None:
+            self.session.close()
+
+
+def _signer_for(agency_id: int) -> _Signing | None:
     now = utcnow()
     rows = [c for c in certificates_of(agency_id) if c.keystore and c.not_before <= now <= c.not_after]
     if not rows:
-        return None, None
+        return None
     row = max(rows, key=lambda c: c.not_after)
+    if row.keystore.startswith(PKCS11):
+        from pyhanko.sign.pkcs11 import PKCS11Signer
+
+        label = row.keystore[len(PKCS11):]
+        session = _token_session()
+        return _Signing(PKCS11Signer(session, cert_label=label, key_label=label, other_certs_to_pull=None), row, session)
     path = _dir("keystores") / row.keystore
     if not path.exists():
-        return None, None
-    return sig.keystore_signer(path.read_bytes(), _passphrase()), row
+        return None
+    return _Signing(sig.keystore_signer(path.read_bytes(), _passphrase()), row)
 
 
 # ----------------------------------------------------------------------------------- signing
@@ -149,14 +203,17 @@ def sign_version(*, report, version, user: User) -> SignedDocument | None:
     by the server. None when the agency has none (the version stays sealed, not signed)."""
     from .exports import version_pdf
 
-    signer, cert = _signer_for(report.agency.id)
-    if signer is None:
+    signing = _signer_for(report.agency.id)
+    if signing is None:
         return None
-    pdf = sig.sign_pdf(version_pdf(report, version), signer, name=user.full_name, reason=f"Gửi báo cáo {report.title} — {report.period_label}",
-                       location=report.agency.name, timestamp_url=current_app.config.get("PKI_TSA_URL") or None)
+    with signing:
+        pdf = sig.sign_pdf(version_pdf(report, version), signing.signer, name=user.full_name,
+                           reason=f"Gửi báo cáo {report.title} — {report.period_label}", location=report.agency.name,
+                           timestamp_url=current_app.config.get("PKI_TSA_URL") or None)
+    cert = signing.row
     doc = SignedDocument(version_id=version.id, pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(), signer_subject=cert.subject,
                          signer_fingerprint=cert.fingerprint, certificate_serial=cert.serial, certificate_issuer=cert.issuer,
-                         mode="server", signed_by_id=user.id)
+                         mode="pkcs11" if cert.keystore.startswith(PKCS11) else "server", signed_by_id=user.id)
     db.session.add(doc)
     return doc
 

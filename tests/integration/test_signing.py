@@ -211,3 +211,68 @@ def test_the_web_checks_an_outside_pdf_and_lists_who_signed_what(app, client, au
                          role="reporter", agency_code="T79.SCT")
     auth.login("canbo.sct.khac", "mot-cum-tu-du-dai-2026")
     assert "Tran Van Minh" not in client.get("/pki/signatures").get_data(as_text=True)  # another province's reports
+
+
+SOFTHSM = "/usr/lib/softhsm/libsofthsm2.so"
+
+
+@pytest.fixture
+def token(app, arch, tmp_path, monkeypatch):
+    """A real SoftHSM2 token holding the Hà Nội official's key and certificate (signing mode 2)."""
+    import os
+    import shutil
+
+    if not os.path.exists(SOFTHSM) or not shutil.which("softhsm2-util"):
+        if os.environ.get("BAOCAO_REQUIRE_BROWSER") == "1":  # CI installs every system part the suite needs
+            pytest.fail("softhsm2 is required (apt-get install softhsm2)")
+        pytest.skip("softhsm2 not installed")
+    (tmp_path / "tokens").mkdir()
+    conf = tmp_path / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {tmp_path / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    monkeypatch.setenv("SOFTHSM2_CONF", str(conf))
+    run = lambda *a: subprocess.run(["softhsm2-util", *a], check=True, capture_output=True)  # noqa: E731
+    run("--init-token", "--free", "--label", "baocao-test", "--so-pin", "12345678", "--pin", "87654321")
+    key = tmp_path / "key.pem"
+    key.write_bytes(pki_key(arch, "hanoi"))
+    run("--import", str(key), "--token", "baocao-test", "--label", "hanoi", "--id", "01", "--pin", "87654321")
+    import pkcs11
+    from pkcs11 import Attribute, CertificateType, ObjectClass
+
+    lib = pkcs11.lib(SOFTHSM)
+    tok = lib.get_token(token_label="baocao-test")
+    from asn1crypto import x509 as asn1_x509
+
+    with tok.open(user_pin="87654321", rw=True) as session:  # the official's certificate and its CA's, as tokens ship
+        for label, ident in (("hanoi", b"\x01"), ("interm", b"\x02")):
+            cert = asn1_x509.Certificate.load(pki.cert_der(arch, label))
+            session.create_object({Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
+                                   Attribute.TOKEN: True, Attribute.LABEL: label, Attribute.ID: ident,
+                                   Attribute.SUBJECT: cert.subject.dump(), Attribute.ISSUER: cert.issuer.dump(),
+                                   Attribute.SERIAL_NUMBER: cert["tbs_certificate"]["serial_number"].dump(),
+                                   Attribute.VALUE: cert.dump()})
+    saved = {k: app.config.get(k) for k in ("PKI_PKCS11_LIB", "PKI_PKCS11_TOKEN", "PKI_PKCS11_PIN")}
+    app.config.update(PKI_PKCS11_LIB=SOFTHSM, PKI_PKCS11_TOKEN="baocao-test", PKI_PKCS11_PIN="87654321")
+    yield
+    app.config.update(saved)
+
+
+def pki_key(arch, label: str) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    from certomancer.registry import KeyLabel
+
+    key = arch.key_set.get_private_key(KeyLabel(label))
+    return serialization.load_der_private_key(key.dump(), None).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+
+def test_a_key_on_a_pkcs11_token_signs_the_report(app, runner, trusted, token):
+    result = runner.invoke(args=["pki", "token", "link", "--agency", "T01.SCT", "--label", "hanoi"])
+    assert result.exit_code == 0 and "Tran Van Minh" in result.output, result.output
+    submitted = _submit()
+    doc = db.session.scalar(select(SignedDocument).where(SignedDocument.version_id == submitted.version.id))
+    assert doc is not None and doc.mode == "pkcs11"
+    verdict = signing.verify_version(submitted.version)
+    assert verdict.ok and "Tran Van Minh" in verdict.message
+    wrong = runner.invoke(args=["pki", "token", "link", "--agency", "T01.SCT", "--label", "khong-co"])
+    assert wrong.exit_code != 0 and "không có khóa và chứng thư nhãn" in wrong.output
