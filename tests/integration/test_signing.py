@@ -257,9 +257,8 @@ def token(app, arch, tmp_path, monkeypatch):
 
 
 def pki_key(arch, label: str) -> bytes:
-    from cryptography.hazmat.primitives import serialization
-
     from certomancer.registry import KeyLabel
+    from cryptography.hazmat.primitives import serialization
 
     key = arch.key_set.get_private_key(KeyLabel(label))
     return serialization.load_der_private_key(key.dump(), None).private_bytes(
