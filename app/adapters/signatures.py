@@ -162,3 +162,71 @@ def verify_pdf(data: bytes, *, trust_roots: list[asn1_x509.Certificate], crls: l
             status.coverage == SignatureCoverageLevel.ENTIRE_FILE, status.timestamp_validity is not None,
             [line for line in status.pretty_print_details().splitlines() if line.strip()][:60]))
     return out
+
+
+# ------------------------------------------------------------------------- external (interrupted) signing
+@dataclass(frozen=True)
+class Prepared:
+    """A PDF prepared for a signature made elsewhere (an official's own signing tool and USB token):
+    the document with its signature field and reserved space, and the bytes the tool must sign."""
+
+    pdf: bytes
+    document_digest: bytes
+    region_start: int
+    region_end: int
+    signed_attrs: bytes  # DER of the CMS signed attributes: the tool signs these (SHA-256, RSA PKCS#1 v1.5 or ECDSA)
+
+
+def _registry(chain: list[bytes]):
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    return SimpleCertificateStore.from_certs([load_certificate(c) for c in chain])
+
+
+def prepare_external(pdf: bytes, certificate: bytes, chain: list[bytes], *, name: str, reason: str, location: str) -> Prepared:
+    import asyncio
+
+    cert = load_certificate(certificate)
+
+    async def run() -> Prepared:
+        try:
+            existing = len(PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures)
+        except Exception as exc:  # noqa: BLE001
+            raise SignatureError(f"Không đọc được tệp PDF: {str(exc)[:200]}") from None
+        field_name = FIELD if not existing else f"{FIELD}{existing + 1}"
+        box = SIGNER_BOX if not existing else (40, 40 + 85 * (existing - 1), 275, 120 + 85 * (existing - 1))
+        placeholder = signers.ExternalSigner(signing_cert=cert, cert_registry=_registry(chain), signature_value=bytes(512))
+        meta = signers.PdfSignatureMetadata(field_name=field_name, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
+                                            reason=reason, location=location, name=name)
+        pdf_signer = signers.PdfSigner(meta, signer=placeholder, stamp_style=TextStampStyle(stamp_text="Ký số bởi: %(signer)s\nThời gian: %(ts)s"),
+                                       new_field_spec=fields.SigFieldSpec(field_name, on_page=-1, box=box))
+        prep, _tbs, output = await pdf_signer.async_digest_doc_for_signing(IncrementalPdfFileWriter(io.BytesIO(pdf)))
+        attrs = await placeholder.signed_attrs(prep.document_digest, "sha256", use_pades=True)
+        output.seek(0)
+        return Prepared(output.read(), prep.document_digest, prep.reserved_region_start, prep.reserved_region_end, attrs.dump())
+
+    return _outside_event_loop(asyncio.run, run())
+
+
+def complete_external(prepared: Prepared, certificate: bytes, chain: list[bytes], signature_value: bytes) -> bytes:
+    """The prepared PDF with the signature the tool returned embedded as a PAdES CMS."""
+    import asyncio
+
+    from asn1crypto import cms
+    from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
+    from pyhanko.sign.signers.pdf_signer import PdfTBSDocument
+
+    cert = load_certificate(certificate)
+
+    async def run() -> bytes:
+        signer = signers.ExternalSigner(signing_cert=cert, cert_registry=_registry(chain), signature_value=signature_value)
+        content = await signer.async_sign_prescribed_attributes("sha256", signed_attrs=cms.CMSAttributes.load(prepared.signed_attrs))
+        output = io.BytesIO(prepared.pdf)
+        await PdfTBSDocument.async_finish_signing(
+            output, PreparedByteRangeDigest(prepared.document_digest, prepared.region_start, prepared.region_end), content)
+        return output.getvalue()
+
+    try:
+        return _outside_event_loop(asyncio.run, run())
+    except Exception as exc:  # noqa: BLE001 — a signature value that does not fit
+        raise SignatureError(f"Không gắn được chữ ký vào tài liệu: {str(exc)[:200]}") from None

@@ -4,7 +4,7 @@ from .aggregate import Aggregate, RecordVersion
 from .audit import AuditEntry
 from .catalogue import Disaggregation, Indicator, Regime, RegimeDraft, RegimeIndicator, RegimeVersion
 from .reminder import MailMessage, Notification, ReminderEvent
-from .signing import AgencyCertificate, SignedDocument
+from .signing import AgencyCertificate, PendingSignature, SignedDocument
 from .submission import (
     AgencyKey,
     ReportRequest,
@@ -17,7 +17,7 @@ from .submission import (
 from .user import ROLE_LABELS_VI, ApiToken, Role, User, UserSession
 
 __all__ = [
-    "Aggregate", "AuditEntry", "RecordVersion", "AgencyCertificate", "SignedDocument",
+    "Aggregate", "AuditEntry", "RecordVersion", "AgencyCertificate", "PendingSignature", "SignedDocument",
     "Agency", "AgencyLineage", "AgencyParent", "ApiToken", "Disaggregation", "Indicator", "LEVEL_ORDER",
     "Level", "Regime", "RegimeDraft", "RegimeIndicator", "RegimeVersion", "ROLE_LABELS_VI", "Role", "User", "UserSession", "AgencyKey",
     "ReportRequest", "RequestTarget", "MailMessage", "Notification", "ReminderEvent", "Submission", "SubmissionEvent", "SubmissionValue", "SubmissionVersion",

@@ -53,3 +53,22 @@ class SignedDocument(db.Model):
     signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     version: Mapped[SubmissionVersion] = relationship()
+
+
+class PendingSignature(db.Model):
+    """A version prepared for signing by an official's own tool (external signing): the prepared
+    PDF and what the tool must sign, until the signature comes back (or the request expires)."""
+
+    __tablename__ = "pending_signatures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("submission_versions.id"), index=True)
+    certificate: Mapped[bytes] = mapped_column(LargeBinary)
+    chain: Mapped[bytes] = mapped_column(LargeBinary)  # concatenated DER certificates, each prefixed by its 4-byte length
+    prepared_pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    document_digest: Mapped[bytes] = mapped_column(LargeBinary)
+    region_start: Mapped[int] = mapped_column()
+    region_end: Mapped[int] = mapped_column()
+    signed_attrs: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))

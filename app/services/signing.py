@@ -332,3 +332,105 @@ def signing_list(*, user: User, agency: str = ""):
             .options(joinedload(SignedDocument.version).joinedload(SubmissionVersion.submission).joinedload(Submission.agency),
                      joinedload(SignedDocument.version).joinedload(SubmissionVersion.submission).joinedload(Submission.regime))
             .order_by(SignedDocument.signed_at.desc(), SignedDocument.id.desc()))
+
+
+# -------------------------------------------------------------------------- external signing
+PENDING_MINUTES = 30
+MAX_CERT = 20_000
+MAX_CHAIN = 5
+
+
+def _pack(certs: list[bytes]) -> bytes:
+    return b"".join(len(c).to_bytes(4, "big") + c for c in certs)
+
+
+def _unpack(data: bytes) -> list[bytes]:
+    out, i = [], 0
+    while i < len(data):
+        n = int.from_bytes(data[i:i + 4], "big")
+        out.append(data[i + 4:i + 4 + n])
+        i += 4 + n
+    return out
+
+
+def _version_to_sign(user: User, submission_id: int, number: int):
+    from .submissions import WRITERS, get_report
+
+    report = get_report(user=user, submission_id=submission_id)
+    if user.agency_id != report.agency.id or not user.has_role(*WRITERS):
+        from .errors import Forbidden
+
+        raise Forbidden("Chỉ người của đơn vị báo cáo được ký báo cáo của đơn vị mình")
+    version = report.submission.version(number)
+    if version is None:
+        raise NotFound(f"Báo cáo không có phiên bản {number}")
+    if not version.sealed:
+        raise Invalid("Chỉ ký phiên bản đã gửi (đã niêm phong)")
+    if document_of(version.id) is not None:
+        raise Invalid("Phiên bản này đã được ký số")
+    return report, version
+
+
+def prepare_external(*, user: User, submission_id: int, number: int, certificate: bytes, chain: list[bytes]) -> tuple[int, bytes]:
+    """Step 1 of signing with an official's own tool: the version's PDF is prepared with a signature
+    field; returns (request id, the bytes the tool must sign). The certificate must be linked to
+    the reporting agency (flask pki link)."""
+    from .exports import version_pdf
+
+    report, version = _version_to_sign(user, submission_id, number)
+    if not certificate or len(certificate) > MAX_CERT or len(chain) > MAX_CHAIN or any(len(c) > MAX_CERT for c in chain):
+        raise Invalid(f"Chứng thư số tối đa {MAX_CERT // 1000} KB, chuỗi chứng thư tối đa {MAX_CHAIN} chứng thư")
+    try:
+        info = sig.CertInfo.of(sig.load_certificate(certificate))
+    except sig.SignatureError as exc:
+        raise Invalid(str(exc)) from None
+    if info.fingerprint not in {c.fingerprint for c in certificates_of(report.agency.id)}:
+        raise Invalid(f"Chứng thư số “{info.common_name}” chưa được gắn với {report.agency.name}: nhờ quản trị hệ thống gắn "
+                      "(flask pki link) trước khi ký")
+    try:
+        prepared = sig.prepare_external(version_pdf(report, version), certificate, chain, name=user.full_name,
+                                        reason=f"Gửi báo cáo {report.title} — {report.period_label}", location=report.agency.name)
+    except sig.SignatureError as exc:
+        raise Invalid(str(exc)) from None
+    from app.models import PendingSignature
+
+    row = PendingSignature(version_id=version.id, certificate=certificate, chain=_pack(chain), prepared_pdf=prepared.pdf,
+                           document_digest=prepared.document_digest, region_start=prepared.region_start,
+                           region_end=prepared.region_end, signed_attrs=prepared.signed_attrs, created_by_id=user.id)
+    db.session.add(row)
+    db.session.commit()
+    return row.id, prepared.signed_attrs
+
+
+def complete_external(*, user: User, submission_id: int, number: int, request_id: int, signature: bytes) -> rules.Verdict:
+    """Step 2: the tool's signature value is embedded; the signed PDF is kept only if its verdict is
+    valid (a wrong key or wrong bytes signed is refused with the reason)."""
+    from datetime import timedelta
+
+    from app.models import PendingSignature
+
+    report, version = _version_to_sign(user, submission_id, number)
+    row = db.session.get(PendingSignature, request_id)
+    if row is None or row.version_id != version.id or row.created_by_id != user.id:
+        raise NotFound("Không có yêu cầu ký này")
+    if row.created_at < utcnow() - timedelta(minutes=PENDING_MINUTES):
+        db.session.delete(row)
+        db.session.commit()
+        raise Invalid(f"Yêu cầu ký đã quá {PENDING_MINUTES} phút; hãy bắt đầu lại")
+    if not signature or len(signature) > 4096:
+        raise Invalid("Giá trị chữ ký không hợp lệ")
+    prepared = sig.Prepared(row.prepared_pdf, row.document_digest, row.region_start, row.region_end, row.signed_attrs)
+    try:
+        pdf = sig.complete_external(prepared, row.certificate, _unpack(row.chain), signature)
+    except sig.SignatureError as exc:
+        raise Invalid(str(exc)) from None
+    verdict, _checks = verify_bytes(pdf, agency=report.agency)
+    if not verdict.ok:
+        raise Invalid(f"Không nhận chữ ký: {verdict.message}", details=[{"code": "signature", "message": p} for p in verdict.problems])
+    info = sig.CertInfo.of(sig.load_certificate(row.certificate))
+    db.session.add(SignedDocument(version_id=version.id, pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(), signer_subject=info.subject[:500],
+                                  signer_fingerprint=info.fingerprint, certificate_serial=info.serial[:80],
+                                  certificate_issuer=info.issuer[:255], mode="external", signed_by_id=user.id))
+    db.session.delete(row)
+    db.session.commit()
+    return verdict

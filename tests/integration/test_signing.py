@@ -275,3 +275,48 @@ def test_a_key_on_a_pkcs11_token_signs_the_report(app, runner, trusted, token):
     assert verdict.ok and "Tran Van Minh" in verdict.message
     wrong = runner.invoke(args=["pki", "token", "link", "--agency", "T01.SCT", "--label", "khong-co"])
     assert wrong.exit_code != 0 and "không có khóa và chứng thư nhãn" in wrong.output
+
+
+def test_an_official_signs_with_their_own_tool_through_the_http_contract(app, client, trusted):
+    """Mode 4: the server prepares, the official's tool (played here by the key of the test PKI)
+    signs `data_to_sign`, the server embeds it; a wrong signature is refused with the reason."""
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    from app.services import users as user_svc
+
+    signing.link_certificate(agency_code="T01.SCT", data=pki.cert_der(trusted, "hanoi"))
+    result = _submit()
+    assert db.session.scalar(select(SignedDocument).where(SignedDocument.version_id == result.version.id)) is None
+    token = {"Authorization": "Bearer " + user_svc.issue_token(user=user("canbo.sct"))}
+    base = f"/api/v1/signatures/{result.submission.id}/versions/{result.version.number}/external"
+    body = {"certificate": base64.b64encode(pki.cert_der(trusted, "hanoi")).decode(),
+            "chain": [base64.b64encode(pki.cert_der(trusted, "interm")).decode()]}
+
+    def tool_signs(data_to_sign: str, label="hanoi") -> str:
+        from cryptography.hazmat.primitives import serialization
+
+        key = serialization.load_pem_private_key(pki_key(trusted, label), None)
+        return base64.b64encode(key.sign(base64.b64decode(data_to_sign), padding.PKCS1v15(), hashes.SHA256())).decode()
+
+    # a wrong key: refused, nothing stored
+    prepared = client.post(base + "/prepare", json=body, headers=token).get_json()
+    wrong = client.post(base + "/complete", json={"request": prepared["request"], "signature": tool_signs(prepared["data_to_sign"], "leader")},
+                        headers=token)
+    assert wrong.status_code == 422 and "Không nhận chữ ký" in wrong.get_json()["error"]["message"]
+    # the right key
+    prepared = client.post(base + "/prepare", json=body, headers=token).get_json()
+    assert prepared["digest_algorithm"] == "sha256" and prepared["expires_in_minutes"] == 30
+    done = client.post(base + "/complete", json={"request": prepared["request"], "signature": tool_signs(prepared["data_to_sign"])},
+                       headers=token)
+    assert done.status_code == 201, done.get_json()
+    assert done.get_json()["ok"] and done.get_json()["mode"] == "external"
+    assert signing.verify_version(result.version).ok
+    again = client.post(base + "/prepare", json=body, headers=token)
+    assert again.status_code == 422 and "đã được ký số" in again.get_json()["error"]["message"]
+    # a certificate not linked to the agency is refused before anything is prepared
+    other = client.post(f"/api/v1/signatures/{result.submission.id}/versions/{result.version.number}/external/prepare",
+                        json={"certificate": base64.b64encode(pki.cert_der(trusted, "other-agency")).decode()}, headers=token)
+    assert other.status_code == 422

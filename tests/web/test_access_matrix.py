@@ -151,6 +151,9 @@ MATRIX: dict[str, list[tuple[str, str, set[str]]]] = {
     "compilations.get": [("GET", "/api/v1/compilations/{sid}", set())],  # not a compiled report: 404 for all
     "signatures.get": [("GET", "/api/v1/signatures/{sid}/versions/1", set())],  # not signed here: 404 for all
     "signatures.pdf": [("GET", "/api/v1/signatures/{sid}/versions/1/signed.pdf", set())],
+    # external signing: the reporting agency's writer gets past access (422: no certificate in the body)
+    "signatures.external_prepare": [("POST", "/api/v1/signatures/{sid}/versions/1/external/prepare", {"reporter"})],
+    "signatures.external_complete": [("POST", "/api/v1/signatures/{sid}/versions/1/external/complete", set())],  # no request: 404
     "submissions.verify": [("GET", "/api/v1/submissions/{sid}/verify", READ_T01)],
     "submissions.submit": [("POST", "/api/v1/submissions/{sid}/submit", {"reporter"})],
     "submissions.approve": [("POST", "/api/v1/submissions/{sid}/approve", {"approver"})],
@@ -222,6 +225,10 @@ def _call(app, world, principal, method, url):
         body = {**where, "values": [{"indicator": k, "value": str(v)} for k, v in values.items()]}
     elif url == "/api/v1/compilations":
         body = dict(where)
+    elif url.endswith("/external/prepare"):
+        body = {"certificate": "bm90IGEgY2VydGlmaWNhdGU="}  # access first, then "not a certificate" (422)
+    elif url.endswith("/external/complete"):
+        body = {"request": 1, "signature": "AAAA"}
     elif url == "/api/v1/submissions/upload":
         reporter = db.session.get(User, world["ids"]["reporter"])
         template = client.get("/api/v1/regimes/BCT-BANLE/template.xlsx?agency=T01.SCT&period=2026-M12",

@@ -53,9 +53,30 @@ def upgrade():
     )
     with op.batch_alter_table('signed_documents', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_signed_documents_signer_fingerprint'), ['signer_fingerprint'], unique=False)
+    op.create_table('pending_signatures',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('version_id', sa.Integer(), nullable=False),
+    sa.Column('certificate', sa.LargeBinary(), nullable=False),
+    sa.Column('chain', sa.LargeBinary(), nullable=False),
+    sa.Column('prepared_pdf', sa.LargeBinary(), nullable=False),
+    sa.Column('document_digest', sa.LargeBinary(), nullable=False),
+    sa.Column('region_start', sa.Integer(), nullable=False),
+    sa.Column('region_end', sa.Integer(), nullable=False),
+    sa.Column('signed_attrs', sa.LargeBinary(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_pending_signatures_created_by_id_users')),
+    sa.ForeignKeyConstraint(['version_id'], ['submission_versions.id'], name=op.f('fk_pending_signatures_version_id_submission_versions')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pending_signatures'))
+    )
+    with op.batch_alter_table('pending_signatures', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pending_signatures_version_id'), ['version_id'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('pending_signatures', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pending_signatures_version_id'))
+    op.drop_table('pending_signatures')
     with op.batch_alter_table('signed_documents', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_signed_documents_signer_fingerprint'))
     op.drop_table('signed_documents')
