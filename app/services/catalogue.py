@@ -9,14 +9,9 @@ from pathlib import Path
 from sqlalchemy import func, or_, select
 
 from app.adapters.catalogue_files import read_catalogue_tree
-from app.domain.catalogue import (
-    Catalogue,
-    RegimeDef,
-    build_catalogue,
-    receives_itself,
-    regime_from_snapshot,
-    snapshot_hash,
-)
+from app.domain.catalogue import Catalogue, RegimeDef
+from app.domain.catalogue_build import build_catalogue, regime_from_snapshot, snapshot_hash
+from app.domain.catalogue_parse import receives_itself
 from app.domain.deadlines import Deadline, compute_deadline
 from app.domain.errors import DomainError, Problem, UnknownPeriod
 from app.domain.periods import Period

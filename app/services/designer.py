@@ -18,7 +18,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.adapters.catalogue_files import dump_yaml, regime_files
 from app.domain import designer as rules
-from app.domain.catalogue import Catalogue, RegimeDef, Source, build_catalogue, parse_indicators, snapshot_hash
+from app.domain.catalogue import Catalogue, RegimeDef, Source
+from app.domain.catalogue_build import build_catalogue, snapshot_hash
+from app.domain.catalogue_parse import parse_indicators
 from app.domain.documents import indicator_document
 from app.domain.errors import Problem
 from app.extensions import db

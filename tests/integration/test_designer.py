@@ -13,7 +13,7 @@ import yaml
 from sqlalchemy import select
 
 from app.adapters.catalogue_files import regime_files
-from app.domain.catalogue import snapshot_hash
+from app.domain.catalogue_build import snapshot_hash
 from app.extensions import db
 from app.models import Indicator, Regime, User
 from app.services import catalogue as catalogue_svc

@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from app.domain.catalogue import Selector, Tier, receives_itself
+from app.domain.catalogue import Selector, Tier
+from app.domain.catalogue_parse import receives_itself
 from app.domain.hierarchy import Directory, Unit
 from app.extensions import db
 from app.models import Agency, Regime, ReportRequest, RequestTarget, SubmissionVersion, User

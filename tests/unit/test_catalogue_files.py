@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from app.adapters.catalogue_files import read_catalogue_tree
-from app.domain.catalogue import build_catalogue, regime_from_snapshot, snapshot_hash
+from app.domain.catalogue_build import build_catalogue, regime_from_snapshot, snapshot_hash
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from app.adapters.catalogue_files import read_catalogue_tree
-from app.domain.catalogue import build_catalogue
+from app.domain.catalogue_build import build_catalogue
 from app.domain.layout import Entry, Layout, system_values
 from app.domain.validation import blocking, check, read_entries
 
