@@ -195,7 +195,7 @@ def _form_sheet(ws, grid, cols: list[tuple[str, str, str]], spec: TemplateSpec) 
         code = line.indicator.code
         cells.put(ws[f"A{r}"], line.row.row)
         cells.put(ws[f"B{r}"], code)
-        cells.put(ws[f"C{r}"], ("    " * line.depth) + (("Trong đó: " if line.row.of_which else "") + line.indicator.name_vi))
+        cells.put(ws[f"C{r}"], ("    " * line.depth) + line.label)
         cells.put(ws[f"D{r}"], line.indicator.unit)
         bold = bool(grid.form.children(code)) or line.depth == 0
         for letter in "ABCD":

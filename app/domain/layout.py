@@ -72,6 +72,15 @@ class Line:
     depth: int
     cells: tuple[Cell, ...]
 
+    @property
+    def needs_of_which(self) -> bool:
+        """An "of which" row is labelled "Trong đó:" — unless its name already says so (no "Trong đó: Trong đó:")."""
+        return self.row.of_which and not self.indicator.name_vi.strip().lower().startswith("trong đó")
+
+    @property
+    def label(self) -> str:
+        return ("Trong đó: " if self.needs_of_which else "") + self.indicator.name_vi
+
 
 @dataclass
 class FormGrid:

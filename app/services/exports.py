@@ -176,9 +176,7 @@ def version_document(report, version) -> Document:
         for line in grid.lines:
             code = line.indicator.code
             places = 1 if line.indicator.aggregation in ("ratio", "average") else None
-            name = line.indicator.name_vi
-            if line.row.of_which and not name.lower().startswith("trong đó"):
-                name = "Trong đó: " + name
+            name = line.label
             rows.append({"no": line.row.row, "name": name, "unit": line.indicator.unit, "depth": line.depth,
                          "bold": bool(grid.form.children(code)),
                          "cells": [_fmt(values.get((code, c.key)) if not isinstance(values.get((code, c.key)), str) else None, places)
@@ -250,9 +248,7 @@ def _forms(v: center_svc.View) -> list[dict]:
         for line in grid.lines:
             r = by_code.get(line.indicator.code)
             places = 1 if line.indicator.aggregation in ("ratio", "average") else None
-            name = line.indicator.name_vi
-            if line.row.of_which and not name.lower().startswith("trong đó"):
-                name = "Trong đó: " + name
+            name = line.label
             rows.append({"no": line.row.row, "name": name,
                          "unit": line.indicator.unit, "depth": line.depth, "bold": bool(grid.form.children(line.indicator.code)),
                          "cells": [_fmt(r.values.get(c.key) if r else None, places) for c in grid.columns],

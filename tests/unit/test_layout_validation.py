@@ -170,3 +170,20 @@ def test_an_estimate_stays_an_entry_attribute(cat):
     retail = layout(cat, "BCT-BANLE")
     parsed = entries(retail, {("BL_HH_01", ""): ("5", True, "")})
     assert parsed[("BL_HH_01", "")] == Entry(Decimal(5), True, "")
+
+
+def test_an_of_which_row_is_labelled_once():
+    from app.domain.catalogue import FormRow, IndicatorDef
+    from app.domain.layout import Line
+
+    def line(name, of_which=True):
+        ind = IndicatorDef.__new__(IndicatorDef)
+        object.__setattr__(ind, "name_vi", name)
+        row = FormRow.__new__(FormRow)
+        object.__setattr__(row, "of_which", of_which)
+        return Line(row, ind, 1, ())
+
+    assert line("Xe đạp").label == "Trong đó: Xe đạp"
+    assert line("Trong đó: xe đạp").label == "Trong đó: xe đạp"  # not "Trong đó: Trong đó: xe đạp"
+    assert line("trong đó xe máy").label == "trong đó xe máy"
+    assert line("Xe đạp", of_which=False).label == "Xe đạp"
