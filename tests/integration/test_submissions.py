@@ -425,3 +425,15 @@ def test_a_new_server_secret_retires_the_signing_key_and_old_seals_still_verify(
     assert sub.latest.seal_key.id != first_key.id and first_key.retired_at is not None
     assert listings_svc.verify(user=approver, submission_id=sub.id, number=1).ok
     assert listings_svc.verify(user=approver, submission_id=sub.id, number=2).ok
+
+
+def test_the_of_which_row_is_not_labelled_twice_on_the_form_or_the_template(client, auth, reporter):
+    import openpyxl
+
+    data, _ = uploads_svc.template(user=reporter, regime_code=REGIME, agency_code=AGENCY, period_key=PERIOD)
+    names = [str(c.value) for c in openpyxl.load_workbook(io.BytesIO(data))["Biểu 01"]["C"] if c.value]
+    assert any(n.strip().startswith("Trong đó: xe đạp") for n in names)
+    assert not any("Trong đó: Trong đó" in n for n in names)
+    auth.login()
+    page = client.get(f"/reports/{REGIME}/{AGENCY}/{PERIOD}").get_data(as_text=True)
+    assert "xe đạp" in page and "Trong đó:</em> Trong đó" not in page
