@@ -188,16 +188,24 @@ def test_a_sealed_version_keeps_the_system_columns_it_was_sealed_with(app):
     assert dec.system({}).get("previous", {}).get("BL_HH_01") == 500
 
 
-def test_the_center_shows_primary_and_compiled_figures_with_the_difference(app, client, auth):
+def _province_compiles_overrides_and_is_approved(synthesis: str):
+    """The department reports 1.000 for BL_HH_01; Hà Nội compiles, sends 1.100 with a reason and its
+    synthesis; the ministry approves. Returns the province's save result."""
     _sct_submits_and_is_approved(retail_values({"BL_HH_01": 1000}))
     hn = user("pheduyet.hn")
     result, _ = chain.fill(user=hn, regime_code="BCT-BANLE", agency_code="T01", period_key="2026-M12")
     report = svc.open_report(user=hn, regime_code="BCT-BANLE", agency_code="T01", period_key="2026-M12", for_write=True)
     current = {k: (e.value, e.estimate, e.comment) for k, e in report.entries().items() if not report.layout.cells[k].computed}
     current[("BL_HH_01", "")] = ("1100", False, "Bổ sung doanh thu hai siêu thị mới chưa báo cáo")
-    svc.save(user=hn, report=report, raw=current, outline={"I": "Tổng hợp."}, revision=None)
+    svc.save(user=hn, report=report, raw=current, outline={"I": synthesis}, revision=None)
     sending_svc.submit(user=hn, submission_id=result.submission.id, now=ON_TIME)
     decisions_svc.approve(user=user("pheduyet.bct"), submission_id=result.submission.id)
+    return result
+
+
+def test_the_center_shows_primary_and_compiled_figures_with_the_difference(app, client, auth):
+    _province_compiles_overrides_and_is_approved("Tổng hợp.")
+    hn = user("pheduyet.hn")
     analyst = user("phantich.vpcp")
     cmp = chain.compare_tiers(user=analyst, regime="BCT-BANLE", period="2026-M12", indicator="BL_HH_01")
     hanoi = next(r for r in cmp.rows if r.code == "T01")
@@ -232,15 +240,8 @@ def test_the_pdf_of_a_compiling_province_is_its_own_report(app):
 
     if shutil.which("pdftotext") is None:
         pytest.skip("poppler-utils (pdftotext) not installed")
-    _sct_submits_and_is_approved(retail_values({"BL_HH_01": 1000}))
+    result = _province_compiles_overrides_and_is_approved("Thành phố đánh giá sức mua tăng khá trong tháng.")
     hn = user("pheduyet.hn")
-    result, _ = chain.fill(user=hn, regime_code="BCT-BANLE", agency_code="T01", period_key="2026-M12")
-    report = svc.open_report(user=hn, regime_code="BCT-BANLE", agency_code="T01", period_key="2026-M12", for_write=True)
-    current = {k: (e.value, e.estimate, e.comment) for k, e in report.entries().items() if not report.layout.cells[k].computed}
-    current[("BL_HH_01", "")] = ("1100", False, "Bổ sung hai siêu thị mới")
-    svc.save(user=hn, report=report, raw=current, outline={"I": "Thành phố đánh giá sức mua tăng khá trong tháng."}, revision=None)
-    sending_svc.submit(user=hn, submission_id=result.submission.id, now=ON_TIME)
-    decisions_svc.approve(user=user("pheduyet.bct"), submission_id=result.submission.id)
     data, _name, _cached = exports.pdf(user=user("phantich.vpcp"), regime="BCT-BANLE", period="2026-M12", agency="T01")
     text = " ".join(pdf_text(data).split())
     assert "Thành phố đánh giá sức mua tăng khá trong tháng." in text  # its own synthesis, not "(Chưa có nội dung.)"
