@@ -345,9 +345,9 @@ def _pki_call(fn, *args, **kwargs):
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def pki_trust(action, file):
     """Install a CA certificate (PEM or DER) as a trust anchor."""
-    from .services import signing
+    from .services import pki
 
-    info = _pki_call(signing.add_trust_anchor, Path(file).read_bytes())
+    info = _pki_call(pki.add_trust_anchor, Path(file).read_bytes())
     click.echo(f"Đã cài chứng thư gốc tin cậy: {info.subject} (SHA-256 {info.fingerprint[:16]}…, hết hạn {info.not_after:%d/%m/%Y}).")
 
 
@@ -356,9 +356,9 @@ def pki_trust(action, file):
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def pki_crl(action, file):
     """Install a certificate revocation list (for networks that cannot reach the CA)."""
-    from .services import signing
+    from .services import pki
 
-    n = _pki_call(signing.add_crl, Path(file).read_bytes())
+    n = _pki_call(pki.add_crl, Path(file).read_bytes())
     click.echo(f"Đã cài danh sách thu hồi ({n} chứng thư bị thu hồi).")
 
 
@@ -371,9 +371,9 @@ def pki_keystore(action, file, agency_code, password_env):
     """A PKCS#12 the server signs the agency's reports with (re-encrypted in instance/pki/keystores)."""
     import os
 
-    from .services import signing
+    from .services import pki
 
-    row = _pki_call(signing.add_keystore, agency_code=agency_code, data=Path(file).read_bytes(),
+    row = _pki_call(pki.add_keystore, agency_code=agency_code, data=Path(file).read_bytes(),
                     password=os.environ.get(password_env, "").encode())
     click.echo(f"{agency_code}: ký bằng chứng thư {row.subject} (số hiệu {row.serial}, hết hạn {row.not_after:%d/%m/%Y}).")
 
@@ -384,9 +384,9 @@ def pki_keystore(action, file, agency_code, password_env):
 @click.option("--label", required=True, help="Label of the key and certificate on the token (PKI_PKCS11_LIB, _TOKEN, _PIN).")
 def pki_token(action, agency_code, label):
     """The key labelled LABEL on the configured PKCS#11 token or HSM signs the agency's reports."""
-    from .services import signing
+    from .services import pki
 
-    row = _pki_call(signing.link_token_key, agency_code=agency_code, label=label)
+    row = _pki_call(pki.link_token_key, agency_code=agency_code, label=label)
     click.echo(f"{agency_code}: ký bằng khóa “{label}” trên thiết bị ký số — {row.subject} (hết hạn {row.not_after:%d/%m/%Y}).")
 
 
@@ -395,20 +395,20 @@ def pki_token(action, agency_code, label):
 @click.option("--agency", "agency_code", required=True)
 def pki_link(file, agency_code):
     """Link an official's or agency's certificate to the agency (signatures made with it count as the agency's)."""
-    from .services import signing
+    from .services import pki
 
-    row = _pki_call(signing.link_certificate, agency_code=agency_code, data=Path(file).read_bytes())
+    row = _pki_call(pki.link_certificate, agency_code=agency_code, data=Path(file).read_bytes())
     click.echo(f"Đã gắn chứng thư {row.subject} với {agency_code}.")
 
 
 @pki_cli.command("demo")
 def pki_demo():
     """A demonstration CA and keystores for the demo agencies, so the demo's reports are signed (not for production)."""
-    from .services import signing
+    from .services import pki
 
     if current_app.config.get("ENV_NAME") == "production" or __import__("os").environ.get("BAOCAO_ENV") == "production":
         raise click.ClickException("Không tạo CA trình diễn trên hệ thống thật (BAOCAO_ENV=production)")
-    done = signing.demo_pki()
+    done = pki.demo_pki()
     click.echo(f"CA trình diễn đã được tin cậy; ký số cho: {', '.join(done) or 'không có đơn vị mới'}.")
 
 
@@ -417,9 +417,9 @@ def pki_demo():
 @click.option("--agency", "agency_code", default="", help="Also check that the signer belongs to this agency.")
 def pki_verify(file, agency_code):
     """Verify every signature of a PDF; exit 1 when it is not valid."""
-    from .services import signing
+    from .services import pki, signing
 
-    agency = _pki_call(signing.agency_by_code, agency_code) if agency_code else None
+    agency = _pki_call(pki.agency_by_code, agency_code) if agency_code else None
     verdict, checks = signing.verify_bytes(Path(file).read_bytes(), agency=agency)
     click.echo(verdict.message)
     for who in verdict.signers:

@@ -68,6 +68,7 @@ def main() -> None:
     from app.models import User
     from app.services import agencies, exports, signing
     from app.services import catalogue as catalogue_svc
+    from app.services import pki as pki_svc
     from app.services import sending as sending_svc
     from app.services import submissions as submissions_svc
     from app.services.seed import seed_demo
@@ -83,9 +84,9 @@ def main() -> None:
         agencies.load_agencies()
         catalogue_svc.load_catalogue(root=work)
         seed_demo()
-        signing.add_trust_anchor(pki.cert_der(arch, "root"))
-        signing.add_crl(pki.crl_der(arch))
-        signing.add_keystore(agency_code="T01.SCT", data=pki.pkcs12(arch, "hanoi"), password=pki.PASSWORD)
+        pki_svc.add_trust_anchor(pki.cert_der(arch, "root"))
+        pki_svc.add_crl(pki.crl_der(arch))
+        pki_svc.add_keystore(agency_code="T01.SCT", data=pki.pkcs12(arch, "hanoi"), password=pki.PASSWORD)
         clerk = db.session.scalar(select(User).where(User.username == "canbo.sct"))
         now = datetime(2026, 11, 10, 3, 0, tzinfo=UTC)
         report = submissions_svc.open_report(user=clerk, regime_code="BENCH-KS", agency_code="T01.SCT", period_key="2026-M11",

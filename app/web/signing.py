@@ -10,7 +10,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import StringField
 from wtforms.validators import Length, Optional
 
-from app.services import signing
+from app.services import pki, signing
 from app.services.errors import NotFound
 
 from . import bp
@@ -32,11 +32,11 @@ def pki_verify():
         code = (form.agency.data or "").strip()
         if code:
             try:
-                agency = signing.agency_by_code(code)
+                agency = pki.agency_by_code(code)
             except NotFound as exc:
                 form.agency.errors.append(str(exc))
         if not form.agency.errors:
-            data = form.file.data.read(signing.MAX_FILE + 1)
+            data = form.file.data.read(pki.MAX_FILE + 1)
             verdict, checks = signing.verify_bytes(data, agency=agency)
     elif request.method == "POST":
         status = 422

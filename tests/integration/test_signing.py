@@ -15,6 +15,7 @@ from app.adapters import signatures as sig
 from app.extensions import db
 from app.models import SignedDocument, User
 from app.services import decisions as decisions_svc
+from app.services import pki as pki_svc
 from app.services import sending as sending_svc
 from app.services import signing
 from app.services import submissions as svc
@@ -45,8 +46,8 @@ def instance(app, tmp_path):
 
 @pytest.fixture
 def trusted(app, arch, instance):
-    signing.add_trust_anchor(pki.cert_der(arch, "root"))
-    signing.add_crl(pki.crl_der(arch))
+    pki_svc.add_trust_anchor(pki.cert_der(arch, "root"))
+    pki_svc.add_crl(pki.crl_der(arch))
     return arch
 
 
@@ -70,7 +71,7 @@ def _signed(arch, label, pdf=None) -> bytes:
 
 
 def test_a_submitted_report_is_signed_and_the_receiver_sees_a_valid_verdict(app, client, auth, trusted):
-    signing.add_keystore(agency_code="T01.SCT", data=pki.pkcs12(trusted, "hanoi"), password=pki.PASSWORD)
+    pki_svc.add_keystore(agency_code="T01.SCT", data=pki.pkcs12(trusted, "hanoi"), password=pki.PASSWORD)
     result = _submit()
     doc = db.session.scalar(select(SignedDocument).where(SignedDocument.version_id == result.version.id))
     assert doc is not None and doc.pdf.startswith(b"%PDF") and doc.mode == "server"
@@ -90,7 +91,7 @@ def test_a_submitted_report_is_signed_and_the_receiver_sees_a_valid_verdict(app,
 
 
 def test_tampering_with_the_stored_pdf_is_detected_and_blocks_approval(app, trusted):
-    signing.add_keystore(agency_code="T01.SCT", data=pki.pkcs12(trusted, "hanoi"), password=pki.PASSWORD)
+    pki_svc.add_keystore(agency_code="T01.SCT", data=pki.pkcs12(trusted, "hanoi"), password=pki.PASSWORD)
     result = _submit()
     doc = db.session.scalar(select(SignedDocument).where(SignedDocument.version_id == result.version.id))
     data = bytearray(doc.pdf)
@@ -109,7 +110,7 @@ def test_each_verdict_names_what_is_wrong(app, trusted):
 
     agency = get_agency(code="T01.SCT")
     for label in ("hanoi", "leader", "revoked", "expired"):
-        signing.link_certificate(agency_code="T01.SCT", data=pki.cert_der(trusted, label))
+        pki_svc.link_certificate(agency_code="T01.SCT", data=pki.cert_der(trusted, label))
 
     def verdict(data):
         return signing.verify_bytes(data, agency=agency)[0]
@@ -176,7 +177,7 @@ def test_the_demo_pki_signs_the_demo_reports(app, runner, instance):
 
 
 def test_the_api_gives_the_verdict_and_the_signed_pdf_within_the_readers_scope(app, client, trusted):
-    signing.add_keystore(agency_code="T01.SCT", data=pki.pkcs12(trusted, "hanoi"), password=pki.PASSWORD)
+    pki_svc.add_keystore(agency_code="T01.SCT", data=pki.pkcs12(trusted, "hanoi"), password=pki.PASSWORD)
     result = _submit()
     from app.services import users as user_svc
 
@@ -192,7 +193,7 @@ def test_the_api_gives_the_verdict_and_the_signed_pdf_within_the_readers_scope(a
 
 
 def test_the_web_checks_an_outside_pdf_and_lists_who_signed_what(app, client, auth, trusted):
-    signing.add_keystore(agency_code="T01.SCT", data=pki.pkcs12(trusted, "hanoi"), password=pki.PASSWORD)
+    pki_svc.add_keystore(agency_code="T01.SCT", data=pki.pkcs12(trusted, "hanoi"), password=pki.PASSWORD)
     _submit()
     auth.login("pheduyet.hn")
     listing = client.get("/pki/signatures").get_data(as_text=True)
@@ -287,7 +288,7 @@ def test_an_official_signs_with_their_own_tool_through_the_http_contract(app, cl
 
     from app.services import users as user_svc
 
-    signing.link_certificate(agency_code="T01.SCT", data=pki.cert_der(trusted, "hanoi"))
+    pki_svc.link_certificate(agency_code="T01.SCT", data=pki.cert_der(trusted, "hanoi"))
     result = _submit()
     assert db.session.scalar(select(SignedDocument).where(SignedDocument.version_id == result.version.id)) is None
     token = {"Authorization": "Bearer " + user_svc.issue_token(user=user("canbo.sct"))}
