@@ -194,7 +194,8 @@ def reminders_send(at, dry_run, no_deliver):
         click.echo(f"Chạy thử lúc {instant.isoformat()}: {len(result.reminders)} nhắc hạn, {len(result.digests)} thư tổng hợp; "
                    "không gửi gì.")
         return
-    click.echo(f"{instant.isoformat()}: {result.claimed} mục mới, {result.messages} thư, {result.notifications} thông báo.")
+    click.echo(f"{instant.isoformat()}: {result.claimed} mục mới, {result.messages} thư, {result.notifications} thông báo"
+               + (f", {result.certificates} chứng thư số sắp hết hạn đã báo." if result.certificates else "."))
     if not no_deliver:
         delivered = svc.deliver(now=instant)
         click.echo(f"Gửi thư: {delivered.sent} đã gửi, {delivered.retried} sẽ thử lại, {delivered.failed} thất bại.")
@@ -367,14 +368,15 @@ def pki_crl(action, file):
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--agency", "agency_code", required=True)
 @click.option("--password-env", default="BAOCAO_P12_PASSWORD", show_default=True, help="Environment variable holding the file's password.")
-def pki_keystore(action, file, agency_code, password_env):
+@click.option("--user", "username", default=None, help="The official (account of the agency) who holds this certificate.")
+def pki_keystore(action, file, agency_code, password_env, username):
     """A PKCS#12 the server signs the agency's reports with (re-encrypted in instance/pki/keystores)."""
     import os
 
     from .services import pki
 
     row = _pki_call(pki.add_keystore, agency_code=agency_code, data=Path(file).read_bytes(),
-                    password=os.environ.get(password_env, "").encode())
+                    password=os.environ.get(password_env, "").encode(), username=username)
     click.echo(f"{agency_code}: ký bằng chứng thư {row.subject} (số hiệu {row.serial}, hết hạn {row.not_after:%d/%m/%Y}).")
 
 
@@ -382,23 +384,50 @@ def pki_keystore(action, file, agency_code, password_env):
 @click.argument("action", type=click.Choice(["link"]))
 @click.option("--agency", "agency_code", required=True)
 @click.option("--label", required=True, help="Label of the key and certificate on the token (PKI_PKCS11_LIB, _TOKEN, _PIN).")
-def pki_token(action, agency_code, label):
+@click.option("--user", "username", default=None, help="The official (account of the agency) who holds this certificate.")
+def pki_token(action, agency_code, label, username):
     """The key labelled LABEL on the configured PKCS#11 token or HSM signs the agency's reports."""
     from .services import pki
 
-    row = _pki_call(pki.link_token_key, agency_code=agency_code, label=label)
+    row = _pki_call(pki.link_token_key, agency_code=agency_code, label=label, username=username)
     click.echo(f"{agency_code}: ký bằng khóa “{label}” trên thiết bị ký số — {row.subject} (hết hạn {row.not_after:%d/%m/%Y}).")
 
 
 @pki_cli.command("link")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--agency", "agency_code", required=True)
-def pki_link(file, agency_code):
+@click.option("--user", "username", default=None, help="The official (account of the agency) who holds this certificate.")
+def pki_link(file, agency_code, username):
     """Link an official's or agency's certificate to the agency (signatures made with it count as the agency's)."""
     from .services import pki
 
-    row = _pki_call(pki.link_certificate, agency_code=agency_code, data=Path(file).read_bytes())
-    click.echo(f"Đã gắn chứng thư {row.subject} với {agency_code}.")
+    row = _pki_call(pki.link_certificate, agency_code=agency_code, data=Path(file).read_bytes(), username=username)
+    click.echo(f"Đã gắn chứng thư {row.subject} với {agency_code}" + (f" (người giữ: {username})." if username else "."))
+
+
+@pki_cli.command("remote")
+@click.argument("action", type=click.Choice(["link"]))
+@click.option("--agency", "agency_code", required=True)
+@click.option("--credential", required=True, help="The credential's ID on the remote signing service (PKI_CSC_URL, _TOKEN, _PIN).")
+@click.option("--user", "username", default=None, help="The official (account of the agency) who holds this certificate.")
+def pki_remote(action, agency_code, credential, username):
+    """A credential of the remote signing service (Cloud Signature Consortium API) signs the agency's (or the official's) reports."""
+    from .services import pki
+
+    row = _pki_call(pki.link_remote, agency_code=agency_code, credential=credential, username=username)
+    click.echo(f"{agency_code}: ký từ xa bằng “{credential}” — {row.subject} (hết hạn {row.not_after:%d/%m/%Y}).")
+
+
+@pki_cli.command("list")
+def pki_list():
+    """Every certificate linked to an agency or an official, the soonest to expire first."""
+    from .extensions import db
+    from .services import pki
+
+    for row in db.session.scalars(pki.all_certificates()):
+        state = "đã thôi dùng" if row.retired_at else f"hết hạn {row.not_after:%d/%m/%Y}"
+        holder = f" · {row.user.username}" if row.user else ""
+        click.echo(f"#{row.id} {row.agency.code}{holder} · {row.subject} · số hiệu {row.serial} · {state}")
 
 
 @pki_cli.command("demo")

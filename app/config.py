@@ -110,6 +110,9 @@ def load_config(env: dict | None = None) -> dict:
         "PKI_PKCS11_LIB": env.get("PKI_PKCS11_LIB", ""),
         "PKI_PKCS11_TOKEN": env.get("PKI_PKCS11_TOKEN", ""),
         "PKI_PKCS11_PIN": env.get("PKI_PKCS11_PIN", ""),
+        "PKI_CSC_URL": env.get("PKI_CSC_URL", ""),  # a remote signing service (Cloud Signature Consortium API)
+        "PKI_CSC_TOKEN": env.get("PKI_CSC_TOKEN", ""),  # this server's OAuth bearer token with it
+        "PKI_CSC_PIN": env.get("PKI_CSC_PIN", ""),
         "PAGE_SIZE": _int(env, "PAGE_SIZE", 50, lo=5),
         "AUTOSAVE_SECONDS": _int(env, "AUTOSAVE_SECONDS", 20, lo=1),
         "INSTANCE_DIR": str(instance),

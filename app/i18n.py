@@ -54,7 +54,22 @@ def vn_decimal(value, places: int | None = None) -> str:
     return format_vn(value, places)
 
 
+def vn_period(key: str | None) -> str:
+    """A period key as people read it: 2026-M11 → "Tháng 11/2026", 2026-Q3 → "Quý III/2026"
+    (ad hoc keys — the request's own code — stay as they are)."""
+    from app.domain.errors import DomainError
+    from app.domain.periods import Period
+
+    if not key:
+        return ""
+    try:
+        return Period.parse(key).label_vi
+    except (DomainError, ValueError, KeyError):
+        return key
+
+
 def init_app(app) -> None:
+    app.jinja_env.filters["vn_period"] = vn_period
     app.jinja_env.filters["vn_date"] = vn_date
     app.jinja_env.filters["vn_decimal"] = vn_decimal
     app.jinja_env.filters["vn_number"] = vn_number

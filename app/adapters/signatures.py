@@ -92,10 +92,8 @@ def keystore_signer(p12: bytes, passphrase: bytes) -> signers.SimpleSigner:
     return signer
 
 
-def sign_pdf(pdf: bytes, signer: signers.Signer, *, name: str, reason: str, location: str,
-             timestamp_url: str | None = None) -> bytes:
-    """The PDF with one more PAdES signature, visible in the signer block of the last page (a second
-    signer — the leader after the clerk — signs in a field of its own beside it)."""
+def _pdf_signer(pdf: bytes, signer: signers.Signer, *, name: str, reason: str, location: str, timestamp_url: str | None,
+                validation: ValidationContext | None) -> signers.PdfSigner:
     try:
         existing = len(PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures)
     except Exception as exc:  # noqa: BLE001
@@ -103,17 +101,163 @@ def sign_pdf(pdf: bytes, signer: signers.Signer, *, name: str, reason: str, loca
     name_of_field = FIELD if not existing else f"{FIELD}{existing + 1}"
     box = SIGNER_BOX if not existing else (40, 40 + 85 * (existing - 1), 275, 120 + 85 * (existing - 1))
     meta = signers.PdfSignatureMetadata(field_name=name_of_field, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
-                                        reason=reason, location=location, name=name)
+                                        reason=reason, location=location, name=name,
+                                        embed_validation_info=validation is not None, validation_context=validation)
     stamp = TextStampStyle(stamp_text="Ký số bởi: %(signer)s\nThời gian: %(ts)s")
-    pdf_signer = signers.PdfSigner(meta, signer=signer, stamp_style=stamp,
-                                   timestamper=timestamps.HTTPTimeStamper(timestamp_url) if timestamp_url else None,
-                                   new_field_spec=fields.SigFieldSpec(name_of_field, on_page=-1, box=box))
-    out = io.BytesIO()
+    return signers.PdfSigner(meta, signer=signer, stamp_style=stamp,
+                             timestamper=timestamps.HTTPTimeStamper(timestamp_url) if timestamp_url else None,
+                             new_field_spec=fields.SigFieldSpec(name_of_field, on_page=-1, box=box))
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """What a signer needs to embed validation information (PAdES B-LT): the trust anchors, the
+    revocation lists at hand, and whether the CA's OCSP/CRL services may be fetched."""
+
+    trust_roots: list
+    crls: list
+    allow_fetching: bool = False
+
+    def context(self) -> ValidationContext:
+        # hard-fail: B-LT only with the revocation information actually embedded; else B-T or B-B
+        return ValidationContext(trust_roots=self.trust_roots, crls=self.crls, allow_fetching=self.allow_fetching,
+                                 revocation_mode="hard-fail")
+
+
+async def _sign_async(pdf: bytes, signer: signers.Signer, *, revocation: Revocation | None, **kwargs) -> bytes:
+    """Sign with the revocation information embedded (B-LT) when it can be; otherwise without it."""
+    attempts = [revocation.context(), None] if revocation is not None and revocation.trust_roots else [None]
+    last: Exception | None = None
+    for validation in attempts:
+        out = io.BytesIO()
+        try:
+            await _pdf_signer(pdf, signer, validation=validation, **kwargs).async_sign_pdf(
+                IncrementalPdfFileWriter(io.BytesIO(pdf)), output=out)
+            return out.getvalue()
+        except SigningError as exc:
+            last = exc
+        except Exception as exc:  # noqa: BLE001 — certvalidator's errors when the path or revocation cannot be established
+            if validation is None:
+                raise
+            last = exc
+    raise SignatureError(f"Không ký được: {str(last)[:200]}") from None
+
+
+def sign_pdf(pdf: bytes, signer: signers.Signer, *, name: str, reason: str, location: str,
+             timestamp_url: str | None = None, revocation: Revocation | None = None) -> bytes:
+    """The PDF with one more PAdES signature, visible in the signer block of the last page (a second
+    signer — the leader after the clerk — signs in a field of its own beside it): baseline B-B,
+    B-T with a time-stamping authority, B-LT when the revocation information can be embedded."""
+    import asyncio
+
+    return _outside_event_loop(asyncio.run, _sign_async(pdf, signer, revocation=revocation, name=name, reason=reason,
+                                                        location=location, timestamp_url=timestamp_url))
+
+
+def level_of(pdf: bytes) -> str:
+    """The PAdES baseline level of the PDF's last signature: B-LT (validation information in the
+    document security store), B-T (a signature timestamp), else B-B."""
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    dss = reader.root.get("/DSS")
+    dss = dss.get_object() if dss is not None else None
+    if dss is not None and (dss.get("/CRLs") or dss.get("/OCSPs")):
+        return "B-LT"
+    sigs = reader.embedded_signatures
+    unsigned = sigs[-1].signer_info["unsigned_attrs"].native if sigs else None
+    if unsigned and any(a["type"] == "signature_time_stamp_token" for a in unsigned):
+        return "B-T"
+    return "B-B"
+
+
+# --------------------------------------------------------------------- remote signing (CSC API)
+@dataclass(frozen=True)
+class RemoteService:
+    """A remote signing service speaking the Cloud Signature Consortium API (v1): its base URL (the
+    part before /csc/v1/…), the OAuth bearer token of this server's account with it, and the PIN
+    that activates signing when the service asks for one."""
+
+    url: str
+    token: str = ""
+    pin: str = ""
+    timeout: int = 30
+
+
+def _csc_session_info(service: RemoteService, credential: str):
+    from pyhanko.sign.signers.csc_signer import CSCServiceSessionInfo
+
+    return CSCServiceSessionInfo(service.url.rstrip("/"), credential, oauth_token=service.token or None)
+
+
+def _authorizer(session, service: RemoteService):
+    from pyhanko.sign.signers.csc_signer import CSCAuthorizationManager
+
+    class Authorize(CSCAuthorizationManager):
+        """credentials/authorize for the hashes about to be signed (hash pinning, SCAL 2)."""
+
+        async def authorize_signature(self, hash_b64s):
+            import aiohttp
+
+            request = self.format_csc_auth_request(pin=service.pin or None, hash_b64s=hash_b64s)
+            try:
+                async with session.post(self.csc_session_info.endpoint_url("credentials/authorize"), json=request,
+                                        headers=self.auth_headers, raise_for_status=True,
+                                        timeout=aiohttp.ClientTimeout(total=service.timeout)) as response:
+                    return self.parse_csc_auth_response(await response.json())
+            except aiohttp.ClientError as exc:
+                raise SigningError(f"Dịch vụ ký số từ xa từ chối cấp phép ký: {exc}") from exc
+
+    return Authorize
+
+
+async def _remote_certificates(session, service: RemoteService, credential: str):
+    from pyhanko.sign.signers.csc_signer import fetch_certs_in_csc_credential
+
     try:
-        _outside_event_loop(pdf_signer.sign_pdf, IncrementalPdfFileWriter(io.BytesIO(pdf)), output=out)
-    except SigningError as exc:
-        raise SignatureError(f"Không ký được: {str(exc)[:200]}") from None
-    return out.getvalue()
+        return await fetch_certs_in_csc_credential(session, _csc_session_info(service, credential), timeout=service.timeout)
+    except (SigningError, ValueError, KeyError) as exc:
+        import aiohttp
+
+        if isinstance(exc.__cause__, aiohttp.ClientConnectionError):
+            raise SignatureError(f"Không kết nối được dịch vụ ký số từ xa ({service.url}): {str(exc.__cause__)[:160]}") from None
+        raise SignatureError(f"Dịch vụ ký số từ xa không trả chứng thư của “{credential}”: {str(exc)[:160]}") from None
+
+
+def remote_certificate(service: RemoteService, credential: str) -> asn1_x509.Certificate:
+    """The signing certificate of a credential of the remote service (credentials/info)."""
+    import asyncio
+
+    import aiohttp
+
+    async def run():
+        async with aiohttp.ClientSession() as session:
+            return (await _remote_certificates(session, service, credential)).signing_cert
+
+    try:
+        return _outside_event_loop(asyncio.run, run())
+    except aiohttp.ClientError as exc:
+        raise SignatureError(f"Không kết nối được dịch vụ ký số từ xa: {str(exc)[:160]}") from None
+
+
+def sign_pdf_remote(pdf: bytes, service: RemoteService, credential: str, *, name: str, reason: str, location: str,
+                    timestamp_url: str | None = None, revocation: Revocation | None = None) -> bytes:
+    """sign_pdf with the key of a credential held by a remote signing service (CSC API)."""
+    import asyncio
+
+    import aiohttp
+    from pyhanko.sign.signers.csc_signer import CSCSigner
+
+    async def run() -> bytes:
+        async with aiohttp.ClientSession() as session:
+            info = await _remote_certificates(session, service, credential)
+            manager = _authorizer(session, service)(_csc_session_info(service, credential), info)
+            signer = CSCSigner(session, manager, sign_timeout=service.timeout)
+            return await _sign_async(pdf, signer, revocation=revocation, name=name, reason=reason, location=location,
+                                     timestamp_url=timestamp_url)
+
+    try:
+        return _outside_event_loop(asyncio.run, run())
+    except aiohttp.ClientError as exc:
+        raise SignatureError(f"Không kết nối được dịch vụ ký số từ xa: {str(exc)[:160]}") from None
 
 
 @dataclass
@@ -144,10 +288,16 @@ def verify_pdf(data: bytes, *, trust_roots: list[asn1_x509.Certificate], crls: l
         signatures = reader.embedded_signatures
     except Exception as exc:  # noqa: BLE001 — malformed PDF
         raise SignatureError(f"Không đọc được tệp PDF: {str(exc)[:200]}") from None
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+    settings = {"trust_roots": trust_roots, "crls": crls, "allow_fetching": allow_fetching, "revocation_mode": "soft-fail"}
+    try:  # a B-LT document carries the revocation information of its signers: usable offline
+        dss = DocumentSecurityStore.read_dss(reader)
+    except Exception:  # noqa: BLE001 — no (or an unreadable) document security store
+        dss = None
     out = []
     for sig in signatures:
-        context = ValidationContext(trust_roots=trust_roots, crls=crls, allow_fetching=allow_fetching,
-                                    revocation_mode="soft-fail")
+        context = dss.as_validation_context(settings) if dss is not None else ValidationContext(**settings)
         try:
             status = _outside_event_loop(validate_pdf_signature, sig, context)
         except Exception as exc:  # noqa: BLE001 — a signature so broken it cannot be evaluated
@@ -159,9 +309,20 @@ def verify_pdf(data: bytes, *, trust_roots: list[asn1_x509.Certificate], crls: l
         expired = bool(info and signed_at and not (info.not_before <= signed_at <= info.not_after))
         out.append(SignatureCheck(
             info, signed_at, bool(status.intact), bool(status.valid), bool(status.trusted), bool(status.revoked), expired,
-            status.coverage == SignatureCoverageLevel.ENTIRE_FILE, status.timestamp_validity is not None,
+            _untouched_after(status), status.timestamp_validity is not None,
             [line for line in status.pretty_print_details().splitlines() if line.strip()][:60]))
     return out
+
+
+def _untouched_after(status) -> bool:
+    """Nothing was added after the signature but validation information (the DSS of a B-LT
+    document, a document timestamp): pyHanko's difference analysis of the later revisions."""
+    from pyhanko.sign.diff_analysis import ModificationLevel
+
+    if status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
+        return True
+    return (status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
+            and status.modification_level in (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES))
 
 
 # ------------------------------------------------------------------------- external (interrupted) signing

@@ -65,6 +65,7 @@ class SignatureOut(Schema):
     certificate_issuer = fields.String()
     signed_at = fields.DateTime()
     mode = fields.String(metadata={"description": "server | pkcs11 | remote | external"})
+    level = fields.String(metadata={"description": "PAdES baseline level: B-B, B-T (timestamped), B-LT (revocation information embedded)"})
 
 
 def _document(sid: int, number: int):
@@ -89,7 +90,8 @@ def _signature_out(sid: int, number: int) -> dict:
     verdict, _checks = signing.verify_bytes(doc.pdf, agency=report.agency)
     return {"submission": sid, "version": number, "ok": verdict.ok, "message": verdict.message, "problems": verdict.problems,
             "signers": verdict.signers, "certificate_subject": doc.signer_subject, "certificate_serial": doc.certificate_serial,
-            "certificate_issuer": doc.certificate_issuer, "signed_at": doc.signed_at, "mode": doc.mode}
+            "certificate_issuer": doc.certificate_issuer, "signed_at": doc.signed_at, "mode": doc.mode,
+            "level": doc.level}
 
 
 @blp.route("/<int:sid>/versions/<int:number>/signed.pdf")

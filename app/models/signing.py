@@ -12,6 +12,7 @@ from app.extensions import db
 from .agency import Agency
 from .base import AwareDateTime, utcnow
 from .submission import SubmissionVersion
+from .user import User
 
 
 class AgencyCertificate(db.Model):
@@ -31,8 +32,12 @@ class AgencyCertificate(db.Model):
     keystore: Mapped[str | None] = mapped_column(String(255))  # file name under instance/pki/keystores
     added_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    # the official who holds it (their own certificate: signs as them when they send); None: the agency's
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    expiry_warned_at: Mapped[datetime | None] = mapped_column(AwareDateTime)  # the 30-day warning went out
 
     agency: Mapped[Agency] = relationship()
+    user: Mapped[User | None] = relationship()
 
 
 class SignedDocument(db.Model):
@@ -49,6 +54,7 @@ class SignedDocument(db.Model):
     certificate_serial: Mapped[str] = mapped_column(String(80))
     certificate_issuer: Mapped[str] = mapped_column(String(255))
     mode: Mapped[str] = mapped_column(String(20), default="server")  # server | pkcs11 | remote | external
+    level: Mapped[str] = mapped_column(String(8), default="B-B", server_default="B-B")  # PAdES baseline: B-B, B-T, B-LT
     signed_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 

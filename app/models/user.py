@@ -6,6 +6,7 @@ from enum import Enum
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -43,6 +44,7 @@ class User(UserMixin, db.Model):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str | None] = mapped_column(String(5))
+    mail_notices: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())  # notices by e-mail too
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
 
     agency: Mapped[Agency] = relationship()

@@ -19,6 +19,7 @@ from .errors import Invalid, NotFound
 
 REFORM_PROVINCES = date(2025, 7, 1)
 GOVERNMENT = "CP"
+CENTER = "VPCP"  # the Government Office: its reporting center issues (and signs) the national report
 
 
 @dataclass

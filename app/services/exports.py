@@ -35,6 +35,7 @@ from app.domain.numbers import format_vn  # noqa: E402
 from app.extensions import db, reading_only  # noqa: E402
 from app.models import Agency, RecordVersion, SubmissionVersion, User  # noqa: E402
 
+from . import agencies as agencies_svc  # noqa: E402
 from . import aggregation  # noqa: E402
 from . import center as center_svc  # noqa: E402
 
@@ -291,13 +292,34 @@ def pdf(*, user: User, regime: str, period: str, agency: str = aggregation.NATIO
     key = f"{regime}_{v.period.key}_{v.unit}_{units}_{doc.data_hash[:24]}_{template_hash}_{datetime.now(VN_TZ):%Y%m%d}.pdf"
     path = cache / key
     name = f"{regime}_{v.unit}_{v.period.key}.pdf"
-    if path.exists():
-        return path.read_bytes(), name, True
-    data = HTML(string=html, base_url=str(cache)).write_pdf()
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return data, name, False
+    cached = path.exists()
+    if cached:
+        data = path.read_bytes()
+    else:
+        data = HTML(string=html, base_url=str(cache)).write_pdf()
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return _signed_by_issuer(data, user=user, unit=v.unit, title=f"{doc.title} {doc.period_label}"), name, cached
+
+
+def _signed_by_issuer(data: bytes, *, user: User, unit: str, title: str) -> bytes:
+    """The consolidated report signed by the agency that issues it — the Government Office (the
+    reporting center) for the national report, the unit itself otherwise — when the one exporting
+    it belongs to that agency and the server can sign for it (signing.sign_consolidated). Signed
+    copies are not cached: each carries its signer and time."""
+    from app.adapters.signatures import SignatureError
+
+    from .signing import sign_consolidated
+
+    issuer = db.session.scalar(select(Agency).where(Agency.code == (agencies_svc.CENTER if unit == aggregation.NATION else unit)))
+    if issuer is None or user.agency_id != issuer.id:
+        return data
+    try:
+        return sign_consolidated(data, agency=issuer, user=user, title=title) or data
+    except SignatureError:
+        current_app.logger.exception("signing the consolidated report failed")
+        return data
 
 
 # ------------------------------------------------------------------------------------ data files

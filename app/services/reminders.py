@@ -178,6 +178,7 @@ class RunResult:
     claimed: int = 0
     messages: int = 0
     notifications: int = 0
+    certificates: int = 0  # certificates whose holders were warned of their expiry (pki.warn_expiring)
     dry_run: bool = False
 
     @property
@@ -255,7 +256,12 @@ def send(*, now: datetime | None = None, dry_run: bool = False) -> RunResult:
         raise Invalid("Thời điểm phải có múi giờ, ví dụ 2026-11-19T08:00:00+07:00")
     planned = plan(now=now)
     result = RunResult(now, planned, dry_run=dry_run)
-    if dry_run or not planned:
+    if dry_run:
+        return result
+    from .pki import warn_expiring
+
+    result.certificates = warn_expiring(now=now)
+    if not planned:
         return result
     values = [{"kind": p.kind, "regime_code": p.regime, "period_key": p.period, "agency_code": p.agency, "step": p.step,
                "deadline_at": p.deadline, "created_at": now, "recipients": len(p.recipients), "detail": p.title[:1000]}

@@ -16,28 +16,40 @@ from app.models import Agency, SignedDocument, User
 from app.models.base import utcnow
 
 from .errors import Invalid, NotFound
-from .pki import PKCS11, bounded, certificates_of, revocation_lists, signer_for, trust_anchors
+from .pki import bounded, certificates_of, revocation_lists, signer_for, trust_anchors
 
 
 # ----------------------------------------------------------------------------------- signing
 def sign_version(*, report, version, user: User) -> SignedDocument | None:
-    """Render the submitted version as its Decree-30 PDF and sign it with the agency's keystore held
-    by the server. None when the agency has none (the version stays sealed, not signed)."""
+    """Render the submitted version as its Decree-30 PDF and sign it — with the sender's own
+    certificate when the server can sign with it (a leader sending the consolidated report), else
+    the agency's. None when neither exists (the version stays sealed, not signed)."""
     from .exports import version_pdf
 
-    signing = signer_for(report.agency.id)
+    signing = signer_for(report.agency.id, user.id)
     if signing is None:
         return None
     with signing:
-        pdf = sig.sign_pdf(version_pdf(report, version), signing.signer, name=user.full_name,
-                           reason=f"Gửi báo cáo {report.title} — {report.period_label}", location=report.agency.name,
-                           timestamp_url=current_app.config.get("PKI_TSA_URL") or None)
+        pdf = signing.sign(version_pdf(report, version), name=user.full_name,
+                           reason=f"Gửi báo cáo {report.title} — {report.period_label}", location=report.agency.name)
     cert = signing.row
     doc = SignedDocument(version_id=version.id, pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(), signer_subject=cert.subject,
                          signer_fingerprint=cert.fingerprint, certificate_serial=cert.serial, certificate_issuer=cert.issuer,
-                         mode="pkcs11" if cert.keystore.startswith(PKCS11) else "server", signed_by_id=user.id)
+                         mode=signing.mode, level=sig.level_of(pdf), signed_by_id=user.id)
     db.session.add(doc)
     return doc
+
+
+def sign_consolidated(pdf: bytes, *, agency: Agency, user: User, title: str) -> bytes | None:
+    """A consolidated report (a province's, the national one) signed for the agency that issues it
+    — only by a member of that agency, with their certificate or the agency's. None: not signed."""
+    if user.agency_id != agency.id:
+        return None
+    signing = signer_for(agency.id, user.id)
+    if signing is None:
+        return None
+    with signing:
+        return signing.sign(pdf, name=user.full_name, reason=f"Ban hành {title}", location=agency.name)
 
 
 # -------------------------------------------------------------------------------- verification
@@ -195,7 +207,8 @@ def complete_external(*, user: User, submission_id: int, number: int, request_id
     info = sig.CertInfo.of(sig.load_certificate(row.certificate))
     db.session.add(SignedDocument(version_id=version.id, pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(), signer_subject=info.subject[:500],
                                   signer_fingerprint=info.fingerprint, certificate_serial=info.serial[:80],
-                                  certificate_issuer=info.issuer[:255], mode="external", signed_by_id=user.id))
+                                  certificate_issuer=info.issuer[:255], mode="external", level=sig.level_of(pdf),
+                                  signed_by_id=user.id))
     db.session.delete(row)
     db.session.commit()
     return verdict

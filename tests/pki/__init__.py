@@ -43,3 +43,74 @@ def crl_der(arch) -> bytes:
     from certomancer.registry import ServiceLabel
 
     return arch.service_registry.get_crl(ServiceLabel("interm")).dump()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(port: int, host: str = "127.0.0.1", seconds: float = 20) -> None:
+    import socket
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {host}:{port}")
+
+
+class Services:
+    """The PKI's services over real HTTP (certomancer's Animator: the TSA, OCSP, CRLs) in a thread."""
+
+    def __init__(self, arch):
+        from certomancer.integrations.animator import Animator, AnimatorArchStore
+        from werkzeug.serving import make_server
+
+        self.port = free_port()
+        self.server = make_server("127.0.0.1", self.port, Animator(AnimatorArchStore({arch.arch_label: arch}), with_web_ui=False))
+        self.url = f"http://127.0.0.1:{self.port}/{arch.arch_label}"
+
+    def __enter__(self):
+        import threading
+
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+
+
+class RemoteSigning:
+    """certomancer-csc-dummy serving the PKI's keys over the Cloud Signature Consortium API, as a
+    real process on a free port (credential IDs: "vn/<label>")."""
+
+    def __init__(self, workdir: Path):
+        self.workdir, self.port = workdir, free_port()
+        self.url = f"http://localhost:{self.port}"
+
+    def __enter__(self):
+        import subprocess
+        import sys
+
+        code = ("import sys; from csc_dummy.runner import run_from_file; "
+                "run_from_file(sys.argv[1], port=int(sys.argv[2]), require_hash_pinning=True)")
+        self.process = subprocess.Popen([sys.executable, "-c", code, str(self.workdir / "certomancer.yml"), str(self.port)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _wait(self.port, "localhost")
+        except RuntimeError:
+            self.process.kill()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(10)
