@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from app.domain import workflow
+from app.domain.deadlines import VN_TZ
 from app.domain.workflow import Status
 from app.extensions import db
 from app.models import (
@@ -68,6 +69,7 @@ def approve(*, user: User, submission_id: int, revision: int | None = None, now:
     _event(sub, version.number, "approved", user, now)
     db.session.flush()
     aggregation.refresh(sub)
+    _tell_reporters(sub, "approved", user, now)
     _commit_or_conflict(sub, "approve")
     return sub
 
@@ -88,6 +90,7 @@ def return_(*, user: User, submission_id: int, reason: str, revision: int | None
     _event(sub, version.number, "returned", user, now, reason)
     db.session.flush()
     aggregation.refresh(sub)
+    _tell_reporters(sub, "returned", user, now, reason)
     _commit_or_conflict(sub, "return")
     return sub
 
@@ -104,8 +107,41 @@ def reopen(*, user: User, submission_id: int, reason: str, now: datetime | None 
     sub.reopened_at, sub.reopen_reason = now, reason
     sub.touch(user.id, now)
     _event(sub, sub.latest.number if sub.latest else None, "reopened", user, now, reason)
+    _tell_reporters(sub, "reopened", user, now, reason)
     _commit_or_conflict(sub, "reopen")
     return sub
+
+
+_TOLD = {
+    "returned": ("Báo cáo bị trả lại", "đã bị {who} ({receiver}) trả lại", "Hãy sửa theo lý do trên và gửi lại."),
+    "approved": ("Báo cáo đã được duyệt", "đã được {who} ({receiver}) duyệt", ""),
+    "reopened": ("Báo cáo được mở lại", "đã được {who} ({receiver}) mở lại để sửa dù đã quá hạn khóa sổ",
+                 "Hãy sửa và gửi lại; bản đã gửi trước vẫn được giữ."),
+}
+
+
+def _tell_reporters(sub: Submission, action: str, user: User, now: datetime, reason: str = "") -> None:
+    """The agency's reporters and whoever sent the report are told — in the app and by mail, as
+    each prefers — in the same transaction as the decision (notices.py)."""
+    from sqlalchemy import select
+
+    from app.domain.periods import Period
+
+    from .notices import Notice, send
+
+    people = list(db.session.scalars(select(User).where(User.agency_id == sub.agency_id, User.role == Role.REPORTER.value)))
+    people += [v.submitted_by for v in sub.versions if v.submitted_by is not None and v.submitted_by not in people]
+    try:
+        period = Period.parse(sub.period_key).label_vi
+    except Exception:  # noqa: BLE001 — an ad hoc request's own period code
+        period = sub.period_key
+    title, what, todo = _TOLD[action]
+    receiver = sub.receiver.name if sub.receiver else ""
+    line = f"{title}: {sub.regime.name_vi} — {period}"
+    text = (f"Báo cáo “{sub.regime.name_vi}” kỳ {period} của {sub.agency.name} {what.format(who=user.full_name, receiver=receiver)} "
+            f"lúc {now.astimezone(VN_TZ):%H:%M %d/%m/%Y}." + (f"\nLý do: {reason}" if reason else "") + (f"\n{todo}" if todo else ""))
+    send(Notice(action, (sub.regime.code, sub.period_key, sub.agency.code, sub.revision), line, text, f"/submissions/{sub.id}"),
+         people, now=now)
 
 
 def _reason(reason: str | None) -> str:

@@ -152,7 +152,8 @@ def my_reports(*, user: User, now: datetime | None = None, past_days: int = 200,
                 if ob is None:
                     continue
                 deadline = ob.deadline.at
-                if not (today - timedelta(days=past_days) <= deadline.astimezone(VN_TZ).date() <= today + timedelta(days=ahead_days)):
+                # an unsent report stays on the list however late it is (within the window): it is still owed
+                if deadline.astimezone(VN_TZ).date() > today + timedelta(days=ahead_days):
                     continue
                 receiver = ob.receiver or ""
                 rows.append(_row(regime.code, definition.name_vi, agency, period.key, period.label_vi, deadline, None,
@@ -175,9 +176,23 @@ def my_reports(*, user: User, now: datetime | None = None, past_days: int = 200,
         rows.append(_row(req.regime.code, req.title, agency, req.period_key,
                          f"{req.data_from:%d/%m/%Y} – {req.data_to:%d/%m/%Y}", req.deadline_at, None, now,
                          req.issuer_agency.name, None))
-    order = {Status.RETURNED: 0, Status.NOT_STARTED: 1, Status.DRAFT: 1, Status.SUBMITTED: 2, Status.APPROVED: 3}
-    rows.sort(key=lambda r: (r.locked, order[r.status], r.deadline_at))
+    rows.sort(key=_urgency)
     return rows
+
+
+def _urgency(r: ReportRow):
+    """Most visible first: overdue and still open (the most overdue first); locked and never sent (a
+    reopening is needed); returned; to do, by deadline; then what was sent, the newest first."""
+    ts = r.deadline_at.timestamp()
+    if r.status in (Status.SUBMITTED, Status.APPROVED):
+        return (4, -ts)
+    if r.locked:
+        return (1, -ts)
+    if r.late:
+        return (0, ts)
+    if r.status is Status.RETURNED:
+        return (2, ts)
+    return (3, ts)
 
 
 def _may_owe(definition: RegimeDef, agency: Agency) -> bool:

@@ -49,7 +49,7 @@ def send(notice: Notice, recipients: list[User], *, now=None) -> int:
     html = (f"<p>{escape(text)}</p>".replace("\n", "<br>")
             + (f'<p><a href="{escape(link)}">{escape(link)}</a></p>' if link else ""))
     for user in people.values():
-        db.session.add(Notification(user_id=user.id, event_id=event_id, title=title, body=text, link=link, created_at=now))
+        db.session.add(Notification(user_id=user.id, event_id=event_id, title=title, body=text, link=notice.link, created_at=now))
         if user.email and user.mail_notices:
             db.session.add(MailMessage(event_id=event_id, user_id=user.id, to_address=user.email, subject=one_line(f"[baocao] {title}", 500),
                                        body_text=f"{text}\n\n{link}".strip(), body_html=html, status="pending", attempts=0,

@@ -96,8 +96,29 @@ def issue_request(*, user: User, regime_code: str, title: str, content: str, age
                         data_from=data_from, data_to=data_to, deadline_at=deadline.astimezone(UTC))
     req.targets = [RequestTarget(agency_id=found[c].id) for c in codes]
     db.session.add(req)
+    db.session.flush()
+    _tell_targets(req, [found[c] for c in codes], user)
     db.session.commit()
     return req
+
+
+def _tell_targets(req: ReportRequest, agencies: list[Agency], user: User) -> None:
+    """The reporters of each agency asked are told — in the app and by mail, as each prefers."""
+    from app.domain.deadlines import VN_TZ
+
+    from .notices import Notice, send
+
+    kind = "Yêu cầu báo cáo chuyên đề" if req.kind == "thematic" else "Yêu cầu báo cáo đột xuất"
+    people = {}
+    for u in db.session.scalars(select(User).where(User.agency_id.in_([a.id for a in agencies]), User.role == Role.REPORTER.value)):
+        people.setdefault(u.agency_id, []).append(u)
+    for agency in agencies:
+        text = (f"{user.agency.name} yêu cầu {agency.name} báo cáo “{req.title}” (biểu mẫu của chế độ {req.regime.name_vi}), "
+                f"số liệu từ {req.data_from:%d/%m/%Y} đến {req.data_to:%d/%m/%Y}, hạn gửi "
+                f"{req.deadline_at.astimezone(VN_TZ):%H:%M %d/%m/%Y}." + (f"\n{req.content[:1500]}" if req.content else ""))
+        send(Notice("request", ("*", req.period_key, agency.code, 0), f"{kind}: {req.title}", text,
+                    f"/reports/{req.regime.code}/{agency.code}/{req.period_key}"),
+             people.get(agency.id, []))
 
 
 def list_requests(*, user: User):

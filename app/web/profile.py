@@ -74,3 +74,18 @@ def profile_token_revoke(token_id):
         svc.revoke_token(user=current_user, token_id=token_id)
         flash(_("Đã thu hồi mã truy cập."), "success")
     return redirect(url_for("web.profile"))
+
+
+@bp.route("/profile/notices", methods=["POST"])
+@login_required
+def profile_notices():
+    """Whether notices (a report returned, approved, reopened; a request; a certificate expiring)
+    also come by e-mail; they always appear under the bell."""
+    from flask import request
+
+    if EmptyForm().validate_on_submit():
+        current_user.mail_notices = request.form.get("mail") == "1"
+        db.session.commit()
+        flash(_("Đã lưu: thông báo sẽ gửi cả qua thư điện tử.") if current_user.mail_notices
+              else _("Đã lưu: thông báo chỉ hiện trong hệ thống, không gửi thư."), "success")
+    return redirect(url_for("web.profile"))

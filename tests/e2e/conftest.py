@@ -53,5 +53,6 @@ def page(browser):
     context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
     page = context.new_page()
     page.set_default_timeout(15000)
+    page.on("dialog", lambda dialog: dialog.accept())  # "Gửi báo cáo?", "Công bố?": the user says yes (test_everyday.py says no)
     yield page
     context.close()

@@ -45,7 +45,7 @@ def test_web_form_submit_return_fix_resubmit_approve(page, live_server):
 
     login(page, live_server, "pheduyet.hn")
     page.click("[data-testid=nav-inbox]")
-    page.locator("[data-testid=inbox-row]", has_text="Sở Công Thương thành phố Hà Nội").filter(has_text="2026-M12").locator("text=Xem").click()
+    page.locator("[data-testid=inbox-row]", has_text="Sở Công Thương thành phố Hà Nội").filter(has_text="Tháng 12/2026").locator("text=Xem").click()
     page.fill("[data-testid=return-reason]", "Dòng lương thực cần đối chiếu với Cục Thống kê")
     page.click("[data-testid=return-button]")
     assert "Đã trả lại" in page.inner_text(".alert-success")
@@ -66,7 +66,7 @@ def test_web_form_submit_return_fix_resubmit_approve(page, live_server):
 
     login(page, live_server, "pheduyet.hn")
     page.click("[data-testid=nav-inbox]")
-    page.locator("[data-testid=inbox-row]", has_text="Sở Công Thương thành phố Hà Nội").filter(has_text="2026-M12").locator("text=Xem").click()
+    page.locator("[data-testid=inbox-row]", has_text="Sở Công Thương thành phố Hà Nội").filter(has_text="Tháng 12/2026").locator("text=Xem").click()
     page.click("[data-testid=approve-button]")
     assert "Đã duyệt báo cáo" in page.inner_text(".alert-success")
     assert "Niêm phong hợp lệ" in page.inner_text("[data-testid=seal]")

@@ -78,6 +78,7 @@ MATRIX: dict[str, list[tuple[str, str, set[str]]]] = {
     "web.profile_token_revoke": [("POST", "/profile/tokens/{token}/revoke", {"reporter"})],  # only one's own token
     "web.notifications": [("GET", "/notifications", LOGGED_IN)],
     "web.notifications_read": [("POST", "/notifications/read", LOGGED_IN)],
+    "web.profile_notices": [("POST", "/profile/notices", LOGGED_IN)],
     "web.agencies": [("GET", "/agencies", LOGGED_IN)],
     "web.agency": [("GET", "/agencies/T01.SCT", LOGGED_IN)],
     "web.regimes": [("GET", "/regimes", LOGGED_IN)],
@@ -129,6 +130,8 @@ MATRIX: dict[str, list[tuple[str, str, set[str]]]] = {
     # administration
     "web.admin_users": [("GET", "/admin/users", {"admin"}), ("POST", "/admin/users", {"admin"})],
     "web.admin_user_active": [("POST", "/admin/users/{reporter_id}/active/0", {"admin"})],
+    "web.admin_certificates": [("GET", "/admin/certificates", {"admin"}), ("POST", "/admin/certificates", {"admin"})],
+    "web.admin_certificate_retire": [("POST", "/admin/certificates/{cert}/retire", {"admin"})],
     "web.admin_reminders": [("GET", "/admin/reminders", {"admin"}), ("POST", "/admin/reminders", {"admin"})],
     "web.admin_audit": [("GET", "/admin/audit", {"admin"})],
     # API
@@ -195,8 +198,16 @@ def world(app):
     sending_svc.submit(user=reporter, submission_id=sub.id)
     user_svc.issue_token(user=reporter, name="matrix")
     token_id = user_svc.tokens_of(user=reporter)[0].id
+    from datetime import timedelta
+
+    from app.models import AgencyCertificate
+    from app.models.base import utcnow
+
+    cert = AgencyCertificate(agency_id=reporter.agency_id, fingerprint="ab" * 32, subject="CN=Ma tran quyen", serial="1",
+                             issuer="CA", not_before=utcnow() - timedelta(days=1), not_after=utcnow() + timedelta(days=300))
+    db.session.add(cert)
     db.session.commit()
-    return {"ids": ids, "sid": sub.id, "token": token_id}
+    return {"ids": ids, "sid": sub.id, "token": token_id, "cert": cert.id}
 
 
 def _call(app, world, principal, method, url):
@@ -254,7 +265,7 @@ def _call(app, world, principal, method, url):
 
 
 def _url(world, url: str) -> str:
-    return url.format(sid=world["sid"], token=world["token"], reporter_id=world["ids"]["reporter"])
+    return url.format(sid=world["sid"], token=world["token"], reporter_id=world["ids"]["reporter"], cert=world["cert"])
 
 
 def _denied(response) -> bool:
