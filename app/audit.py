@@ -24,7 +24,8 @@ from .models.base import utcnow
 SKIP_TABLES = {"audit_log", "submission_values", "aggregates", "record_versions", "reminder_events",
                "mail_messages", "notifications", "user_sessions"}  # sign-ins: logged as login/logout
 SECRET_COLUMNS = {"password_hash", "token_hash"}
-NOISE_COLUMNS = {"last_used_at", "updated_at", "revision"}  # bookkeeping a change of its own does not make
+DERIVED_COLUMNS = {"sort_name", "search_text"}  # recomputed from the name on every write (models/derived.py)
+NOISE_COLUMNS = {"last_used_at", "updated_at", "revision"} | DERIVED_COLUMNS  # bookkeeping a change of its own does not make
 MAX_TEXT = 200
 
 # who acts outside a web request (CLI commands set it; the scheduler says "hệ thống")
@@ -77,7 +78,7 @@ def _changes(obj, action: str) -> dict:
             out[key] = [_plain(old), _plain(new)]
         elif action == "insert":
             value = getattr(obj, key, None)
-            if value is not None:
+            if value is not None and key not in DERIVED_COLUMNS:
                 out[key] = _plain(value)
     return out
 

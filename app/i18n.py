@@ -54,18 +54,24 @@ def vn_decimal(value, places: int | None = None) -> str:
     return format_vn(value, places)
 
 
-def vn_period(key: str | None) -> str:
-    """A period key as people read it: 2026-M11 → "Tháng 11/2026", 2026-Q3 → "Quý III/2026"
-    (ad hoc keys — the request's own code — stay as they are)."""
+def vn_period(key, fallback: str = "") -> str:
+    """A period (or its key) as people read it in the page's language: 2026-M11 → "Tháng 11/2026"
+    ("November 2026"), 2026-Q3 → "Quý III/2026" ("Q3 2026"); an ad hoc request's own key gives the
+    `fallback` (its data dates) or stays as it is."""
+    from flask_babel import get_locale
+
     from app.domain.errors import DomainError
     from app.domain.periods import Period
 
     if not key:
-        return ""
+        return fallback
+    lang = str(get_locale() or "vi")[:2]
+    if isinstance(key, Period):
+        return key.label(lang)
     try:
-        return Period.parse(key).label_vi
+        return Period.parse(key).label(lang)
     except (DomainError, ValueError, KeyError):
-        return key
+        return fallback or key
 
 
 def init_app(app) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -331,7 +332,12 @@ def read_workbook(data: bytes, limits: Limits, layout: Layout,
     try:
         wb = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises its own error types for every malformed part
-        raise WorkbookRefused(f"Không đọc được bảng tính: {str(exc)[:200]}") from None
+        # the library's own words are English and technical: the user is told what to do, the log keeps the detail
+        import logging
+
+        logging.getLogger(__name__).info("workbook refused: %s", str(exc)[:300])
+        raise WorkbookRefused("Không đọc được bảng tính: tệp không phải Excel .xlsx hợp lệ (có thể là tệp .xls cũ, tệp .csv đổi "
+                              "tên, hoặc tệp hỏng) — hãy tải mẫu từ hệ thống, nhập số liệu và lưu lại dạng .xlsx") from None
     if META_SHEET not in wb.sheet_names:
         raise WorkbookRefused("Tệp không phải mẫu Excel của hệ thống (thiếu trang nhận dạng) — hãy tải mẫu từ hệ thống")
     meta: dict[str, str] = {}
@@ -432,7 +438,12 @@ def _rows(wb, name: str, limits: Limits) -> list[list]:
     except WorkbookRefused:
         raise
     except Exception as exc:  # calamine parses a sheet only when it is read: malformed XML, entities (refused)…
-        raise WorkbookRefused(f"Trang “{name}” không đọc được ({str(exc)[:120]}) — hãy tải lại mẫu và nhập lại") from None
+        import logging
+
+        logging.getLogger(__name__).info("sheet %s refused: %s", name, str(exc)[:300])
+        why = ("có khai báo thực thể XML (DTD, entity) — không được phép" if re.search(r"entit|dtd", str(exc), re.I)
+               else "nội dung hỏng hoặc có thành phần không được phép")
+        raise WorkbookRefused(f"Trang “{name}” không đọc được ({why}) — hãy tải lại mẫu và nhập lại") from None
 
 
 def _at(rows: list[list], r: int, c: int):

@@ -217,7 +217,7 @@ class RegimeDef:
     def check_period(self, period: Period) -> None:
         if period.frequency is not self.frequency:
             raise DomainError(
-                f"Kỳ {period.key} không phù hợp với tần suất của chế độ {self.code} ({self.frequency.value})"
+                f"Kỳ {period.label_vi} ({period.key}) không phù hợp với chế độ {self.code} (báo cáo {self.frequency.name_vi})"
             )
         if not self.covers(period):
             until = f" đến {self.valid_to:%d/%m/%Y}" if self.valid_to else ""

@@ -59,14 +59,37 @@ def line_of(node: Any, key: Any = None) -> int | None:
     return getattr(node, "line", None)
 
 
+# what each field of a regime, form or indicator file is called in the designer (messages name the
+# field as its users see it; file editors find it in docs/catalogue-format.md under the same name)
+FIELD_VI = {
+    "code": "Mã", "name_vi": "Tên", "name_en": "Tên tiếng Anh", "type": "Loại báo cáo", "frequency": "Tần suất",
+    "issuing_agency": "Cơ quan ban hành", "legal_basis": "Căn cứ pháp lý", "valid_from": "Hiệu lực từ ngày",
+    "valid_to": "Hiệu lực đến ngày", "content": "Nội dung báo cáo", "content_kind": "Tính chất nội dung",
+    "sending_methods": "Phương thức gửi, nhận báo cáo", "cutoff": "Thời gian chốt số liệu", "tiers": "Các cấp báo cáo",
+    "outline": "Đề cương báo cáo", "forms": "Biểu mẫu số liệu", "process_guidance": "Hướng dẫn quy trình",
+    "reminder_days": "Nhắc trước hạn (ngày)", "lock_after_days": "Khóa sổ sau hạn (ngày)", "note": "Ghi chú",
+    "title": "Tên biểu", "rows": "Dòng chỉ tiêu", "disaggregations": "Phân tổ", "columns": "Cột",
+    "rules": "Quy tắc kiểm tra", "change_warning_pct": "Ngưỡng cảnh báo thay đổi (%)", "unit": "Đơn vị tính",
+    "value_type": "Kiểu giá trị", "aggregation": "Cách tổng hợp", "min": "Giá trị nhỏ nhất", "max": "Giá trị lớn nhất",
+    "description": "Mô tả, phương pháp tính", "numerator": "Tử số", "denominator": "Mẫu số", "scale": "Hệ số",
+    "deadline": "Thời hạn gửi báo cáo", "reporters": "Đơn vị báo cáo", "receiver": "Cơ quan nhận", "name": "Tên",
+    "indicator": "Chỉ tiêu", "check": "Quy tắc", "severity": "Mức độ", "message": "Thông báo", "kind": "Cách tính hạn",
+    "day": "Ngày", "days": "Số ngày", "start": "Ngày bắt đầu", "end": "Ngày kết thúc",
+}
+
+
+def field_vi(key: str) -> str:
+    return FIELD_VI.get(key, key)
+
+
 class _Reader:
     """Reads fields from a mapping, collecting every problem instead of stopping at the first."""
 
     def __init__(self, path: str, problems: list[Problem]):
         self.path, self.problems = path, problems
 
-    def fail(self, node: Any, key: Any, message: str) -> None:
-        self.problems.append(Problem(message, self.path, line_of(node, key)))
+    def fail(self, node: Any, key: Any, message: str, field: str | None = None) -> None:
+        self.problems.append(Problem(message, self.path, line_of(node, key), field=field))
 
     def mapping(self, node: Any, what: str, keys: Iterable[str] | None = None) -> dict | None:
         if not isinstance(node, dict):
@@ -81,10 +104,10 @@ class _Reader:
         value = node.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
-                self.fail(node, None, f"thiếu trường bắt buộc “{key}”")
+                self.fail(node, None, f"thiếu trường bắt buộc “{field_vi(key)}”", field=key)
             return default
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            self.fail(node, key, f"“{key}” phải là văn bản")
+            self.fail(node, key, f"“{field_vi(key)}” phải là văn bản")
             return default
         return str(value).strip()
 
@@ -98,10 +121,10 @@ class _Reader:
         allowed = tuple(allowed)
         value = node.get(key, default)
         if value is None:
-            self.fail(node, None, f"thiếu trường bắt buộc “{key}”")
+            self.fail(node, None, f"thiếu trường bắt buộc “{field_vi(key)}”", field=key)
             return allowed[0]
         if value not in allowed:
-            self.fail(node, key, f"“{key}: {value}” không hợp lệ; chọn một trong: {', '.join(allowed)}")
+            self.fail(node, key, f"“{field_vi(key)}” không nhận giá trị “{value}”; chọn một trong: {', '.join(allowed)}")
             return allowed[0]
         return value
 
@@ -110,14 +133,14 @@ class _Reader:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.fail(node, key, f"“{key}” phải là số")
+            self.fail(node, key, f"“{field_vi(key)}” phải là số")
             return default
         return float(value)
 
     def integer(self, node: dict, key: str, default: int, lo: int, hi: int) -> int:
         value = node.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            self.fail(node, key, f"“{key}” phải là số nguyên từ {lo} đến {hi}")
+            self.fail(node, key, f"“{field_vi(key)}” phải là số nguyên từ {lo} đến {hi}")
             return default
         return value
 
@@ -125,7 +148,7 @@ class _Reader:
         value = node.get(key)
         if value is None:
             if required:
-                self.fail(node, None, f"thiếu trường bắt buộc “{key}” (ngày dạng YYYY-MM-DD)")
+                self.fail(node, None, f"thiếu trường bắt buộc “{field_vi(key)}” (ngày)", field=key)
             return None
         if isinstance(value, date):
             return value
@@ -290,7 +313,7 @@ def check_deadlines(regime: RegimeDef, path: str = "", node: Any = None, cal: Wo
 def _sending_methods(r: _Reader, node: dict) -> tuple[str, ...]:
     methods = r.strings(node, "sending_methods")
     if not methods:
-        r.fail(node, None, "thiếu trường bắt buộc “sending_methods” (phương thức gửi, nhận báo cáo)")
+        r.fail(node, None, "thiếu trường bắt buộc “Phương thức gửi, nhận báo cáo”", field="sending_methods")
     for m in methods:
         if m not in SENDING_METHODS:
             r.fail(node, "sending_methods", f"phương thức gửi “{m}” không hợp lệ; chọn: {', '.join(SENDING_METHODS)}")
@@ -343,7 +366,7 @@ def _tier(r: _Reader, node: dict) -> Tier:
         if not (selector.levels or selector.agencies):
             r.fail(reporters, None, "đối tượng thực hiện báo cáo cần “levels” hoặc “agencies”")
     if "deadline" not in node:
-        r.fail(node, None, "thiếu trường bắt buộc “deadline” (thời hạn gửi báo cáo của cấp này)")
+        r.fail(node, None, "thiếu trường bắt buộc “Thời hạn gửi báo cáo” của cấp này", field="deadline")
     policy = CompilePolicy()
     if node.get("compile") is not None and r.mapping(node["compile"], "compile", ("basis", "missing")):
         policy = CompilePolicy(r.choice(node["compile"], "basis", list(COMPILE_BASES), "approved"),
@@ -413,7 +436,7 @@ def _form(source: Source, catalogue: Catalogue, problems: list[Problem]) -> Form
             continue
         code = r.text(row, "indicator")
         if code and code not in catalogue.indicators:
-            r.fail(row, "indicator", f"chỉ tiêu “{code}” chưa được định nghĩa trong indicators/")
+            r.fail(row, "indicator", f"chỉ tiêu “{code}” chưa có trong danh mục chỉ tiêu")
         rows.append(FormRow(code, str(row.get("row", "")), row.get("parent"), bool(row.get("of_which", False)), row.get("carried_from")))
     codes = [x.indicator for x in rows]
     for i, row in enumerate(rows):
@@ -426,7 +449,7 @@ def _form(source: Source, catalogue: Catalogue, problems: list[Problem]) -> Form
     disaggs = r.strings(node, "disaggregations")
     for d in disaggs:
         if d not in catalogue.disaggregations:
-            r.fail(node, "disaggregations", f"phân tổ “{d}” chưa được định nghĩa trong indicators/disaggregations.yaml")
+            r.fail(node, "disaggregations", f"phân tổ “{d}” chưa có trong danh mục phân tổ")
     columns = r.strings(node, "columns") or ("current",)
     for c in columns:
         if c not in SYSTEM_COLUMNS:

@@ -28,6 +28,7 @@ class Problem:
     file: str | None = None
     line: int | None = None
     where: str | None = None  # e.g. a field path such as "tiers[0].deadline"
+    field: str | None = None  # a catalogue file's key the message names by its label (shown to file editors: str())
 
     def __post_init__(self) -> None:  # a message may quote what the input said: keep it short
         object.__setattr__(self, "message", clip(self.message))
@@ -37,4 +38,5 @@ class Problem:
     def __str__(self) -> str:
         loc = ":".join(str(x) for x in (self.file, self.line) if x is not None)
         at = f" ({self.where})" if self.where else ""
-        return f"{loc}: {self.message}{at}" if loc else f"{self.message}{at}"
+        key = f" [{self.field}]" if self.field else ""
+        return f"{loc}: {self.message}{key}{at}" if loc else f"{self.message}{key}{at}"

@@ -24,6 +24,11 @@ class Frequency(str, Enum):
     AD_HOC = "ad_hoc"  # thematic and ad hoc requests: own code and explicit window
 
     @property
+    def name_vi(self) -> str:
+        return {"weekly": "hằng tuần", "monthly": "hằng tháng", "quarterly": "hằng quý", "semiannual": "6 tháng",
+                "nine_month": "9 tháng", "annual": "hằng năm", "ad_hoc": "đột xuất, chuyên đề"}[self.value]
+
+    @property
     def periods_per_year(self) -> int:
         return {"weekly": 53, "monthly": 12, "quarterly": 4, "semiannual": 2}.get(self.value, 1)
 
@@ -85,6 +90,16 @@ _LABEL_VI = {
     Frequency.NINE_MONTH: "9 tháng năm {year}",
     Frequency.ANNUAL: "Năm {year}",
 }
+_LABEL_EN = {
+    Frequency.WEEKLY: "Week {index}/{year}",
+    Frequency.MONTHLY: "{month} {year}",
+    Frequency.QUARTERLY: "Q{index} {year}",
+    Frequency.SEMIANNUAL: "H{index} {year}",
+    Frequency.NINE_MONTH: "9 months {year}",
+    Frequency.ANNUAL: "Year {year}",
+}
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+              "December")
 
 
 @dataclass(frozen=True, order=True)
@@ -109,7 +124,7 @@ class Period:
         if self.frequency is Frequency.WEEKLY:
             top = date(self.year, 12, 28).isocalendar()[1]
         if not 1 <= self.index <= top:
-            raise UnknownPeriod(f"Kỳ {self.index} không tồn tại với tần suất {self.frequency.value}")
+            raise UnknownPeriod(f"Kỳ {self.index} không tồn tại với báo cáo {self.frequency.name_vi}")
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -153,6 +168,16 @@ class Period:
         roman = ["I", "II", "III", "IV"][self.index - 1] if self.index <= 4 else str(self.index)
         half = "đầu" if self.index == 1 else "cuối"
         return _LABEL_VI[self.frequency].format(index=self.index, year=self.year, roman=roman, half=half)
+
+    @property
+    def label_en(self) -> str:
+        if self.frequency is Frequency.AD_HOC:
+            return f"Period {self.code}"
+        month = _MONTHS_EN[self.index - 1] if self.frequency is Frequency.MONTHLY else ""
+        return _LABEL_EN[self.frequency].format(index=self.index, year=self.year, month=month)
+
+    def label(self, lang: str = "vi") -> str:
+        return self.label_en if lang == "en" else self.label_vi
 
     def __str__(self) -> str:
         return self.key

@@ -1,4 +1,5 @@
 """Database tables (Flask-SQLAlchemy, typed). State guards live on the models."""
+from . import derived  # noqa: E402,F401,I001 — registers the derived columns' events
 from .agency import LEVEL_ORDER, Agency, AgencyLineage, AgencyParent, Level
 from .aggregate import Aggregate, RecordVersion
 from .audit import AuditEntry

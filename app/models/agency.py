@@ -44,6 +44,9 @@ class Agency(db.Model):
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(String(500))
+    # derived from name and code on every write (app/adapters/collation.py): Vietnamese order, diacritic-blind search
+    sort_name: Mapped[str] = mapped_column(String(1500), default="", server_default="", index=True)
+    search_text: Mapped[str] = mapped_column(String(400), default="", server_default="")
 
     parent_links: Mapped[list[AgencyParent]] = relationship(
         foreign_keys="AgencyParent.child_id", back_populates="child", cascade="all, delete-orphan"

@@ -58,6 +58,7 @@ class Indicator(db.Model):
     scale: Mapped[float] = mapped_column(Float, default=1.0)
     source_file: Mapped[str | None] = mapped_column(String(255))
     updated_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow, onupdate=utcnow)
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")  # code and names folded (collation.fold)
 
 
 class Regime(db.Model):
@@ -75,6 +76,7 @@ class Regime(db.Model):
     legal_basis: Mapped[str | None] = mapped_column(String(500))
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")  # code, names, legal basis folded
 
     versions: Mapped[list[RegimeVersion]] = relationship(
         back_populates="regime", order_by="RegimeVersion.version", cascade="all, delete-orphan"

@@ -9,6 +9,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import aliased
 
 from app.adapters import reference_data as ref
+from app.adapters.collation import fold
 from app.domain import hierarchy
 from app.domain.catalogue import RegimeDef
 from app.domain.periods import Period
@@ -163,14 +164,13 @@ def search_agencies(*, q: str = "", level: str = "", parent: str = "", on: date 
         stmt = stmt.join(link, link.child_id == Agency.id).where(link.parent_id == parent_row.id)
         if on and not include_closed:
             stmt = stmt.where(valid_on_clause(link, on))
-    if q:
-        like = f"%{q.strip()}%"
-        stmt = stmt.where(or_(Agency.name.ilike(like), Agency.code.ilike(like), Agency.official_code == q.strip()))
+    if q and fold(q):  # diacritics and case ignored: "ba vi" finds "Xã Ba Vì"
+        stmt = stmt.where(or_(Agency.search_text.contains(fold(q), autoescape=True), Agency.official_code == q.strip()))
     if level:
         stmt = stmt.where(Agency.level == level)
     if on and not include_closed:
         stmt = stmt.where(valid_on_clause(Agency, on))
-    return stmt.order_by(Agency.level, Agency.code).distinct()
+    return stmt.order_by(Agency.level, Agency.sort_name, Agency.code).distinct()
 
 
 def children_of(*, agency: Agency, on: date | None) -> list[Agency]:
@@ -178,7 +178,7 @@ def children_of(*, agency: Agency, on: date | None) -> list[Agency]:
     stmt = select(Agency).join(link, link.child_id == Agency.id).where(link.parent_id == agency.id)
     if on:
         stmt = stmt.where(valid_on_clause(link, on))
-    return list(db.session.scalars(stmt.order_by(Agency.level, Agency.name)))
+    return list(db.session.scalars(stmt.order_by(Agency.level, Agency.sort_name)))
 
 
 def lineage_of(*, agency: Agency) -> tuple[list[AgencyLineage], list[AgencyLineage]]:
@@ -262,3 +262,53 @@ def obligation_of(*, regime: RegimeDef, period: Period, agency: Agency) -> hiera
     units = units_on(day=day, near=near)
     mine = [o for o in hierarchy.obligations(regime, period, units) if o.agency == agency.code]
     return mine[0] if mine else None
+
+
+@dataclass(frozen=True)
+class Pick:
+    """An agency as a picker shows it: its name, the province it belongs to, its level."""
+
+    code: str
+    name: str
+    level: str
+    province: str
+
+
+def pick(*, q: str, within: set[int] | None = None, limit: int = 20, on: date | None = None) -> list[Pick]:
+    """Agencies in force whose name or code matches `q` (diacritics ignored), with their province
+    to tell namesakes apart ("Xã Ba Vì — Thành phố Hà Nội"); `within` limits them to a scope."""
+    on = on or date.today()
+    q = (q or "")[:100]
+    if not fold(q):
+        return []
+    stmt = search_agencies(q=q, on=on)
+    if within is not None:
+        stmt = stmt.where(Agency.id.in_(within))
+    rows = list(db.session.scalars(stmt.limit(limit)))
+    out = []
+    for a in rows:
+        parent = a.parent_on(on)
+        province = a.name if a.level == "province" else (parent.name if parent is not None and parent.level == "province" else "")
+        out.append(Pick(a.code, a.name, a.level, province))
+    return out
+
+
+def resolve(*, text: str, within: set[int] | None = None, on: date | None = None) -> Agency:
+    """The agency an administrator meant: its code, or a name that matches exactly one agency in
+    force (diacritics ignored) — several namesakes are refused with their provinces to choose."""
+    text = (text or "").strip()[:255]
+    row = db.session.scalar(select(Agency).where(Agency.code == text)) if text else None
+    if row is not None:
+        return row
+    on = on or date.today()
+    stmt = select(Agency).where(Agency.search_text.startswith(fold(text) + " ", autoescape=True))
+    if within is not None:
+        stmt = stmt.where(Agency.id.in_(within))
+    named = [a for a in db.session.scalars(stmt.limit(50)) if fold(a.name) == fold(text) and a.exists_on(on)]
+    if len(named) == 1:
+        return named[0]
+    if len(named) > 1:
+        choices = "; ".join(f"{p.name} — {p.province or p.level} (mã {p.code})"
+                            for p in pick(q=text, within={a.id for a in named}, limit=10, on=on))
+        raise Invalid(f"Có {len(named)} đơn vị tên “{text}”: chọn theo mã — {choices}")
+    raise NotFound(f"Không có cơ quan, đơn vị mã hoặc tên “{text}”; gõ vài chữ của tên rồi chọn trong danh sách")

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from app.adapters.catalogue_files import read_catalogue_tree
+from app.adapters.collation import fold
 from app.domain.catalogue import Catalogue, RegimeDef
 from app.domain.catalogue_build import build_catalogue, regime_from_snapshot, snapshot_hash
 from app.domain.catalogue_parse import receives_itself
@@ -180,10 +181,8 @@ def _upsert_regime(regime: RegimeDef, snapshot: dict, summary: LoadSummary, sour
 # ---------------------------------------------------------------------------------- reading
 def list_regimes(*, q: str = "", issuing_agency: str = "", type: str = "", frequency: str = ""):
     stmt = select(Regime).order_by(Regime.code)
-    if q:
-        like = f"%{q.strip()}%"
-        stmt = stmt.where(or_(Regime.name_vi.ilike(like), Regime.code.ilike(like), Regime.name_en.ilike(like),
-                              Regime.legal_basis.ilike(like)))
+    if q and fold(q):
+        stmt = stmt.where(Regime.search_text.contains(fold(q), autoescape=True))  # "xang dau" finds "xăng dầu"
     if issuing_agency:
         stmt = stmt.where(Regime.issuing_agency_code == issuing_agency)
     if type:
@@ -270,9 +269,8 @@ def regimes_using(*, indicator_code: str) -> list[Regime]:
 
 def list_indicators(*, q: str = ""):
     stmt = select(Indicator).order_by(Indicator.code)
-    if q:
-        like = f"%{q.strip()}%"
-        stmt = stmt.where(or_(Indicator.code.ilike(like), Indicator.name_vi.ilike(like), Indicator.name_en.ilike(like)))
+    if q and fold(q):
+        stmt = stmt.where(Indicator.search_text.contains(fold(q), autoescape=True))
     return stmt
 
 

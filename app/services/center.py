@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
+from app.adapters.collation import sorted_vi
 from app.domain import aggregation as rules
 from app.domain.aggregation import Partial
 from app.domain.catalogue import Catalogue, IndicatorDef, RegimeDef
@@ -278,7 +279,7 @@ def _children_from_cells(by_unit, definition: RegimeDef, cat: Catalogue, lineage
         vals = {c: rules.value(cat.indicators[c], cells) for c in definition.indicator_codes}
         n = max((p.n for p in cells.values()), default=Decimal(0))
         out.append(Child(u, names.get(u, u), "province" if u != CENTRAL else "central", vals, int(n)))
-    return sorted(out, key=lambda c: (c.code == CENTRAL, c.name))
+    return sorted(sorted_vi(out, key=lambda c: c.name), key=lambda c: c.code == CENTRAL)  # Vietnamese order, ministries last
 
 
 def _children_agencies(regime_id, period_key, tier, basis, sources, definition, cat, lineage, unit) -> list[Child]:
@@ -300,7 +301,7 @@ def _children_agencies(regime_id, period_key, tier, basis, sources, definition, 
         if share is not None and share != 1.0:
             vals = {c: (v * Decimal(str(share)) if v is not None and cat.indicators[c].aggregation == "sum" else v) for c, v in vals.items()}
         out.append(Child(code, names.get(code, code), levels.get(code, ""), vals, 1, 1, Decimal(str(share)) if share else None))
-    return sorted(out, key=lambda c: (c.level, c.name))
+    return sorted(sorted_vi(out, key=lambda c: c.name), key=lambda c: c.level)  # by level, names in Vietnamese order
 
 
 def _agency_cells(regime_id, period_key, basis, code) -> dict:
@@ -437,7 +438,7 @@ def completeness(*, user: User, regime: str, period: str, unit: str = NATION, ti
             for c in owed:
                 levels[by_code[c].level].append(c)
             by_level = {lvl: rules.completeness(cs, st) for lvl, cs in levels.items()}
-    ordered = sorted(matrix.values(), key=lambda r: (r.level, r.name))
+    ordered = sorted(sorted_vi(matrix.values(), key=lambda r: r.name), key=lambda r: r.level)
     return CompletenessView(keys, ordered, totals, by_level)
 
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.adapters.collation import sorted_vi
 from app.domain import chain as rules
 from app.domain.aggregation import CompiledCell, compile_cells
 from app.domain.catalogue import CompilePolicy
@@ -337,7 +338,7 @@ def compare_tiers(*, user: User, regime: str, period: str, indicator: str = "", 
     for t, tier in enumerate(first.definition.tiers):
         cv = center_svc.completeness(user=user, regime=regime, period=period, tier=t, periods=1)
         comp.append((tier.name, cv.totals.get(first.period.key)))
-    return TierComparison(ind, inds, 0, top, sorted(rows, key=lambda r: r.name), comp,
+    return TierComparison(ind, inds, 0, top, sorted_vi(rows, key=lambda r: r.name), comp,
                           row_of[ind.code].values.get("") if ind.code in row_of else None,
                           top_row[ind.code].values.get("") if ind.code in top_row else None)
 

@@ -386,10 +386,16 @@ def xlsx_bytes(*, user: User, regime: str, period: str, agency: str = aggregatio
                        float(r.change_last_year) if r and r.change_last_year is not None else None])
         ws.column_dimensions["C"].width = 60
     data = wb.create_sheet("Dữ liệu")
+    # the long table for pivoting, headed in Vietnamese (the CSV export keeps machine-readable field names)
     fields = ["regime", "period", "agency", "indicator", "indicator_name", "unit", "disaggregation", "value", "reporting"]
-    cells.append(data, fields)
+    cells.append(data, ["Chế độ báo cáo", "Kỳ", "Mã kỳ", "Đơn vị", "Mã chỉ tiêu", "Tên chỉ tiêu", "Đơn vị tính", "Phân tổ",
+                        "Giá trị", "Số đơn vị báo cáo"])
     for row in long_rows(v):
-        cells.append(data, [row[f] if f != "value" else (float(Decimal(row[f])) if row[f] is not None else None) for f in fields])
+        values = [row[f] if f not in ("value", "reporting") else (float(Decimal(row[f])) if row[f] not in (None, "") else None)
+                  for f in fields]
+        cells.append(data, [values[0], v.period.label_vi, *values[1:]])
+    for col, width in (("B", 14), ("F", 50)):
+        data.column_dimensions[col].width = width
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue(), f"{regime}_{v.unit}_{v.period.key}.xlsx"

@@ -48,13 +48,14 @@ def create_user(*, username: str, password: str, full_name: str, role: str, agen
     except DomainError as exc:
         problems.append(Problem(str(exc), where="email"))
     agency = None
-    try:
-        agency = agencies.get_agency(code=agency_code)
+    try:  # a code, or a name the picker or the administrator typed (namesakes refused with their provinces)
+        scope = agencies.descendant_ids(agency_id=actor.agency_id) if actor is not None else None
+        agency = agencies.resolve(text=agency_code, within=scope)
         if not agency.exists_on(date.today()):
-            problems.append(Problem(f"cơ quan “{agency_code}” đã ngừng hoạt động", where="agency"))
-        elif actor is not None and agency.id not in agencies.descendant_ids(agency_id=actor.agency_id):
-            problems.append(Problem(f"cơ quan “{agency_code}” nằm ngoài phạm vi quản lý của bạn", where="agency"))
-    except NotFound as exc:
+            problems.append(Problem(f"cơ quan “{agency.name}” ({agency.code}) đã ngừng hoạt động", where="agency"))
+        elif scope is not None and agency.id not in scope:
+            problems.append(Problem(f"cơ quan “{agency.name}” ({agency.code}) nằm ngoài phạm vi quản lý của bạn", where="agency"))
+    except (NotFound, Invalid) as exc:
         problems.append(Problem(str(exc), where="agency"))
     if problems:
         raise Invalid("Không tạo được tài khoản", problems)

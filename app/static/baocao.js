@@ -39,4 +39,41 @@
     };
     if (job.dataset.state !== "done") poll();
   }
+  // <input data-agency-picker>: suggestions by name (diacritics optional) with the province, from
+  // /agencies/pick; the chosen suggestion puts the agency's code in the field and its name below it.
+  document.querySelectorAll("input[data-agency-picker]").forEach(function (input, n) {
+    var list = document.createElement("datalist");
+    list.id = "agency-picks-" + n;
+    input.setAttribute("list", list.id);
+    input.after(list);
+    var picked = document.createElement("div");
+    picked.className = "form-text";
+    picked.setAttribute("data-agency-picked", "");
+    picked.setAttribute("aria-live", "polite");
+    list.after(picked);
+    var known = {}, timer = null;
+    input.addEventListener("input", function () {
+      var q = input.value.trim();
+      if (known[q]) { picked.textContent = known[q]; return; }
+      picked.textContent = "";
+      clearTimeout(timer);
+      if (q.length < 2) return;
+      timer = setTimeout(function () {
+        fetch("/agencies/pick?q=" + encodeURIComponent(q), {credentials: "same-origin"})
+          .then(function (r) { return r.ok ? r.json() : []; })
+          .then(function (rows) {
+            list.replaceChildren();
+            rows.forEach(function (row) {
+              var opt = document.createElement("option");
+              opt.value = row.code;
+              opt.label = row.label;
+              opt.textContent = row.label;
+              known[row.code] = row.label;
+              list.appendChild(opt);
+            });
+            if (known[input.value.trim()]) picked.textContent = known[input.value.trim()];
+          });
+      }, 200);
+    });
+  });
 })();

@@ -30,7 +30,8 @@ def admin_users():
             user = svc.create_user(username=form.username.data, password=form.password.data,
                                    full_name=form.full_name.data, role=form.role.data,
                                    agency_code=form.agency.data.strip(), email=form.email.data, actor=current_user)
-            flash(_("Đã tạo tài khoản %(name)s.", name=user.username), "success")
+            flash(_("Đã tạo tài khoản %(name)s thuộc %(agency)s (%(code)s).", name=user.username, agency=user.agency.name,
+                    code=user.agency.code), "success")
             return redirect(url_for("web.admin_users"))
         except Invalid as exc:
             for p in exc.problems:

@@ -27,6 +27,19 @@ def agencies():
                            levels=[lv.value for lv in LEVEL_ORDER])
 
 
+@bp.route("/agencies/pick")
+@login_required
+def agencies_pick():
+    """The agency picker's suggestions (JSON): name, province and level for what was typed."""
+    from flask import jsonify
+
+    from .labels import label
+
+    return jsonify([{"code": p.code, "name": p.name, "province": p.province, "level": label("level", p.level),
+                     "label": f"{p.name} — {p.province or label('level', p.level)}"}
+                    for p in svc.pick(q=request.args.get("q", ""))])
+
+
 @bp.route("/agencies/<code>")
 @login_required
 def agency(code):

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.adapters import excel
+from app.adapters.collation import fold
 from app.auth import role_required
 from app.domain import designer as rules
 from app.domain.catalogue import AGGREGATIONS, CONTENT_KINDS, LEVELS, SENDING_METHODS, SYSTEM_COLUMNS, VALUE_TYPES
@@ -138,14 +139,21 @@ def apply_form(doc: dict, code: str, f) -> None:
         parts = [p.strip() for p in line.split("|")]
         if not parts[0]:
             continue
-        rule = {"check": parts[0], "severity": parts[1] if len(parts) > 1 and parts[1] else "error"}
+        said = fold(parts[1]) if len(parts) > 1 else ""
+        rule = {"check": parts[0], "severity": SEVERITY_WORDS.get(said, parts[1] if said else "error")}
         _set(rule, "message", parts[2] if len(parts) > 2 else "")
         checks.append(rule)
     _set(form, "rules", checks)
 
 
+SEVERITY_WORDS = {"loi": "error", "error": "error", "canh bao": "warning", "warning": "warning"}  # folded: "lỗi", "cảnh báo"
+SEVERITY_VI = {"error": "lỗi", "warning": "cảnh báo"}
+
+
 def _rules_text(form: dict) -> str:
-    return "\n".join(" | ".join(x for x in (r.get("check", ""), r.get("severity", "error"), r.get("message", "")) if x)
+    """The rules as the designer edits them: rule | lỗi or cảnh báo | message."""
+    return "\n".join(" | ".join(x for x in (r.get("check", ""), SEVERITY_VI.get(r.get("severity", "error"), r.get("severity", "")),
+                                            r.get("message", "")) if x)
                      for r in form.get("rules", []))
 
 

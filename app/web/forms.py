@@ -17,7 +17,8 @@ class UserForm(FlaskForm):
     full_name = StringField(_l("Họ và tên"), validators=[DataRequired(), Length(max=255)])
     email = EmailField(_l("Thư điện tử"), validators=[Optional(), Length(max=255)])
     role = SelectField(_l("Vai trò"), validators=[DataRequired()])
-    agency = StringField(_l("Mã cơ quan"), validators=[DataRequired(), Length(max=40)])
+    agency = StringField(_l("Cơ quan, đơn vị (gõ tên để chọn)"), validators=[DataRequired(), Length(max=255)],
+                         render_kw={"data-agency-picker": "", "autocomplete": "off"})
     password = PasswordField(_l("Mật khẩu"), validators=[DataRequired(), Length(max=200)])
 
 

@@ -50,6 +50,49 @@ LABELS = {
         "cumulative": _l("Lũy kế từ đầu năm"), "pct_previous": _l("So với kỳ trước (%)"),
         "pct_same_period_last_year": _l("So với cùng kỳ (%)"), "plan": _l("Kế hoạch năm"), "pct_plan": _l("So với kế hoạch (%)"),
     },
+    "entity": {
+        "agencies": _l("Cơ quan, đơn vị"), "agency_certificates": _l("Chứng thư số"), "agency_keys": _l("Khóa niêm phong"),
+        "agency_lineage": _l("Kế thừa đơn vị (sắp xếp 2025)"), "agency_parents": _l("Quan hệ cấp trên"),
+        "api_tokens": _l("Mã truy cập API"), "disaggregations": _l("Phân tổ"), "indicators": _l("Chỉ tiêu"),
+        "pending_signatures": _l("Yêu cầu ký đang chờ"), "regime_drafts": _l("Bản nháp chế độ báo cáo"),
+        "regime_indicators": _l("Chỉ tiêu của chế độ"), "regime_versions": _l("Phiên bản chế độ báo cáo"),
+        "regimes": _l("Chế độ báo cáo"), "report_requests": _l("Yêu cầu báo cáo đột xuất"),
+        "request_targets": _l("Đơn vị được yêu cầu"), "signed_documents": _l("Báo cáo đã ký số"),
+        "submission_events": _l("Diễn biến báo cáo"), "submission_versions": _l("Phiên bản báo cáo"),
+        "submissions": _l("Báo cáo"), "users": _l("Tài khoản"),
+    },
+    "deadline_rule": {
+        "day_of_month": _l("Ngày cố định trong tháng sau kỳ"), "days_after": _l("Số ngày sau khi chốt số liệu"),
+        "working_days_after": _l("Số ngày làm việc sau khi chốt số liệu"), "fixed_date": _l("Ngày cố định trong năm"),
+    },
+    "mail_status": {"pending": _l("Chờ gửi"), "sending": _l("Đang gửi"), "sent": _l("Đã gửi"), "failed": _l("Gửi không được")},
+    "notice_kind": {
+        "reminder": _l("Nhắc hạn"), "digest": _l("Thư tổng hợp"), "returned": _l("Báo cáo bị trả lại"),
+        "approved": _l("Báo cáo được duyệt"), "reopened": _l("Báo cáo được mở lại"), "request": _l("Yêu cầu báo cáo"),
+        "cert-expiry": _l("Chứng thư số sắp hết hạn"),
+    },
+    "audit_action": {
+        "insert": _l("Thêm"), "update": _l("Sửa"), "delete": _l("Xóa"), "login": _l("Đăng nhập"),
+        "login_failed": _l("Đăng nhập sai"), "logout": _l("Đăng xuất"),
+    },
+    "field": {
+        "name": _l("Tên"), "full_name": _l("Họ và tên"), "username": _l("Tên đăng nhập"), "email": _l("Thư điện tử"),
+        "role": _l("Vai trò"), "agency_id": _l("Cơ quan (số hiệu)"), "active": _l("Hoạt động"), "locale": _l("Ngôn ngữ"),
+        "status": _l("Trạng thái"), "number": _l("Phiên bản số"), "code": _l("Mã"), "name_vi": _l("Tên"),
+        "name_en": _l("Tên tiếng Anh"), "period_key": _l("Kỳ"), "regime_id": _l("Chế độ (số hiệu)"),
+        "submission_id": _l("Báo cáo (số hiệu)"), "version_number": _l("Phiên bản số"), "action": _l("Thao tác"),
+        "detail": _l("Chi tiết"), "reason": _l("Lý do"), "decision_reason": _l("Lý do quyết định"),
+        "submitted_at": _l("Gửi lúc"), "decided_at": _l("Quyết định lúc"), "saved_at": _l("Lưu lúc"),
+        "created_at": _l("Tạo lúc"), "at": _l("Lúc"), "valid_from": _l("Hiệu lực từ"), "valid_to": _l("Hiệu lực đến"),
+        "title": _l("Tên"), "deadline_at": _l("Hạn gửi"), "lock_at": _l("Khóa sổ lúc"), "reopened_at": _l("Mở lại lúc"),
+        "reopen_reason": _l("Lý do mở lại"), "approved_version": _l("Phiên bản được duyệt"), "subject": _l("Chủ thể chứng thư"),
+        "serial": _l("Số hiệu chứng thư"), "issuer": _l("Tổ chức cấp"), "not_before": _l("Hiệu lực từ"),
+        "not_after": _l("Hiệu lực đến"), "retired_at": _l("Thôi dùng lúc"), "user_id": _l("Tài khoản (số hiệu)"),
+        "mail_notices": _l("Nhận thông báo qua thư"), "version": _l("Phiên bản"), "published_at": _l("Công bố lúc"),
+        "password_hash": _l("Mật khẩu"), "revoked_at": _l("Thu hồi lúc"), "unit": _l("Đơn vị tính"),
+        "level": _l("Mức ký"), "mode": _l("Cách ký"), "on_time": _l("Đúng hạn"), "seal_hash": _l("Mã niêm phong"),
+        "content_hash": _l("Mã nội dung"), "kind": _l("Loại"),
+    },
 }
 
 
@@ -67,6 +110,56 @@ def receiver_label(receiver: str, names: dict) -> str:
     return names.get(receiver, receiver)
 
 
+def audit_changes(raw: str, action: str) -> list[tuple[str, bool, str, str | None]]:
+    """An audit entry's changes as people read them: (field label, whether the label is a raw
+    column name, the value — or the old value of an update —, the new value of an update)."""
+    import json
+    from datetime import datetime
+
+    from app.i18n import vn_date
+
+    try:
+        changes = json.loads(raw or "{}")
+    except ValueError:
+        return [("", True, (raw or "")[:300], None)]
+
+    def shown(key, value) -> str:
+        if value is None or value == "":
+            return "—"
+        if isinstance(value, bool):
+            return str(_l("có") if value else _l("không"))
+        if key == "status":
+            return label("status", value)
+        if key == "action":
+            return label("action", value)
+        if key == "period_key":
+            from app.i18n import vn_period
+
+            return vn_period(value)
+        if key == "role":
+            return label("role", value)
+        if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+            try:
+                return vn_date(datetime.fromisoformat(value))
+            except ValueError:
+                pass
+        if isinstance(value, (dict, list)):
+            return json.dumps(value, ensure_ascii=False)[:200]
+        return str(value)[:200]
+
+    out = []
+    for key, value in list(changes.items())[:12]:
+        known = key in LABELS["field"]
+        name = label("field", key)
+        if action == "update" and isinstance(value, list) and len(value) == 2:
+            out.append((name, not known, shown(key, value[0]), shown(key, value[1])))
+        else:
+            out.append((name, not known, shown(key, value), None))
+    if len(changes) > 12:
+        out.append((str(_l("và %(n)s trường khác", n=len(changes) - 12)), False, "", None))
+    return out
+
+
 @bp.app_context_processor
 def _labels():
-    return {"label": label, "receiver_label": receiver_label}
+    return {"label": label, "receiver_label": receiver_label, "audit_changes": audit_changes}

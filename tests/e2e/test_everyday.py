@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from tests.e2e.pages import login
 from tests.helpers import retail_values
 
-PERIOD = "2027-M02"  # a month no other browser test touches
+PERIOD = "2027-M06"  # a month no other browser test touches, nor the month before it
 
 
 def logout(page):
@@ -28,7 +28,7 @@ def test_sending_asks_first_and_no_sends_nothing(browser, live_server):
 
     page.on("dialog", say_no)
     login(page, live_server, "canbo.sct")
-    page.goto(f"{live_server}/reports/BCT-BANLE/T01.SCT/2027-M03")
+    page.goto(f"{live_server}/reports/BCT-BANLE/T01.SCT/2027-M09")
     for code, value in retail_values().items():
         page.locator(f"input[data-cell='{code}|']").fill(str(value))
     page.click("[data-testid=save-button]")
@@ -52,7 +52,7 @@ def test_a_returned_report_is_told_under_the_bell_and_resubmitted_from_the_notic
 
     login(page, base, "pheduyet.hn")
     page.click("[data-testid=nav-inbox]")
-    page.locator("[data-testid=inbox-row]", has_text="Sở Công Thương thành phố Hà Nội").filter(has_text="Tháng 2/2027").locator("text=Xem").click()
+    page.locator("[data-testid=inbox-row]", has_text="Sở Công Thương thành phố Hà Nội").filter(has_text="Tháng 6/2027").locator("text=Xem").click()
     page.fill("[data-testid=return-reason]", "Doanh thu lưu trú chưa gồm khách sạn Đông Anh")
     page.click("[data-testid=return-button]")
     logout(page)

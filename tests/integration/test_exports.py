@@ -99,8 +99,8 @@ def test_excel_and_csv_of_the_consolidated_view(app):
     row = next(r for r in form.iter_rows(values_only=True) if r[1] == "TTHC_NHAN_TONG")
     assert row[4] == 750
     long = list(wb["Dữ liệu"].iter_rows(values_only=True))
-    assert long[0][:4] == ("regime", "period", "agency", "indicator")
-    assert ("VPCP-TTHC", "2025-Q1", "T15-63", "TTHC_NHAN_TONG") in {r[:4] for r in long}
+    assert long[0][:5] == ("Chế độ báo cáo", "Kỳ", "Mã kỳ", "Đơn vị", "Mã chỉ tiêu")  # headed for people, in Vietnamese
+    assert ("VPCP-TTHC", "Quý I/2025", "2025-Q1", "T15-63", "TTHC_NHAN_TONG") in {r[:5] for r in long}
     body, csv_name = exports.csv_bytes(user=analyst, regime="VPCP-TTHC", period="2025-Q1")
     assert body.startswith("\ufeff".encode()) and csv_name.endswith(".csv")
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))

@@ -78,7 +78,7 @@ def test_external_entities_are_not_followed(reporter, tmp_path):
         doctype = f'<!DOCTYPE worksheet [<!ENTITY xxe SYSTEM "file://{secret}">]>'
         return ((head + "?>" if head else "") + doctype + rest.replace(">BL_HH_01<", ">&xxe;<", 1)).encode()
     data = rezip(template(reporter), inject)
-    text = refused(reporter, data, r"không đọc được \(.*entity")
+    text = refused(reporter, data, r"không đọc được \(có khai báo thực thể XML")
     assert "MẬT" not in text
 
 
@@ -128,3 +128,11 @@ def test_the_reader_limits_are_enforced_directly():
             for i in range(600):
                 z.writestr(f"junk/{i}.xml", "x")
         excel.check_package(out.getvalue(), excel.Limits())
+
+
+@pytest.mark.parametrize("kind", ["csv-renamed", "old-xls", "zip-without-workbook"])
+def test_a_file_that_is_not_an_xlsx_is_told_in_vietnamese_what_to_do(reporter, kind):
+    data = {"csv-renamed": b"ma,gia tri\nBL_HH_01,100\n", "old-xls": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600,
+            "zip-without-workbook": rezip(template(reporter), lambda n, b: None if n == "xl/workbook.xml" else b)}[kind]
+    text = refused(reporter, data, r"không phải (bảng tính )?Excel \.xlsx")
+    assert not re.search(r"Cannot|detect|format|Error", text), text  # the library's English stays in the log

@@ -195,7 +195,7 @@ def test_scope_other_agencies_cannot_read_or_write(app, reporter):
 def test_an_agency_that_owes_nothing_is_told_so(reporter):
     with pytest.raises(Exception, match="không phải báo cáo"):
         svc.open_report(user=user("quantri"), regime_code=REGIME, agency_code="CP", period_key=PERIOD)
-    with pytest.raises(Invalid, match="không phù hợp với tần suất"):
+    with pytest.raises(Invalid, match="không phù hợp với chế độ"):
         svc.open_report(user=reporter, regime_code=REGIME, agency_code=AGENCY, period_key="2026-Q4")
     with pytest.raises(Invalid):
         svc.open_report(user=reporter, regime_code=REGIME, agency_code=AGENCY, period_key="2026-M13")

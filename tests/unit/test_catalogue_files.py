@@ -92,7 +92,7 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path):
 
 def test_missing_required_element_names_it(tmp_path):
     _, problems = check(write_tree(tmp_path, regime=REGIME.replace("legal_basis: Thông tư thử\n", "")))
-    assert any("legal_basis" in p.message and p.file.endswith("regime.yaml") for p in problems)
+    assert any("Căn cứ pháp lý" in p.message and "legal_basis" in str(p) and p.file.endswith("regime.yaml") for p in problems)
 
 
 def test_unknown_indicator_in_a_form_names_the_line(tmp_path):

@@ -63,7 +63,7 @@ def test_period_outside_validity_is_refused():
 
 
 def test_wrong_frequency_is_refused():
-    with pytest.raises(DomainError, match="tần suất"):
+    with pytest.raises(DomainError, match="không phù hợp với chế độ"):
         obligations(regime(), Period.parse("2026-Q1"), UNITS)
 
 

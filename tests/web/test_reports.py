@@ -150,7 +150,7 @@ def test_unknown_things_are_404_pages(client, auth, url):
 def test_a_bad_period_is_a_clear_error(client, auth):
     auth.login()
     response = client.get("/reports/BCT-BANLE/T01.SCT/2026-Q4")
-    assert response.status_code == 422 and "không phù hợp với tần suất" in text(response)
+    assert response.status_code == 422 and "không phù hợp với chế độ" in text(response)
 
 
 def test_profile_issues_shows_once_and_revokes_api_tokens(client, auth):
