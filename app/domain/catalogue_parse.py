@@ -75,6 +75,7 @@ FIELD_VI = {
     "deadline": "Thời hạn gửi báo cáo", "reporters": "Đơn vị báo cáo", "receiver": "Cơ quan nhận", "name": "Tên",
     "indicator": "Chỉ tiêu", "check": "Quy tắc", "severity": "Mức độ", "message": "Thông báo", "kind": "Cách tính hạn",
     "day": "Ngày", "days": "Số ngày", "start": "Ngày bắt đầu", "end": "Ngày kết thúc",
+    "basis": "Tổng hợp từ báo cáo", "missing": "Đơn vị chưa gửi", "compile": "Cách tổng hợp của cấp",
 }
 
 

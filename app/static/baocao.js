@@ -2,6 +2,16 @@
 // inline script (the Content-Security-Policy allows scripts from this server only).
 (function () {
   "use strict";
+  // A table wider than its box scrolls inside it: the box takes keyboard focus (arrow keys scroll it)
+  // and is named for screen readers (WCAG 2.1.1; axe scrollable-region-focusable).
+  var tableWord = document.documentElement.lang === "en" ? "Table (scrolls sideways)" : "Bảng (cuộn ngang để xem hết)";
+  document.querySelectorAll(".table-responsive").forEach(function (box) {
+    if (box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1) {
+      box.tabIndex = 0;
+      box.setAttribute("role", "region");
+      if (!box.hasAttribute("aria-label")) box.setAttribute("aria-label", tableWord);
+    }
+  });
   // <select data-auto-submit>: choosing an option submits its form.
   document.querySelectorAll("[data-auto-submit]").forEach(function (el) {
     el.addEventListener("change", function () { el.form.submit(); });

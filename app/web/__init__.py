@@ -13,6 +13,7 @@ def register_web(app) -> None:
         center,
         chain,
         designer,
+        help,
         labels,
         notifications,
         profile,

@@ -19,7 +19,9 @@ from .forms import EmptyForm, LoginForm
 @bp.route("/")
 @login_required
 def home():
-    return render_template("home.html")
+    from app.services.home import home_of
+
+    return render_template("home.html", home=home_of(user=current_user))
 
 
 @bp.route("/login", methods=["GET", "POST"])

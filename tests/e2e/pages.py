@@ -8,3 +8,9 @@ def login(page, base: str, username: str = "canbo.sct") -> None:
     page.fill("input[name=password]", DEMO_PASSWORD)
     page.click("button[type=submit]")
     assert "/login" not in page.url, f"{username} could not log in"
+
+
+def logout(page) -> None:
+    page.click("[data-testid=whoami]")
+    page.click("[data-testid=logout]")
+    assert "/login" in page.url

@@ -9,15 +9,13 @@ import subprocess
 
 from playwright.sync_api import expect
 
-from tests.e2e.pages import login
+from tests.e2e.pages import login, logout
 from tests.helpers import retail_values
 
 PERIOD = "2027-M01"  # a month no other browser test touches (its cut-off starts on 15/12/2026)
 PERIOD_LABEL = "Tháng 1/2027"  # as the inbox shows it
 
 
-def logout(page):
-    page.click("nav >> text=Đăng xuất")
 
 
 def flashed(page) -> str:

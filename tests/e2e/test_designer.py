@@ -1,7 +1,7 @@
 """A ministry designer builds a quarterly regime in a real headless Chromium: two forms and a
 rule, preview, publish, edit into version 2; a reporter then sees version 2 for the next period
 while the previous period keeps version 1."""
-from tests.e2e.pages import login
+from tests.e2e.pages import login, logout
 
 
 def test_designer_creates_previews_publishes_and_revises_a_regime(page, live_server):
@@ -74,7 +74,7 @@ def test_designer_creates_previews_publishes_and_revises_a_regime(page, live_ser
     assert "Đã công bố phiên bản 2 của BCT-XNK" in page.inner_text(".alert-success")
     page.click("[data-testid=diff-link-2]")
     assert "+title: Lưu trú, ăn uống (sửa đổi)" in page.inner_text("[data-testid=version-diff]")
-    page.click("nav >> text=Đăng xuất")
+    logout(page)
 
     login(page, live_server, "canbo.sct")
     page.goto(f"{live_server}/reports/BCT-XNK/T01.SCT/2026-Q3")

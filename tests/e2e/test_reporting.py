@@ -4,12 +4,10 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.pages import login
+from tests.e2e.pages import login, logout
 from tests.helpers import fill_template, retail_values
 
 
-def logout(page):
-    page.click("nav >> text=Đăng xuất")
 
 
 def cell(page, code):

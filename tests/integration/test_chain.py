@@ -276,7 +276,7 @@ def test_the_compile_policy_is_set_per_tier_in_the_designer(app, client, auth):
     designer_svc.update(user=user("thietke.bct"), code="BCT-BANLE", revision=draft.revision, change=bad)
     with pytest.raises(Invalid) as err:
         designer_svc.publish(user=user("thietke.bct"), code="BCT-BANLE")
-    assert "basis: everything" in str(err.value.details)
+    assert "“Tổng hợp từ báo cáo” không nhận giá trị “everything”" in str(err.value.details)
 
 
 def test_when_the_actual_arrives_below_the_next_period_shows_the_correction(app, client, auth):
