@@ -8,8 +8,6 @@ from tests.e2e.pages import login, logout
 from tests.helpers import fill_template, retail_values
 
 
-
-
 def cell(page, code):
     return page.locator(f"input[data-cell='{code}|']")
 
