@@ -457,7 +457,25 @@ def pki_verify(file, agency_code):
         raise SystemExit(1)
 
 
+mail_cli = AppGroup("mail", help="The demo's local mail sink.")
+
+
+@mail_cli.command("sink")
+@click.option("--port", default=2525, show_default=True)
+def mail_sink(port):
+    """A local SMTP server keeping every message in MAIL_SINK_DIR (the demo; shown on /admin/mail). Blocks."""
+    import os
+
+    from .adapters import mailsink
+
+    if os.environ.get("BAOCAO_ENV") == "production":
+        raise click.ClickException("Không chạy hộp thư trình diễn trên hệ thống thật (BAOCAO_ENV=production)")
+    folder = current_app.config.get("MAIL_SINK_DIR") or str(Path(current_app.config["INSTANCE_DIR"]) / "mail-sink")
+    click.echo(f"Hộp thư trình diễn: smtp://127.0.0.1:{port} → {folder}")
+    mailsink.serve(Path(folder), port=port)
+
+
 def init_app(app) -> None:
     for group in (catalogue_cli, agencies_cli, users_cli, seed_cli, reminders_cli, scheduler_cli, aggregate_cli, export_cli,
-                  backup_cli, pki_cli):
+                  backup_cli, pki_cli, mail_cli):
         app.cli.add_command(group)

@@ -124,6 +124,7 @@ def load_config(env: dict | None = None) -> dict:
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
         "MAIL_SENDER": env.get("MAIL_SENDER", "baocao <noreply@baocao.local>"),
         "MAIL_TIMEOUT": _int(env, "MAIL_TIMEOUT", 10, lo=1),
+        "MAIL_SINK_DIR": env.get("MAIL_SINK_DIR", ""),  # the demo: where `flask mail sink` keeps what it receives (/admin/mail)
         "BASE_URL": env.get("BAOCAO_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "REMINDER_HOUR": _int(env, "BAOCAO_REMINDER_HOUR", 8, lo=0),
         # flask-smorest / OpenAPI

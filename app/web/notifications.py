@@ -58,3 +58,19 @@ def admin_reminders():
         planned = svc.planned_in_scope(actor=current_user, now=at)
     page = paginate(svc.log(actor=current_user, **args))
     return render_template("admin/reminders.html", page=page, args=args, planned=planned, at=at, action=EmptyForm())
+
+
+@bp.route("/admin/mail")
+@role_required(Role.ADMIN)
+def admin_mail():
+    """The demo's mailbox: what the scheduler sent over SMTP to the local sink (flask mail sink)."""
+    from pathlib import Path
+
+    from flask import abort, current_app
+
+    from app.adapters import mailsink
+
+    folder = current_app.config.get("MAIL_SINK_DIR")
+    if not folder:
+        abort(404)
+    return render_template("admin/mail.html", messages=mailsink.kept(Path(folder)))
