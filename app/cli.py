@@ -155,6 +155,10 @@ def seed_demo(no_history):
     click.echo(f"Tài khoản demo: {', '.join(created) or 'đã có'} — mật khẩu: {DEMO_PASSWORD}")
     if not no_history:
         ctx.invoke(seed_history_cmd)
+        from .services.seed import demo_story
+
+        for line in demo_story():
+            click.echo(f"Tình huống trình diễn: {line}.")
 
 
 

@@ -37,3 +37,16 @@ def test_the_demo_mailbox_receives_over_smtp_and_shows_it(app, client, auth, tmp
     finally:
         app.config.update(saved)
     assert client.get("/admin/mail").status_code == 404  # no sink, no page
+
+
+def test_the_demo_story_gives_the_bell_something_true_to_say(app):
+    from sqlalchemy import select
+
+    from app.models import Notification
+    from app.services.seed import demo_story
+
+    done = demo_story()
+    assert len(done) == 2 and "trả lại báo cáo" in done[0]
+    titles = [n.title for n in db.session.scalars(select(Notification).where(Notification.user_id == user("canbo.sct").id))]
+    assert any(t.startswith("Báo cáo bị trả lại") for t in titles) and any(t.startswith("Yêu cầu báo cáo đột xuất") for t in titles)
+    assert demo_story() == []  # idempotent: the next start of the demo adds nothing
