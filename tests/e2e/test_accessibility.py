@@ -93,3 +93,22 @@ def test_every_page_is_accessible_and_fits_the_screen(browser, live_server, sent
             page.screenshot(path=str(SCREENSHOTS / f"{shot}-{size['width']}.png"), full_page=size["width"] > 400)
     context.close()
     assert not report, "\n".join(f"{url}:\n  " + "\n  ".join(p) for url, p in report.items())
+
+
+def test_on_a_phone_each_indicator_is_a_card_with_its_value_field_in_view(browser, live_server):
+    context = browser.new_context(locale="vi-VN", viewport=PHONE)
+    page = context.new_page()
+    login(page, live_server, "canbo.sct")
+    page.goto(f"{live_server}/reports/BCT-BANLE/T01.SCT/{PERIOD}")
+    field = page.locator("input[data-cell='BL_HH_01|']")
+    field.scroll_into_view_if_needed()
+    box = field.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] and box["width"] >= 250  # wide, fully on screen
+    row = page.locator("tr[data-row='BL_HH_01']")
+    assert row.evaluate("e => getComputedStyle(e).display") == "block"  # a card, not a table row
+    said = field.evaluate("e => getComputedStyle(e.closest('td'), '::before').content")
+    assert "Thực hiện kỳ này" in said  # each field says what it is
+    field.fill("1.234")
+    page.click("[data-testid=save-button]")
+    assert page.locator("input[data-cell='BL_HH_01|']").input_value() == "1.234"
+    context.close()
