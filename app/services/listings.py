@@ -76,6 +76,8 @@ class Change:
     before: Decimal | str | None
     after: Decimal | str | None
     note: str = ""
+    name: str = ""  # the indicator's name, as the form shows it
+    row: str = ""  # its row number on the form
 
 
 def diff(*, report: Report, a: int, b: int) -> tuple[list[Change], list[str]]:
@@ -85,8 +87,11 @@ def diff(*, report: Report, a: int, b: int) -> tuple[list[Change], list[str]]:
     if va is None or vb is None:
         raise NotFound("Không có phiên bản cần so sánh")
     ea, eb = entries_of(va), entries_of(vb)
+    cells = report.layout.cells
+    order = {k: i for i, k in enumerate(cells)}  # the form's order: people read the diff against the form
+    rows = {ln.indicator.code: ln.row.row for g in report.layout.forms for ln in g.lines}
     changes = []
-    for k in sorted(set(ea) | set(eb)):
+    for k in sorted(set(ea) | set(eb), key=lambda k: (order.get(k, len(order)), k)):
         x, y = ea.get(k), eb.get(k)
         xv, yv = (x.value if x else None), (y.value if y else None)
         notes = []
@@ -95,9 +100,12 @@ def diff(*, report: Report, a: int, b: int) -> tuple[list[Change], list[str]]:
         if (x.comment if x else "") != (y.comment if y else ""):
             notes.append("đổi ghi chú")
         if xv != yv or notes:
-            changes.append(Change(k[0], k[1], xv, yv, "; ".join(notes)))
+            name = cells[k].indicator.name_vi if k in cells else k[0]
+            changes.append(Change(k[0], k[1], xv, yv, "; ".join(notes), name, str(rows.get(k[0], "") or "")))
     oa, ob = va.outline or {}, vb.outline or {}
-    sections = [code for code in sorted(set(oa) | set(ob)) if (oa.get(code) or "") != (ob.get(code) or "")]
+    titles = {s.code: f"{s.code}. {s.title}" for s in report.definition.outline}
+    sections = [titles.get(code, code) for code in [s.code for s in report.definition.outline] + sorted(set(oa) | set(ob) - set(titles))
+                if (oa.get(code) or "") != (ob.get(code) or "")]
     return changes, sections
 
 

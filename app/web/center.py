@@ -47,8 +47,15 @@ def center_view(regime, period):
     if sort in v.definition.indicator_codes:
         children = sorted(children, key=lambda c: (c.values.get(sort) is None, -(c.values.get(sort) or 0)))
     chart = request.args.get("chart") or (v.rows[0].indicator.code if v.rows else "")
-    return render_template("center/view.html", v=v, children=children, sort=sort, chart=chart, args=args,
-                           regimes=center_svc.regimes_with_data(), include=request.args.get("include", ""))
+    # the comparison's columns: the indicators the analyst chose (every one with "all"), else the first six
+    chosen = [c[:40] for c in request.args.getlist("col")][:200]
+    if "all" in chosen:
+        columns = list(v.rows)
+    else:
+        columns = [r for r in v.rows if r.indicator.code in chosen] or list(v.rows[:6])
+    return render_template("center/view.html", v=v, children=children, sort=sort, chart=chart, args=args, columns=columns,
+                           chosen={r.indicator.code for r in columns}, regimes=center_svc.regimes_with_data(),
+                           include=request.args.get("include", ""))
 
 
 @bp.route("/center/<regime>/<period>/tiers")

@@ -171,3 +171,18 @@ def test_rebuild_command(runner, app):
     result = runner.invoke(args=["aggregate", "rebuild", "--all"])
     assert result.exit_code == 0 and "Đã tổng hợp lại" in result.output
     assert runner.invoke(args=["aggregate", "rebuild"]).exit_code == 2
+
+
+def test_the_province_comparison_names_indicators_and_lets_the_analyst_choose_them(app, client, auth):
+    load_history()
+    auth.login("phantich.vpcp")
+    default = client.get("/center/VPCP-TTHC/2025-Q1").get_data(as_text=True)
+    table = default[default.index('data-testid="children"'):].split("</thead>")[0]
+    rows = center_svc.view(user=user("phantich.vpcp"), regime="VPCP-TTHC", period="2025-Q1").rows
+    assert rows[0].indicator.name_vi in table and f">{rows[0].indicator.code}<" not in table  # names, not codes
+    assert table.count('scope="col"') == 6
+    everything = client.get("/center/VPCP-TTHC/2025-Q1?col=all").get_data(as_text=True)
+    head = everything[everything.index('data-testid="children"'):].split("</thead>")[0]
+    assert len(rows) > 6 and head.count('scope="col"') == len(rows)
+    one = client.get("/center/VPCP-TTHC/2025-Q1?col=TTHC_TYLE_DUNGHAN").get_data(as_text=True)
+    assert one[one.index('data-testid="children"'):].split("</thead>")[0].count('scope="col"') == 1

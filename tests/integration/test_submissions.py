@@ -95,6 +95,9 @@ def test_draft_submit_return_resubmit_approve(reporter, approver):
     changed = {c.indicator: (c.before, c.after) for c in changes}
     assert changed["BL_HH_01"] == (Decimal(200), Decimal(150))
     assert "BL_HH" in changed and "BL_HH_02" not in changed and sections == []
+    order = [c.indicator for c in changes]  # in the form's order (the total before its parts), named as on the form
+    assert order.index("BL_TONG") < order.index("BL_HH") < order.index("BL_HH_01")
+    assert next(c for c in changes if c.indicator == "BL_HH_01").name == "Lương thực, thực phẩm"
     actions = [e.action for e in listings_svc.events(report=svc.get_report(user=reporter, submission_id=sub.id))]
     assert actions == ["saved", "saved", "submitted", "returned", "saved", "submitted", "approved"]
 
