@@ -44,6 +44,27 @@ class AggregateRow(Schema):
     previous = fields.String(allow_none=True)
     same_period_last_year = fields.String(allow_none=True)
     reporting = fields.String()
+    vs_previous = fields.Nested(lambda: ComparisonOut, allow_none=True, metadata={
+        "description": "like for like: over the units that reported in both periods"})
+    vs_same_period_last_year = fields.Nested(lambda: ComparisonOut, allow_none=True)
+
+
+class ComparisonOut(Schema):
+    current = fields.String(allow_none=True, metadata={"description": "this period, over the units in common"})
+    before = fields.String(allow_none=True, metadata={"description": "the earlier period, over the same units"})
+    change = fields.String(allow_none=True, metadata={"description": "percentage points when in_points, else current as % of before"})
+    in_points = fields.Boolean()
+    units_in_common = fields.Integer()
+    units_now = fields.Integer()
+    units_before = fields.Integer()
+    partial = fields.Boolean(metadata={"description": "coverage differs between the periods: units were left out"})
+
+
+def _comparison(c):
+    if c is None:
+        return None
+    return {"current": _s(c.current), "before": _s(c.before), "change": _s(c.change), "in_points": c.points,
+            "units_in_common": c.common, "units_now": c.now_units, "units_before": c.before_units, "partial": c.partial}
 
 
 class ChildRow(Schema):
@@ -95,7 +116,9 @@ def aggregates(args):
             items.append({"indicator": r.indicator.code, "name_vi": r.indicator.name_vi, "unit": r.indicator.unit,
                           "aggregation": r.indicator.aggregation, "disaggregation": dparts(key), "value": _s(value),
                           "previous": _s(r.previous) if not key else None,
-                          "same_period_last_year": _s(r.last_year) if not key else None, "reporting": _s(r.reporting)})
+                          "same_period_last_year": _s(r.last_year) if not key else None, "reporting": _s(r.reporting),
+                          "vs_previous": _comparison(r.vs_previous) if not key else None,
+                          "vs_same_period_last_year": _comparison(r.vs_last_year) if not key else None})
     children = [{"agency": c.code, "name": c.name, "level": c.level, "share": _s(c.weight),
                  "values": {k: _s(val) for k, val in c.values.items() if not args["indicator"] or k == args["indicator"]}}
                 for c in v.children]

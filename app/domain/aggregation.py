@@ -113,6 +113,55 @@ def change(current: Decimal | None, before: Decimal | None) -> Decimal | None:
     return normalise(current / before * 100)
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """A figure against an earlier period, like for like: both computed over the units that reported
+    the indicator in both periods. For percentages and ratios the change is in percentage points;
+    for other figures it is the current as a percentage of the earlier (105,3 % = up 5,3 %)."""
+
+    current: Decimal | None
+    before: Decimal | None
+    change: Decimal | None
+    points: bool  # change in percentage points
+    common: int  # units that reported in both periods
+    now_units: int  # units that reported now
+    before_units: int  # units that reported then
+
+    @property
+    def partial(self) -> bool:
+        """Coverage differs between the periods: the comparison leaves units out (say so)."""
+        return self.common < self.now_units or self.common < self.before_units
+
+
+def in_points(ind: IndicatorDef) -> bool:
+    return ind.aggregation == "ratio" or ind.value_type == "percent" or ind.unit.strip() in ("%", "phần trăm")
+
+
+def _units_with(ind: IndicatorDef, by_unit: Mapping[str, Cells], key: str) -> set[str]:
+    return {u for u, cells in by_unit.items() if value(ind, cells, key) is not None}
+
+
+def compare(ind: IndicatorDef, now: Mapping[str, Cells], before: Mapping[str, Cells], key: str = "") -> Comparison:
+    """`now` and `before`: unit → partials of that unit, for the two periods."""
+    now_units, before_units = _units_with(ind, now, key), _units_with(ind, before, key)
+    common = now_units & before_units
+
+    def over(by_unit: Mapping[str, Cells]) -> Decimal | None:
+        cells: dict[tuple[str, str], Partial] = {}
+        for u in common:
+            for k, p in by_unit[u].items():
+                cells[k] = cells[k].merge(p) if k in cells else p
+        return value(ind, cells, key)
+
+    cur, bef = (over(now), over(before)) if common else (None, None)
+    points = in_points(ind)
+    if points:
+        delta = normalise(cur - bef) if cur is not None and bef is not None else None
+    else:
+        delta = change(cur, bef)
+    return Comparison(cur, bef, delta, points, len(common), len(now_units), len(before_units))
+
+
 def reattribute(by_unit: Mapping[str, Cells], lineage: Mapping[str, Mapping[str, float]]) -> dict[str, dict[tuple[str, str], Partial]]:
     """Partials of the units as reported → partials of today's units: each old unit's partials go
     to its successors with the recorded weights (a unit with no lineage keeps its own)."""

@@ -89,8 +89,10 @@ class Row:
     previous: Decimal | None
     last_year: Decimal | None
     reporting: Decimal
-    change_previous: Decimal | None = None
+    change_previous: Decimal | None = None  # like for like (vs_previous.change): % of before, or points
     change_last_year: Decimal | None = None
+    vs_previous: rules.Comparison | None = None  # over the units that reported in both periods, with the coverage
+    vs_last_year: rules.Comparison | None = None
 
 
 @dataclass
@@ -210,14 +212,15 @@ def view(*, user: User, regime: str, period: str, unit: str = NATION, units: str
     keys = [p.key, p.previous().key, p.same_period_last_year().key]
     ext = _needs_extremes(definition, cat)
     if unit == NATION:
-        child_units = _child_units_nation(r.id, p.key, tier, basis)
+        child_units = _child_units_nation(r.id, keys, tier, basis)
         lineage = _lineage(child_units) if units == "current" else {}
         cells = _cells(r.id, keys, tier, basis, [NATION], ext)
         now, prev, ly = (cells.get((k, NATION), {}) for k in keys)
-        child_cells = _cells(r.id, [p.key], tier, basis, child_units, ext)
-        by_unit = {u: child_cells.get((p.key, u), {}) for u in child_units}
+        child_cells = _cells(r.id, keys, tier, basis, child_units, ext)
+        per_period = [{u: c for u in child_units if (c := child_cells.get((k, u)))} for k in keys]
         if units == "current":
-            by_unit = rules.reattribute(by_unit, lineage)
+            per_period = [rules.reattribute(by, lineage) for by in per_period]
+        by_unit = per_period[0]
         children = _children_from_cells(by_unit, definition, cat, lineage)
         unit_name = "Toàn quốc"
     else:
@@ -235,12 +238,14 @@ def view(*, user: User, regime: str, period: str, unit: str = NATION, units: str
             merged = [rules.reattribute({u: cells.get((k, u), {}) for u in sources}, lineage).get(unit, {}) for k in keys]
             now, prev, ly = merged
             children = _children_agencies(r.id, p.key, tier, basis, sources, definition, cat, lineage, unit)
+            per_period = _agency_partials(r.id, keys, tier, basis, sources, lineage, unit)
             unit_name = agency.name if agency else "Bộ, ngành trung ương"
         else:
             now, prev, ly = (_agency_cells(r.id, k, basis, unit) for k in keys)
+            per_period = [{unit: c} if c else {} for c in (now, prev, ly)]
             children = []
             unit_name = agency.name
-    rows = _rows(definition, cat, now, prev, ly)
+    rows = _rows(definition, cat, now, prev, ly, per_period)
     expected, reporting = _expected(r, definition, p, tier, unit, now)
     form = definition.forms[0] if definition.forms else None
     columns = [("", "Tổng số")]
@@ -251,10 +256,28 @@ def view(*, user: User, regime: str, period: str, unit: str = NATION, units: str
     return View(r, version, definition, cat, p, unit, unit_name, units, basis, tier, tiers, rows, children, expected, reporting, columns)
 
 
-def _child_units_nation(regime_id, period_key, tier, basis) -> list[str]:
+def _child_units_nation(regime_id, period_keys, tier, basis) -> list[str]:
+    keys = [period_keys] if isinstance(period_keys, str) else list(period_keys)
     return sorted(db.session.scalars(select(Aggregate.unit_code).distinct().where(
-        Aggregate.regime_id == regime_id, Aggregate.period_key == period_key, Aggregate.tier == tier, Aggregate.basis == basis,
+        Aggregate.regime_id == regime_id, Aggregate.period_key.in_(keys), Aggregate.tier == tier, Aggregate.basis == basis,
         Aggregate.unit_code != NATION)))
+
+
+def _agency_partials(regime_id, period_keys, tier, basis, sources, lineage, unit) -> list[dict]:
+    """For each period: agency → its partials (one value each), the agencies of a province and — in
+    today's units — of the provinces it came from, weighted by their share (one query)."""
+    rv, sv = RecordVersion, SubmissionValue
+    rows = db.session.execute(select(rv.period_key, rv.agency_code, rv.province_code, sv.indicator, sv.dkey, sv.number)
+                              .join(sv, sv.version_id == rv.version_id)
+                              .where(rv.regime_id == regime_id, rv.period_key.in_(list(period_keys)), rv.tier == tier,
+                                     rv.basis == basis, rv.province_code.in_(sources), sv.number.is_not(None))).all()
+    out = [defaultdict(dict) for _ in period_keys]
+    index = {k: i for i, k in enumerate(period_keys)}
+    for key, code, province, ind, dkey, number in rows:
+        share = lineage.get(province, {}).get(unit) if province != unit else None
+        part = Partial.of(number)
+        out[index[key]][code][(ind, dkey)] = part.scaled(Decimal(str(share))) if share not in (None, 1.0) else part
+    return [dict(o) for o in out]
 
 
 def _predecessors(code: str) -> list[str]:
@@ -312,7 +335,7 @@ def _agency_cells(regime_id, period_key, basis, code) -> dict:
     return {(i, k): Partial.of(n, at) for i, k, n, at in rows}
 
 
-def _rows(definition: RegimeDef, cat: Catalogue, now, prev, ly) -> list[Row]:
+def _rows(definition: RegimeDef, cat: Catalogue, now, prev, ly, per_period=None) -> list[Row]:
     out = []
     seen = set()
     from app.domain.layout import Layout
@@ -328,8 +351,13 @@ def _rows(definition: RegimeDef, cat: Catalogue, now, prev, ly) -> list[Row]:
             cur = rules.value(ind, now)
             row = Row(ind, line.depth, {k: rules.value(ind, now, k) for k in keys}, rules.value(ind, prev), rules.value(ind, ly),
                       rules.reporting(ind, now))
-            row.change_previous = rules.change(cur, row.previous)
-            row.change_last_year = rules.change(cur, row.last_year)
+            if per_period is not None:  # like for like: over the units that reported in both periods
+                row.vs_previous = rules.compare(ind, per_period[0], per_period[1])
+                row.vs_last_year = rules.compare(ind, per_period[0], per_period[2])
+                row.change_previous, row.change_last_year = row.vs_previous.change, row.vs_last_year.change
+            else:
+                row.change_previous = rules.change(cur, row.previous)
+                row.change_last_year = rules.change(cur, row.last_year)
             out.append(row)
     return out
 

@@ -240,6 +240,18 @@ def _sections(v: center_svc.View) -> list[dict]:
     return out
 
 
+def _change(comparison, fallback) -> str:
+    """A change as the PDF prints it: like for like, in percentage points for percentages and
+    ratios ("+2,3 điểm"), with an asterisk when units were left out (the note under the table)."""
+    if comparison is None:
+        return _fmt(fallback, 1)
+    if comparison.change is None:
+        return ""
+    text = (("+" if comparison.change > 0 else "") + _fmt(comparison.change, 1) + " điểm") if comparison.points \
+        else _fmt(comparison.change, 1)
+    return text + ("*" if comparison.partial else "")
+
+
 def _forms(v: center_svc.View) -> list[dict]:
     layout = Layout(v.definition, v.catalogue)
     by_code = {r.indicator.code: r for r in v.rows}
@@ -253,7 +265,8 @@ def _forms(v: center_svc.View) -> list[dict]:
             rows.append({"no": line.row.row, "name": name,
                          "unit": line.indicator.unit, "depth": line.depth, "bold": bool(grid.form.children(line.indicator.code)),
                          "cells": [_fmt(r.values.get(c.key) if r else None, places) for c in grid.columns],
-                         "change_previous": _fmt(r.change_previous, 1) if r else "", "change_last_year": _fmt(r.change_last_year, 1) if r else ""})
+                         "change_previous": _change(r.vs_previous, r.change_previous) if r else "",
+                         "change_last_year": _change(r.vs_last_year, r.change_last_year) if r else ""})
         out.append({"label": grid.label, "title": grid.form.title, "columns": [c.label for c in grid.columns], "rows": rows})
     return out
 

@@ -156,7 +156,10 @@ def test_the_api_serves_the_same_figures(client, app, analyst):
     body = client.get("/api/v1/aggregates?regime=VPCP-TTHC&period=2025-Q1&units=current&indicator=TTHC_NHAN_TONG", headers=headers).get_json()
     assert body["items"] == [{"indicator": "TTHC_NHAN_TONG", "name_vi": body["items"][0]["name_vi"], "unit": "hồ sơ",
                               "aggregation": "sum", "disaggregation": {}, "value": "750", "previous": None,
-                              "same_period_last_year": None, "reporting": "3"}]
+                              "same_period_last_year": None, "reporting": "3",
+                              "vs_previous": body["items"][0]["vs_previous"], "vs_same_period_last_year": body["items"][0]["vs_same_period_last_year"]}]
+    assert body["items"][0]["vs_previous"] == {"current": None, "before": None, "change": None, "in_points": False, "partial": True,
+                                               "units_in_common": 0, "units_now": 2, "units_before": 0}  # nothing to compare with
     assert {c["agency"]: c["values"]["TTHC_NHAN_TONG"] for c in body["children"]} == {"T15": "150", "T01": "600"}
     done = client.get("/api/v1/completeness?regime=VPCP-TTHC&period=2025-Q1", headers=headers).get_json()
     last = done["periods"][-1]
@@ -186,3 +189,35 @@ def test_the_province_comparison_names_indicators_and_lets_the_analyst_choose_th
     assert len(rows) > 6 and head.count('scope="col"') == len(rows)
     one = client.get("/center/VPCP-TTHC/2025-Q1?col=TTHC_TYLE_DUNGHAN").get_data(as_text=True)
     assert one[one.index('data-testid="children"'):].split("</thead>")[0].count('scope="col"') == 1
+
+
+def test_comparisons_are_like_for_like_with_the_coverage_said_on_the_page_in_the_api_and_the_pdf(app, client, auth, analyst):
+    import subprocess
+
+    from app.services import exports
+    from app.services import users as users_svc
+
+    load_history()  # 2025-Q1: three old provinces
+    history.load_reports(actor=user("quantri"), regime_code="VPCP-TTHC", period_key="2025-Q2",
+                         reports={"T01-63": tthc(550, 110, 120, 440, 100, 0, 0)}, on_time=lambda code: True)  # Q2: one of them
+    v = center_svc.view(user=analyst, regime="VPCP-TTHC", period="2025-Q2")
+    row = {r.indicator.code: r for r in v.rows}
+    total = row["TTHC_NHAN_TONG"].vs_previous
+    assert (total.common, total.now_units, total.before_units, total.partial) == (1, 1, 3, True)
+    assert total.change == Decimal(110)  # Hà Nội against itself (660 vs 600), not 660 against all three (750)
+    rate = row["TTHC_TYLE_DUNGHAN"].vs_previous
+    assert rate.points and rate.change == rate.current - rate.before  # percentage points, not a ratio of ratios
+
+    token = users_svc.issue_token(user=analyst)
+    answer = client.get("/api/v1/aggregates?regime=VPCP-TTHC&period=2025-Q2&indicator=TTHC_NHAN_TONG",
+                        headers={"Authorization": f"Bearer {token}"}).get_json()
+    vs = next(i for i in answer["items"] if not i["disaggregation"])["vs_previous"]
+    assert vs["units_in_common"] == 1 and vs["units_before"] == 3 and vs["partial"] and vs["change"] == "110"
+
+    auth.login("phantich.vpcp")
+    page = client.get("/center/VPCP-TTHC/2025-Q2").get_data(as_text=True)
+    assert 'data-testid="like-for-like"' in page and "điểm %" in page and "1 đơn vị có ở cả hai kỳ (kỳ này 1, kỳ so sánh 3)" in page
+
+    data, _name, _cached = exports.pdf(user=analyst, regime="VPCP-TTHC", period="2025-Q2")
+    text = " ".join(subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True).stdout.decode().split())
+    assert "điểm" in text and "cả hai kỳ" in text
