@@ -31,6 +31,10 @@ def center():
     regime = next((r for r in regimes if r.code == chosen), None)
     if regime is None:
         raise NotFound("Chưa có chế độ báo cáo nào")
+    picked = request.args.get("period", "")[:40]
+    if picked:  # the period picker
+        return redirect(url_for("web.center_view", regime=regime.code, period=picked, **{
+            k: v for k, v in request.args.items() if k in ("unit", "units", "include")}))
     period = center_svc.latest_period(regime)
     if period is None:
         return render_template("center/empty.html", regimes=regimes, regime=regime)
@@ -54,6 +58,7 @@ def center_view(regime, period):
     else:
         columns = [r for r in v.rows if r.indicator.code in chosen] or list(v.rows[:6])
     return render_template("center/view.html", v=v, children=children, sort=sort, chart=chart, args=args, columns=columns,
+                           trail=center_svc.breadcrumb(v.unit), periods=center_svc.periods_with_data(v.regime),
                            chosen={r.indicator.code for r in columns}, regimes=center_svc.regimes_with_data(),
                            include=request.args.get("include", ""))
 

@@ -221,3 +221,29 @@ def test_comparisons_are_like_for_like_with_the_coverage_said_on_the_page_in_the
     data, _name, _cached = exports.pdf(user=analyst, regime="VPCP-TTHC", period="2025-Q2")
     text = " ".join(subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True).stdout.decode().split())
     assert "điểm" in text and "cả hai kỳ" in text
+
+
+def test_navigation_opens_on_a_period_with_coverage_picks_any_period_and_shows_the_whole_path(app, client, auth, analyst):
+    load_history()  # 2025-Q1: three provinces
+    history.load_reports(actor=user("quantri"), regime_code="VPCP-TTHC", period_key="2025-Q2",
+                         reports={"T01-63": tthc(550, 110, 120, 440, 100, 0, 0)}, on_time=lambda code: True)  # Q2: one
+    regime = catalogue_svc_get("VPCP-TTHC")
+    assert center_svc.latest_period(regime) == "2025-Q1"  # not Q2, where one province of three has reported
+    choices = center_svc.periods_with_data(regime)
+    assert [(c.period.key, c.reporting) for c in choices[:2]] == [("2025-Q2", 1), ("2025-Q1", 3)]
+    auth.login("phantich.vpcp")
+    assert client.get("/center?regime=VPCP-TTHC").headers["Location"].endswith("/center/VPCP-TTHC/2025-Q1")
+    picked = client.get("/center?regime=VPCP-TTHC&period=2025-Q2&unit=T01-63")
+    assert picked.status_code == 302 and "/center/VPCP-TTHC/2025-Q2" in picked.headers["Location"] and "unit=T01-63" in picked.headers["Location"]
+    page = client.get("/center/VPCP-TTHC/2025-Q1").get_data(as_text=True)
+    assert 'data-testid="period-picker"' in page and "Quý II/2025 — 1 đơn vị đã báo cáo" in page
+    crumbs = center_svc.breadcrumb("T01.SCT")
+    assert [c for c, _ in crumbs] == ["CP", "T01", "T01.SCT"]  # the nation, the province, the department
+    assert client.get("/center/VPCP-TTHC/2025-Q1?unit=NOPE").status_code == 404
+    assert client.get("/center/VPCP-TTHC/2025-Q1/completeness?unit=NOPE").status_code == 404
+
+
+def catalogue_svc_get(code):
+    from app.services import catalogue
+
+    return catalogue.get_regime(code=code)
