@@ -9,3 +9,8 @@ try:
 except ConfigError as exc:  # a bad setting: say which, without a traceback
     sys.stderr.write(f"baocao: configuration error: {exc}\n")
     raise SystemExit(2) from None
+
+if "gunicorn" in sys.modules:  # a web worker: import the map's class-break library now, not on the first map (~3 s)
+    import threading
+
+    threading.Thread(target=lambda: __import__("app.adapters.maps").adapters.maps.breaks([]), daemon=True).start()

@@ -272,3 +272,40 @@ def import_dhis2(args):
     result = interchange.import_dhis2(user=current_user, regime=args["regime"], body=request.get_data(),
                                       content_type=request.content_type or "application/json", dry_run=args["dry_run"])
     return {"dry_run": result.dry_run, "reports": result.reports}
+
+
+class MapArgs(Schema):
+    regime = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    period = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    indicator = fields.String(load_default="", validate=validate.Length(max=40))
+    units = fields.String(load_default="as_reported", validate=validate.OneOf(["as_reported", "current"]))
+    include = fields.String(load_default="", validate=validate.OneOf(["", "submitted"]))
+
+
+@blp.route("/maps")
+@blp.arguments(MapArgs, location="query")
+@blp.response(200, {"type": "object", "description": "GeoJSON FeatureCollection: one feature per province (simplified "
+                                                      "outline), properties code, name, value (exact decimal as text or null)"},
+              content_type="application/geo+json")
+@blp.alt_response(404, schema=ApiErrorSchema)
+def map_features(args):
+    """The reporting center's map as data: each province's figure for the indicator, with its
+    outline (the 63 provinces for a period before 1 July 2025 as reported, else the 34)."""
+    from flask import jsonify
+
+    from app.adapters import maps
+    from app.services import center_map
+    from app.services.errors import NotFound
+
+    v = center_svc.view(user=current_user, regime=args["regime"], period=args["period"], unit=svc.NATION, units=args["units"],
+                        basis="latest" if args["include"] == "submitted" else "approved")
+    if v.unit != svc.NATION:
+        raise NotFound("Bản đồ các tỉnh, thành phố chỉ có ở cấp toàn quốc")
+    edition, values = center_map.map_of(v, args["indicator"])
+    indicator = args["indicator"] if args["indicator"] in v.definition.indicator_codes else (v.rows[0].indicator.code if v.rows else "")
+    body = maps.features(edition, values)
+    body.update({"regime": v.regime.code, "period": v.period.key, "indicator": indicator, "units": v.units,
+                 "attribution": maps.ATTRIBUTION})
+    response = jsonify(body)
+    response.mimetype = "application/geo+json"
+    return response

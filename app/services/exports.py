@@ -118,6 +118,9 @@ def build_document(*, user: User, regime: str, period: str, agency: str = aggreg
         if v.children and v.unit == aggregation.NATION:
             doc.charts.append(_data_uri(charts.bar_svg([c.name for c in v.children], [c.values.get(first.code) for c in v.children],
                                                        f"{first.name_vi} theo tỉnh, thành phố — {v.period.label_vi}", first.unit)))
+            from .center_map import map_svg
+
+            doc.charts.append(_data_uri(map_svg(v, first.code)))  # the choropleth, with the archipelagos and attribution
     doc.agencies = [{"code": r.code, "name": r.name, "status": STATUS_VI[r.cells.get(v.period.key, "missing")]} for r in cv.rows]
     doc.units = [{"code": c.code, "name": c.name,
                   "rows": [{"name": v.catalogue.indicators[code].name_vi, "unit": v.catalogue.indicators[code].unit,

@@ -9,6 +9,8 @@ from app.adapters import charts
 from app.domain.numbers import format_vn
 from app.services import aggregation as svc
 from app.services import center as center_svc
+from app.services import center_map as map_svc
+from app.services import center_nav as nav_svc
 from app.services.errors import Invalid, NotFound
 
 from . import bp
@@ -26,7 +28,7 @@ def _args():
 @login_required
 def center():
     center_svc.scope_of(current_user)
-    regimes = center_svc.regimes_with_data()
+    regimes = nav_svc.regimes_with_data()
     chosen = request.args.get("regime") or (regimes[0].code if regimes else "")
     regime = next((r for r in regimes if r.code == chosen), None)
     if regime is None:
@@ -35,7 +37,7 @@ def center():
     if picked:  # the period picker
         return redirect(url_for("web.center_view", regime=regime.code, period=picked, **{
             k: v for k, v in request.args.items() if k in ("unit", "units", "include")}))
-    period = center_svc.latest_period(regime)
+    period = nav_svc.latest_period(regime)
     if period is None:
         return render_template("center/empty.html", regimes=regimes, regime=regime)
     return redirect(url_for("web.center_view", regime=regime.code, period=period))
@@ -57,10 +59,28 @@ def center_view(regime, period):
         columns = list(v.rows)
     else:
         columns = [r for r in v.rows if r.indicator.code in chosen] or list(v.rows[:6])
+    map_svg = ""
+    if v.unit == svc.NATION and v.children:  # the provinces on a map; a province opens its own page
+        from markupsafe import Markup
+
+        base = {k: val for k, val in request.args.items() if k in ("units", "include")}
+        map_svg = Markup(map_svc.map_svg(v, chart, link=lambda code: url_for(
+            "web.center_view", regime=v.regime.code, period=v.period.key, unit=code, **base)))
     return render_template("center/view.html", v=v, children=children, sort=sort, chart=chart, args=args, columns=columns,
-                           trail=center_svc.breadcrumb(v.unit), periods=center_svc.periods_with_data(v.regime),
-                           chosen={r.indicator.code for r in columns}, regimes=center_svc.regimes_with_data(),
+                           map_svg=map_svg,
+                           trail=nav_svc.breadcrumb(v.unit), periods=nav_svc.periods_with_data(v.regime),
+                           chosen={r.indicator.code for r in columns}, regimes=nav_svc.regimes_with_data(),
                            include=request.args.get("include", ""))
+
+
+@bp.route("/center/<regime>/<period>/map.svg")
+@login_required
+def center_map_svg(regime, period):
+    """The choropleth alone (for the PDF and for saving): one indicator by province."""
+    v = center_svc.view(user=current_user, regime=regime, period=period, **{**_args(), "unit": svc.NATION})
+    if v.unit != svc.NATION:
+        raise NotFound("Bản đồ các tỉnh, thành phố chỉ có ở cấp toàn quốc")
+    return Response(map_svc.map_svg(v, request.args.get("indicator", "")[:40]), mimetype="image/svg+xml")
 
 
 @bp.route("/center/<regime>/<period>/tiers")

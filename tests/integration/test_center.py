@@ -13,6 +13,8 @@ from app.extensions import db
 from app.models import Aggregate, User
 from app.services import aggregation as svc
 from app.services import center as center_svc
+from app.services import center_map as map_svc
+from app.services import center_nav as nav_svc
 from app.services import decisions as decisions_svc
 from app.services import history, users
 from app.services import sending as sending_svc
@@ -228,8 +230,8 @@ def test_navigation_opens_on_a_period_with_coverage_picks_any_period_and_shows_t
     history.load_reports(actor=user("quantri"), regime_code="VPCP-TTHC", period_key="2025-Q2",
                          reports={"T01-63": tthc(550, 110, 120, 440, 100, 0, 0)}, on_time=lambda code: True)  # Q2: one
     regime = catalogue_svc_get("VPCP-TTHC")
-    assert center_svc.latest_period(regime) == "2025-Q1"  # not Q2, where one province of three has reported
-    choices = center_svc.periods_with_data(regime)
+    assert nav_svc.latest_period(regime) == "2025-Q1"  # not Q2, where one province of three has reported
+    choices = nav_svc.periods_with_data(regime)
     assert [(c.period.key, c.reporting) for c in choices[:2]] == [("2025-Q2", 1), ("2025-Q1", 3)]
     auth.login("phantich.vpcp")
     assert client.get("/center?regime=VPCP-TTHC").headers["Location"].endswith("/center/VPCP-TTHC/2025-Q1")
@@ -237,7 +239,7 @@ def test_navigation_opens_on_a_period_with_coverage_picks_any_period_and_shows_t
     assert picked.status_code == 302 and "/center/VPCP-TTHC/2025-Q2" in picked.headers["Location"] and "unit=T01-63" in picked.headers["Location"]
     page = client.get("/center/VPCP-TTHC/2025-Q1").get_data(as_text=True)
     assert 'data-testid="period-picker"' in page and "Quý II/2025 — 1 đơn vị đã báo cáo" in page
-    crumbs = center_svc.breadcrumb("T01.SCT")
+    crumbs = nav_svc.breadcrumb("T01.SCT")
     assert [c for c, _ in crumbs] == ["CP", "T01", "T01.SCT"]  # the nation, the province, the department
     assert client.get("/center/VPCP-TTHC/2025-Q1?unit=NOPE").status_code == 404
     assert client.get("/center/VPCP-TTHC/2025-Q1/completeness?unit=NOPE").status_code == 404
@@ -247,3 +249,29 @@ def catalogue_svc_get(code):
     from app.services import catalogue
 
     return catalogue.get_regime(code=code)
+
+
+def test_the_national_page_and_pdf_carry_the_map_of_the_provinces_as_reported(app, client, auth, analyst):
+    import subprocess
+
+    from app.services import exports
+
+    load_history()  # 2025-Q1, before the reorganisation: the 63 old provinces
+    auth.login("phantich.vpcp")
+    page = client.get("/center/VPCP-TTHC/2025-Q1?chart=TTHC_NHAN_TONG").get_data(as_text=True)
+    box = page[page.index('data-testid="map-box"'):]
+    assert 'data-code="T10-63"' in box and 'data-code="T01-63"' in box  # the provinces of the time
+    assert "/center/VPCP-TTHC/2025-Q1?unit=T01-63" in box  # a province opens its own page
+    today = client.get("/center/VPCP-TTHC/2025-Q1?chart=TTHC_NHAN_TONG&units=current").get_data(as_text=True)
+    assert 'data-code="T15"' in today and 'data-code="T10-63"' not in today  # in today's units: the 34
+    svg = client.get("/center/VPCP-TTHC/2025-Q1/map.svg?indicator=TTHC_NHAN_TONG")
+    assert svg.mimetype == "image/svg+xml" and "Quần đảo Trường Sa" in svg.get_data(as_text=True)
+    data, _name, _cached = exports.pdf(user=analyst, regime="VPCP-TTHC", period="2025-Q1")
+    text = " ".join(subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True).stdout.decode().split())
+    assert "Quần đảo Hoàng Sa" in text and "Open Development Vietnam" in text  # the map in the national PDF, its text as text
+    token = users.issue_token(user=analyst)
+    geo = client.get("/api/v1/maps?regime=VPCP-TTHC&period=2025-Q1&indicator=TTHC_NHAN_TONG",
+                     headers={"Authorization": f"Bearer {token}"})
+    assert geo.mimetype == "application/geo+json"
+    features = {f["properties"]["code"]: f["properties"]["value"] for f in geo.get_json()["features"]}
+    assert len(features) == 63 and features["T01-63"] == "600" and features["T02-63"] is None

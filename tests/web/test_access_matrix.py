@@ -115,6 +115,7 @@ MATRIX: dict[str, list[tuple[str, str, set[str]]]] = {
     "web.center_tiers": [("GET", "/center/BCT-BANLE/2026-M12/tiers", CENTER_ANY)],  # each in their own scope
     "web.center_completeness": [("GET", "/center/BCT-BANLE/2026-M12/completeness?unit=T01", CENTER_T01)],
     "web.center_trend_svg": [("GET", "/center/BCT-BANLE/trend.svg?unit=T01&indicator=BL_TONG", CENTER_T01)],
+    "web.center_map_svg": [("GET", "/center/BCT-BANLE/2026-M12/map.svg?indicator=BL_TONG", NATIONAL | {"designer", "designer_other"})],
     "web.center_bars_svg": [("GET", "/center/BCT-BANLE/2026-M12/bars.svg?unit=T01&indicator=BL_TONG", CENTER_T01)],
     "web.center_export": [("GET", "/center/BCT-BANLE/2026-M12/export.csv?unit=T01", CENTER_T01)],
     "web.center_job": [("GET", "/center/jobs/0123456789abcdef", set())],  # jobs belong to whoever started them
@@ -167,6 +168,7 @@ MATRIX: dict[str, list[tuple[str, str, set[str]]]] = {
     "submissions.return_": [("POST", "/api/v1/submissions/{sid}/return", {"approver"})],
     "submissions.reopen": [("POST", "/api/v1/submissions/{sid}/reopen", {"approver"})],
     "aggregates.aggregates": [("GET", f"/api/v1/aggregates?{Q}&agency=T01", CENTER_T01)],
+    "aggregates.map_features": [("GET", "/api/v1/maps?regime=BCT-BANLE&period=2026-M12", NATIONAL | {"designer", "designer_other"})],
     "aggregates.completeness": [("GET", f"/api/v1/completeness?{Q}&agency=T01", CENTER_T01)],
     "aggregates.export": [("GET", f"/api/v1/exports/csv?{Q}&agency=T01", CENTER_T01)],
     # bulk exports: reporting-center roles, each limited to their province (test_exports_hold_only_what_is_in_scope)
