@@ -13,4 +13,4 @@ except ConfigError as exc:  # a bad setting: say which, without a traceback
 if "gunicorn" in sys.modules:  # a web worker: import the map's class-break library now, not on the first map (~3 s)
     import threading
 
-    threading.Thread(target=lambda: __import__("app.adapters.maps").adapters.maps.breaks([]), daemon=True).start()
+    threading.Thread(target=lambda: __import__("app.adapters.maps").adapters.maps.breaks([*map(__import__("decimal").Decimal, range(7))]), daemon=True).start()

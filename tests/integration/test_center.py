@@ -13,7 +13,6 @@ from app.extensions import db
 from app.models import Aggregate, User
 from app.services import aggregation as svc
 from app.services import center as center_svc
-from app.services import center_map as map_svc
 from app.services import center_nav as nav_svc
 from app.services import decisions as decisions_svc
 from app.services import history, users
