@@ -5,7 +5,8 @@ from tests.e2e.pages import login
 def test_a_clerk_logs_in_finds_a_regime_and_reads_its_calendar(page, live_server):
     login(page, live_server)
     assert "Nguyễn Thị Lan" in page.inner_text("[data-testid=whoami]")
-    page.click("text=Chế độ báo cáo")
+    page.click("[data-testid=nav-lookup]")
+    page.click("nav >> text=Chế độ báo cáo")
     page.fill("input[name=q]", "bán lẻ")
     page.click("text=Lọc")
     rows = page.locator("[data-testid=regimes] tbody tr")
@@ -40,9 +41,11 @@ def test_browsing_the_agency_map_down_to_a_commune_and_back_to_history(page, liv
 def test_switching_to_english_and_back(page, live_server):
     login(page, live_server)
     page.click("text=EN")
-    assert "Reporting regimes" in page.inner_text("nav")
+    page.click("[data-testid=nav-lookup]")
+    assert "Look up" in page.inner_text("nav") and "Reporting regimes" in page.inner_text("nav")
     page.click("text=VI")
-    assert "Chế độ báo cáo" in page.inner_text("nav")
+    page.click("[data-testid=nav-lookup]")
+    assert "Tra cứu" in page.inner_text("nav") and "Chế độ báo cáo" in page.inner_text("nav")
 
 
 def test_admin_creates_an_account_through_the_form_with_csrf(page, live_server):
