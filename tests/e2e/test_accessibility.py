@@ -112,3 +112,13 @@ def test_on_a_phone_each_indicator_is_a_card_with_its_value_field_in_view(browse
     page.click("[data-testid=save-button]")
     assert page.locator("input[data-cell='BL_HH_01|']").input_value() == "1.234"
     context.close()
+
+
+@pytest.mark.parametrize("username", list(PAGES))
+def test_the_desktop_navbar_holds_on_one_line(browser, live_server, username):
+    context = browser.new_context(locale="vi-VN", viewport=DESKTOP)
+    page = context.new_page()
+    login(page, live_server, username)
+    height = page.locator("nav.navbar").bounding_box()["height"]
+    assert height < 70, f"the navbar wraps at 1366 px for {username}: {height:.0f} px high"
+    context.close()

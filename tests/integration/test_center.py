@@ -192,7 +192,7 @@ def test_the_province_comparison_names_indicators_and_lets_the_analyst_choose_th
     assert one[one.index('data-testid="children"'):].split("</thead>")[0].count('scope="col"') == 1
 
 
-def test_comparisons_are_like_for_like_with_the_coverage_said_on_the_page_in_the_api_and_the_pdf(app, client, auth, analyst):
+def test_comparisons_are_like_for_like_with_the_coverage_said_on_the_page_in_the_api_and_the_pdf(app, client, auth, analyst, instance):
     import subprocess
 
     from app.services import exports
@@ -250,7 +250,7 @@ def catalogue_svc_get(code):
     return catalogue.get_regime(code=code)
 
 
-def test_the_national_page_and_pdf_carry_the_map_of_the_provinces_as_reported(app, client, auth, analyst):
+def test_the_national_page_and_pdf_carry_the_map_of_the_provinces_as_reported(app, client, auth, analyst, instance):  # own export cache
     import subprocess
 
     from app.services import exports
