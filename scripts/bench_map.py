@@ -25,7 +25,7 @@ def main() -> None:
         decode = time.perf_counter() - t
         values = {p.code: Decimal(i * 37 % 1000) for i, p in enumerate(provinces) if i % 7}
         times, svg = [], ""
-        for i in range(21):
+        for _ in range(21):
             t = time.perf_counter()
             svg = maps.choropleth(edition, values, title="Doanh thu", unit="tỷ đồng", fmt=str, link=lambda c: f"/center/X/P?unit={c}")
             times.append(time.perf_counter() - t)
