@@ -8,6 +8,7 @@ from marshmallow import Schema, fields, validate
 from app.domain.layout import dparts
 from app.services import aggregation as svc
 from app.services import center as center_svc
+from app.services import completeness as completeness_svc
 
 from . import csrf_for_cookie_sessions, require_login
 from .schemas import ApiErrorSchema
@@ -131,7 +132,7 @@ def aggregates(args):
 @blp.response(200, CompletenessOut)
 @blp.alt_response(403, schema=ApiErrorSchema)
 def completeness(args):
-    cv = center_svc.completeness(user=current_user, regime=args["regime"], period=args["period"], unit=args["agency"], tier=args["tier"])
+    cv = completeness_svc.completeness(user=current_user, regime=args["regime"], period=args["period"], unit=args["agency"], tier=args["tier"])
     periods = [{"period": p.key, "expected": t.expected, "submitted": t.submitted, "on_time": t.on_time, "late": t.late,
                 "returned": t.returned, "draft": t.draft, "missing": t.missing, "rate": format(t.rate, "f"),
                 "on_time_rate": format(t.on_time_rate, "f")} for p in cv.periods for t in [cv.totals[p.key]]]

@@ -35,7 +35,6 @@ from app.models import (
     Regime,
     RegimeVersion,
     Role,
-    Submission,
     SubmissionValue,
     User,
 )
@@ -412,61 +411,3 @@ def trend(*, user: User, regime: str, indicator: str, unit: str = NATION, period
 
 
 # -------------------------------------------------------------------------------- completeness
-@dataclass
-class CompletenessRow:
-    code: str
-    name: str
-    level: str
-    cells: dict[str, str]  # period key → on_time | late | returned | draft | missing | "" (not owed)
-
-
-@dataclass
-class CompletenessView:
-    periods: list[Period]
-    rows: list[CompletenessRow]
-    totals: dict[str, rules.Completeness]  # period key → counts
-    by_level: dict[str, rules.Completeness]  # for the latest period
-
-
-def completeness(*, user: User, regime: str, period: str, unit: str = NATION, tier: int | None = None,
-                 periods: int = 6) -> CompletenessView:
-    """Agencies × periods: on time, late, returned, draft, missing — only agencies that existed and
-    were obliged to report in each period count, so no rate can exceed 100 %."""
-    unit = _unit_for(user, unit)
-    r = _regime(regime)
-    definition, _ = regime_definition(r.current_version)
-    last = _period(definition, period)
-    keys = [last.shift(-i) for i in range(periods - 1, -1, -1)]
-    keys = [p for p in keys if definition.covers(p)]
-    tier_choice = tier if tier is not None else 0
-    status = {}
-    rows = db.session.execute(select(Submission.period_key, Agency.code, Submission.status, Submission.on_time)
-                              .join(Agency, Agency.id == Submission.agency_id)
-                              .where(Submission.regime_id == r.id, Submission.period_key.in_([p.key for p in keys]))).all()
-    for key, code, s, on_time in rows:
-        status[(key, code)] = (s, on_time)
-    matrix: dict[str, CompletenessRow] = {}
-    totals, by_level = {}, {}
-    for p in keys:
-        day = p.cutoff(definition.cutoff)[1]
-        units = agency_svc.units_on(day=day)
-        by_code = {u.code: u for u in units}
-        obs = obligations(definition, p, units)
-        tiers_here = sorted({o.tier for o in obs})
-        t = tier_choice if tier_choice in tiers_here else (tiers_here[0] if tiers_here else 0)
-        owed = [o.agency for o in obs if o.tier == t]
-        if unit != NATION:
-            owed = [c for c in owed if c == unit or by_code[c].province == unit]
-        st = {c: status.get((p.key, c), (None, None)) for c in owed}
-        totals[p.key] = rules.completeness(owed, st)
-        for c in owed:
-            u = by_code[c]
-            row = matrix.setdefault(c, CompletenessRow(c, u.name, u.level, {}))
-            row.cells[p.key] = rules.classify(*st[c])
-        if p == keys[-1]:
-            levels = defaultdict(list)
-            for c in owed:
-                levels[by_code[c].level].append(c)
-            by_level = {lvl: rules.completeness(cs, st) for lvl, cs in levels.items()}
-    ordered = sorted(sorted_vi(matrix.values(), key=lambda r: r.name), key=lambda r: r.level)
-    return CompletenessView(keys, ordered, totals, by_level)

@@ -312,6 +312,7 @@ def compare_tiers(*, user: User, regime: str, period: str, indicator: str = "", 
     reports beside the province's own compiled report, and the difference ("chênh lệch"); with
     the completeness of each tier."""
     from . import center as center_svc
+    from . import completeness as completeness_svc
 
     first = center_svc.view(user=user, regime=regime, period=period, basis=basis, tier=0)
     top = len(first.definition.tiers) - 1
@@ -336,7 +337,7 @@ def compare_tiers(*, user: User, regime: str, period: str, indicator: str = "", 
     top_row = {r.indicator.code: r for r in compiled.rows} if has_top else {}
     comp = []
     for t, tier in enumerate(first.definition.tiers):
-        cv = center_svc.completeness(user=user, regime=regime, period=period, tier=t, periods=1)
+        cv = completeness_svc.completeness(user=user, regime=regime, period=period, tier=t, periods=1)
         comp.append((tier.name, cv.totals.get(first.period.key)))
     return TierComparison(ind, inds, 0, top, sorted_vi(rows, key=lambda r: r.name), comp,
                           row_of[ind.code].values.get("") if ind.code in row_of else None,

@@ -37,7 +37,8 @@ from app.models import Agency, RecordVersion, SubmissionVersion, User  # noqa: E
 
 from . import agencies as agencies_svc  # noqa: E402
 from . import aggregation  # noqa: E402
-from . import center as center_svc  # noqa: E402
+from . import center as center_svc
+from . import completeness as completeness_svc  # noqa: E402
 
 STATUS_VI = {"on_time": "Gửi đúng hạn", "late": "Gửi muộn", "returned": "Bị trả lại", "draft": "Đang soạn, chưa gửi",
              "missing": "Chưa gửi"}
@@ -93,7 +94,7 @@ def build_document(*, user: User, regime: str, period: str, agency: str = aggreg
     v = center_svc.view(user=user, regime=regime, period=period, unit=agency, units=units, tier=own[0].tier if own else None)
     if own and v.tier != own[0].tier:
         own = None
-    cv = center_svc.completeness(user=user, regime=regime, period=period, unit=v.unit, tier=v.tier, periods=1)
+    cv = completeness_svc.completeness(user=user, regime=regime, period=period, unit=v.unit, tier=v.tier, periods=1)
     counts = cv.totals.get(v.period.key)
     agency_row = db.session.scalar(select(Agency).where(Agency.code == v.unit)) if v.unit != aggregation.NATION else None
     issuer, short, parent, place, signer = letterhead(agency_row)

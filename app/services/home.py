@@ -65,13 +65,13 @@ def home_of(*, user: User, now: datetime | None = None) -> Home:
         home.regimes = [r for r in db.session.scalars(select(Regime).where(Regime.issuing_agency_code == code).order_by(Regime.code))
                         if r.valid_from <= today and (r.valid_to is None or r.valid_to >= today)]
     if user.has_role(Role.ANALYST):
-        from . import center, center_nav
+        from . import center, center_nav, completeness
 
         for regime in center_nav.regimes_with_data()[:6]:
             period = center_nav.latest_period(regime)
             if period is None:
                 continue
-            cv = center.completeness(user=user, regime=regime.code, period=period, unit=center.scope_of(user) or center.NATION,
+            cv = completeness.completeness(user=user, regime=regime.code, period=period, unit=center.scope_of(user) or center.NATION,
                                      periods=1)
             home.coverage.append((regime, cv.periods[-1] if cv.periods else None, cv.totals.get(period)))
     if user.has_role(Role.ADMIN):

@@ -11,6 +11,7 @@ from app.services import aggregation as svc
 from app.services import center as center_svc
 from app.services import center_map as map_svc
 from app.services import center_nav as nav_svc
+from app.services import completeness as completeness_svc
 from app.services.errors import Invalid, NotFound
 
 from . import bp
@@ -100,8 +101,23 @@ def center_tiers(regime, period):
 def center_completeness(regime, period):
     unit = request.args.get("unit", svc.NATION)[:40]
     tier = request.args.get("tier", "")
-    cv = center_svc.completeness(user=current_user, regime=regime, period=period, unit=unit, tier=int(tier) if tier.isdigit() else None)
-    return render_template("center/completeness.html", cv=cv, regime=regime, period=period, unit=unit)
+    cv = completeness_svc.completeness(user=current_user, regime=regime, period=period, unit=unit, tier=int(tier) if tier.isdigit() else None)
+    page = request.args.get("page", "1")
+    groups, pages = completeness_svc.grouped(cv, page=int(page) if page.isdigit() else 1)
+    return render_template("center/completeness.html", cv=cv, regime=regime, period=period, unit=unit, groups=groups, pages=pages,
+                           page=min(max(int(page) if page.isdigit() else 1, 1), pages), tier=tier)
+
+
+@bp.route("/center/<regime>/<period>/completeness.xlsx")
+@login_required
+def center_completeness_xlsx(regime, period):
+    """Every unit's reporting status, grouped by province, as Excel."""
+    unit = request.args.get("unit", svc.NATION)[:40]
+    tier = request.args.get("tier", "")
+    cv = completeness_svc.completeness(user=current_user, regime=regime, period=period, unit=unit, tier=int(tier) if tier.isdigit() else None)
+    data = completeness_svc.workbook(cv, title=f"Tình hình gửi báo cáo {regime} — {cv.periods[-1].label_vi if cv.periods else period}")
+    return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{regime}_{unit}_{period}_tinh-hinh-gui.xlsx"'})
 
 
 @bp.route("/center/<regime>/trend.svg")

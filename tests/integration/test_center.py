@@ -2,6 +2,7 @@
 rebuilt, approved-only by default, history in today's units, completeness, scope, API."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -14,6 +15,7 @@ from app.models import Aggregate, User
 from app.services import aggregation as svc
 from app.services import center as center_svc
 from app.services import center_nav as nav_svc
+from app.services import completeness as completeness_svc
 from app.services import decisions as decisions_svc
 from app.services import history, users
 from app.services import sending as sending_svc
@@ -129,7 +131,7 @@ def test_trend_over_periods(app, analyst):
 
 def test_completeness_counts_obliged_agencies_only(app, analyst):
     load_history()
-    cv = center_svc.completeness(user=analyst, regime="VPCP-TTHC", period="2025-Q1", periods=2)
+    cv = completeness_svc.completeness(user=analyst, regime="VPCP-TTHC", period="2025-Q1", periods=2)
     q1 = cv.totals["2025-Q1"]
     assert q1.submitted == 3 and q1.on_time == 2 and q1.late == 1 and q1.expected >= 63 and q1.rate <= 100
     assert all(t.rate <= 100 and t.submitted <= t.expected for t in cv.totals.values())
@@ -274,3 +276,28 @@ def test_the_national_page_and_pdf_carry_the_map_of_the_provinces_as_reported(ap
     assert geo.mimetype == "application/geo+json"
     features = {f["properties"]["code"]: f["properties"]["value"] for f in geo.get_json()["features"]}
     assert len(features) == 63 and features["T01-63"] == "600" and features["T02-63"] is None
+
+
+def test_national_completeness_shows_every_unit_grouped_by_province_paged_linked_and_in_excel(app, client, auth, analyst):
+    import io
+
+    import openpyxl
+
+    cv = completeness_svc.completeness(user=analyst, regime="VPCP-TTHC", period="2026-Q1", periods=2, tier=0)
+    assert len(cv.rows) > 3000  # every department and commune of the country owes it
+    groups, pages = completeness_svc.grouped(cv, page=1)
+    assert pages > 1 and all(len(g.rows) for g in groups)
+    seen = sum(len(g.rows) for n in range(1, pages + 1) for g in completeness_svc.grouped(cv, page=n)[0])
+    assert seen == len(cv.rows)  # nothing stops at a cap: every unit is on some page
+    names = [g.name for n in range(1, pages + 1) for g in completeness_svc.grouped(cv, page=n)[0]]
+    assert names.index("Thành phố Hà Nội") < names.index("Thành phố Hồ Chí Minh") and len(names) == len(set(names))
+    auth.login("phantich.vpcp")
+    page = client.get("/center/VPCP-TTHC/2026-Q1/completeness?tier=0&page=2").get_data(as_text=True)
+    assert 'data-testid="completeness-pages"' in page and 'aria-current="page">2<' in page
+    assert re.search(r'href="/reports/VPCP-TTHC/[^/"]+/2026-Q1"', page)  # each cell opens the unit's report
+    book = openpyxl.load_workbook(io.BytesIO(client.get("/center/VPCP-TTHC/2026-Q1/completeness.xlsx?tier=0").data))
+    sheet = book.active
+    everyone = completeness_svc.completeness(user=analyst, regime="VPCP-TTHC", period="2026-Q1", tier=0)  # the page's 6 periods
+    assert sheet.max_row - 2 == len(everyone.rows) and sheet["A2"].value == "Tỉnh, thành phố"
+    empty = client.get("/center/VPCP-TTHC/2026-Q1/completeness?unit=T01.SCT&tier=1").get_data(as_text=True)
+    assert "0,0 %" not in empty  # nothing owed reads "—", not a rate

@@ -113,6 +113,7 @@ MATRIX: dict[str, list[tuple[str, str, set[str]]]] = {
     "web.center": [("GET", "/center", CENTER_ANY)],
     "web.center_view": [("GET", "/center/BCT-BANLE/2026-M12?unit=T01", CENTER_T01)],
     "web.center_tiers": [("GET", "/center/BCT-BANLE/2026-M12/tiers", CENTER_ANY)],  # each in their own scope
+    "web.center_completeness_xlsx": [("GET", "/center/BCT-BANLE/2026-M12/completeness.xlsx?unit=T01", CENTER_T01)],
     "web.center_completeness": [("GET", "/center/BCT-BANLE/2026-M12/completeness?unit=T01", CENTER_T01)],
     "web.center_trend_svg": [("GET", "/center/BCT-BANLE/trend.svg?unit=T01&indicator=BL_TONG", CENTER_T01)],
     "web.center_map_svg": [("GET", "/center/BCT-BANLE/2026-M12/map.svg?indicator=BL_TONG", NATIONAL | {"designer", "designer_other"})],
