@@ -33,11 +33,20 @@ def _svg(fig) -> str:
     return text[text.index("<svg"):]
 
 
-def trend_svg(labels: list[str], values: list[Decimal | None], title: str, unit: str) -> str:
+def trend_svg(labels: list[str], values: list[Decimal | None], title: str, unit: str,
+              last_year: list[Decimal | None] | None = None) -> str:
+    """The figure over the periods; with `last_year`, the same periods a year earlier as a second,
+    dashed line (seasonal figures are read against their own season)."""
     fig, ax = plt.subplots(figsize=(7.5, 3.0))
     xs = [i for i, v in enumerate(values) if v is not None]
     ys = [float(values[i]) for i in xs]
-    ax.plot(xs, ys, marker="o", color="#0d6efd")
+    ax.plot(xs, ys, marker="o", color="#0d6efd", label="Kỳ này")
+    if last_year is not None:
+        lx = [i for i, v in enumerate(last_year) if v is not None]
+        if lx:
+            ax.plot(lx, [float(last_year[i]) for i in lx], marker="s", markersize=3, linestyle="--", color="#6c757d",
+                    label="Cùng kỳ năm trước")
+            ax.legend(loc="best", fontsize=8, frameon=False)
     ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
     ax.yaxis.set_major_formatter(_AXIS)
     ax.set_title(title, loc="left")

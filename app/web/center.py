@@ -127,9 +127,13 @@ def center_trend_svg(regime):
     unit = request.args.get("unit", svc.NATION)
     basis = "latest" if request.args.get("include") == "submitted" else "approved"
     points = center_svc.trend(user=current_user, regime=regime, indicator=indicator, unit=unit, end=request.args.get("period") or None,
-                       basis=basis)
+                              basis=basis, periods=24)  # twelve periods, and the twelve before for the same period last year
+    per_year = points[-1][0].frequency.periods_per_year if points else 12
+    shown = points[-12:]
+    earlier = {p.key: val for p, val in points}
+    last_year = [earlier.get(p.same_period_last_year().key) for p, _ in shown] if per_year > 1 else None
     v_name, v_unit = _indicator_label(regime, indicator)
-    svg = charts.trend_svg([p.label_vi for p, _ in points], [val for _, val in points], v_name, v_unit)
+    svg = charts.trend_svg([p.label_vi for p, _ in shown], [val for _, val in shown], v_name, v_unit, last_year=last_year)
     return Response(svg, mimetype="image/svg+xml")
 
 

@@ -301,3 +301,14 @@ def test_national_completeness_shows_every_unit_grouped_by_province_paged_linked
     assert sheet.max_row - 2 == len(everyone.rows) and sheet["A2"].value == "Tỉnh, thành phố"
     empty = client.get("/center/VPCP-TTHC/2026-Q1/completeness?unit=T01.SCT&tier=1").get_data(as_text=True)
     assert "0,0 %" not in empty  # nothing owed reads "—", not a rate
+
+
+def test_the_trend_draws_the_same_period_last_year_as_a_second_line(app, client, auth):
+    load_history()  # 2025-Q1
+    history.load_reports(actor=user("quantri"), regime_code="VPCP-TTHC", period_key="2026-Q1",
+                         reports={"T01": tthc(520, 100, 100, 420, 90, 0, 0)}, on_time=lambda code: True)
+    auth.login("phantich.vpcp")
+    svg = client.get("/center/VPCP-TTHC/trend.svg?indicator=TTHC_NHAN_TONG&period=2026-Q1").get_data(as_text=True)
+    assert "Cùng kỳ năm trước" in svg and "Kỳ này" in svg
+    alone = client.get("/center/VPCP-TTHC/trend.svg?indicator=TTHC_NHAN_TONG&period=2025-Q1").get_data(as_text=True)
+    assert "Cùng kỳ năm trước" not in alone  # nothing a year before: no second line, no legend for it
