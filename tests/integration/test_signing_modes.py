@@ -200,3 +200,37 @@ def test_the_administrator_links_certificates_to_accounts_on_the_web(app, client
     assert row.retired_at is not None
     auth.login("canbo.sct")
     assert client.get("/admin/certificates").status_code == 403
+
+
+def test_revocation_is_checked_online_through_the_cas_ocsp_responder(app, tmp_path_factory, instance):
+    """With PKI_ALLOW_FETCHING the verdict asks the CA's OCSP responder (from the certificate's AIA):
+    a revoked certificate is caught with no CRL file installed; and B-LT embeds that OCSP answer."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+    port = pki.free_port()
+    online = pki.build(tmp_path_factory.mktemp("pki-online"), url=f"http://127.0.0.1:{port}")
+    pki_svc.add_trust_anchor(pki.cert_der(online, "root"))  # no CRL file: revocation is asked online
+    pki_svc.link_certificate(agency_code="T01.SCT", data=pki.cert_der(online, "revoked"))
+    agency = pki_svc.agency_by_code("T01.SCT")
+    revoked = sig.keystore_signer(pki.pkcs12(online, "revoked"), pki.PASSWORD)
+    pdf = sig.sign_pdf(_blank_pdf(), revoked, name="x", reason="Gửi báo cáo", location="Hà Nội")
+    assert signing.verify_bytes(pdf, agency=agency)[0].ok  # offline, soft-fail: nothing says it is revoked
+    with pki.Services(online, port):
+        app.config["PKI_ALLOW_FETCHING"] = True
+        try:
+            verdict = signing.verify_bytes(pdf, agency=agency)[0]
+            assert not verdict.ok and "đã bị thu hồi" in verdict.message
+            hanoi = sig.keystore_signer(pki.pkcs12(online, "hanoi"), pki.PASSWORD)
+            lt = sig.sign_pdf(_blank_pdf(), hanoi, name="x", reason="Gửi báo cáo", location="Hà Nội", revocation=pki_svc.revocation())
+        finally:
+            app.config["PKI_ALLOW_FETCHING"] = False
+    assert sig.level_of(lt) == "B-LT"
+    dss = DocumentSecurityStore.read_dss(PdfFileReader(io.BytesIO(lt)))
+    assert dss.ocsps  # the responder's answer travels with the document
+
+
+def _blank_pdf() -> bytes:
+    from weasyprint import HTML
+
+    return HTML(string="<p>Báo cáo</p>").write_pdf()

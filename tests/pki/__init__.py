@@ -2,7 +2,6 @@
 fixture generates (nothing secret is committed)."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -13,11 +12,15 @@ LABELS = ["root", "interm", "tsa", "hanoi", "leader", "revoked", "expired", "oth
 PASSWORD = b"mat-khau-kho-khoa"
 
 
-def build(workdir: Path):
-    """The PKI architecture (certomancer) with freshly generated 2048-bit RSA keys."""
+def build(workdir: Path, url: str | None = None):
+    """The PKI architecture (certomancer) with freshly generated 2048-bit RSA keys; `url` is where
+    its services (OCSP, CRLs, TSA) will be served, as written into the certificates."""
     from certomancer.registry import CertomancerConfig
 
-    shutil.copy(HERE / "certomancer.yml", workdir / "certomancer.yml")
+    text = (HERE / "certomancer.yml").read_text(encoding="utf-8")
+    if url:
+        text = text.replace('external-url-prefix: "http://pki.baocao.test"', f'external-url-prefix: "{url}"')
+    (workdir / "certomancer.yml").write_text(text, encoding="utf-8")
     (workdir / "keys").mkdir(exist_ok=True)
     for label in LABELS:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -70,11 +73,11 @@ def _wait(port: int, host: str = "127.0.0.1", seconds: float = 20) -> None:
 class Services:
     """The PKI's services over real HTTP (certomancer's Animator: the TSA, OCSP, CRLs) in a thread."""
 
-    def __init__(self, arch):
+    def __init__(self, arch, port: int | None = None):
         from certomancer.integrations.animator import Animator, AnimatorArchStore
         from werkzeug.serving import make_server
 
-        self.port = free_port()
+        self.port = port or free_port()
         self.server = make_server("127.0.0.1", self.port, Animator(AnimatorArchStore({arch.arch_label: arch}), with_web_ui=False))
         self.url = f"http://127.0.0.1:{self.port}/{arch.arch_label}"
 
