@@ -170,12 +170,12 @@ def center_export(regime, period, fmt):
 
     from flask import send_file
 
-    from app.services import exports
+    from app.services import export_jobs, exports
 
     unit = request.args.get("unit", svc.NATION)[:40]
     units = request.args.get("units", "as_reported")
     if fmt == "pdf":
-        state = exports.start_pdf(user=current_user, regime=regime, period=period, agency=unit, units=units)
+        state = export_jobs.start_pdf(user=current_user, regime=regime, period=period, agency=unit, units=units)
         return redirect(url_for("web.center_job", job=state["job"]))
     elif fmt == "xlsx":
         data, name = exports.xlsx_bytes(user=current_user, regime=regime, period=period, agency=unit, units=units)
@@ -194,9 +194,9 @@ def center_job(job):
     """The progress of a report being rendered; the page polls the JSON form until it is ready."""
     from flask import jsonify
 
-    from app.services import exports
+    from app.services import export_jobs
 
-    state = exports.job_status(user=current_user, job=job)
+    state = export_jobs.job_status(user=current_user, job=job)
     if request.args.get("format") == "json" or request.accept_mimetypes.best == "application/json":
         return jsonify({k: state.get(k) for k in ("state", "step", "name", "bytes")})
     return render_template("center/job.html", state=state, job=job)
@@ -209,7 +209,7 @@ def center_job_file(job):
 
     from flask import send_file
 
-    from app.services import exports
+    from app.services import export_jobs
 
-    data, name = exports.job_file(user=current_user, job=job)
+    data, name = export_jobs.job_file(user=current_user, job=job)
     return send_file(BytesIO(data), download_name=name, as_attachment=True, mimetype="application/pdf")

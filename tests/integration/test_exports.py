@@ -144,7 +144,7 @@ def test_a_pdf_job_lost_with_its_worker_is_reported_and_can_be_started_again(app
 
     load_history()
     auth.login("phantich.vpcp", "baocao-demo-2026")
-    from app.services import exports as exports_svc
+    from app.services import export_jobs as exports_svc
 
     lost = type("Lost", (), {"submit": lambda self, fn: None})()
     monkeypatch.setattr(exports_svc, "_renders", lambda app: lost)  # the worker dies before rendering anything

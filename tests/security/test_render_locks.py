@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app import create_app
 from app.extensions import db
 from app.models import User
-from app.services import exports
+from app.services import export_jobs
 from app.services.errors import Busy
 from tests.conftest import _test_config, prepare_database
 from tests.helpers import own_database
@@ -33,7 +33,7 @@ def own_app(tmp_path_factory):
 def _wait(app, user, job: str) -> dict:
     for _ in range(300):
         with app.app_context():
-            state = exports.job_status(user=db.session.get(User, user), job=job)
+            state = export_jobs.job_status(user=db.session.get(User, user), job=job)
         if state["state"] != "running":
             return state
         time.sleep(0.1)
@@ -74,10 +74,10 @@ def test_a_render_holds_no_write_lock_and_renders_are_bounded(own_app, monkeypat
     with app.test_request_context("/center/BCT-BANLE/2026-M10/export.pdf"):
         analyst = db.session.scalar(select(User).where(User.username == "phantich.vpcp"))
         uid = analyst.id
-        jobs = [exports.start_pdf(user=analyst, regime="BCT-BANLE", period="2026-M10", agency="CP", units=u)["job"]
+        jobs = [export_jobs.start_pdf(user=analyst, regime="BCT-BANLE", period="2026-M10", agency="CP", units=u)["job"]
                 for u in ("as_reported", "current")]  # one renders, one waits (1 thread, queue of 1)
         with pytest.raises(Busy):
-            exports.start_pdf(user=analyst, regime="BCT-BANLE", period="2026-M10", agency="T01")
+            export_jobs.start_pdf(user=analyst, regime="BCT-BANLE", period="2026-M10", agency="T01")
     time.sleep(0.5)
     gate.set()
     states = [_wait(app, uid, job) for job in jobs]
