@@ -136,8 +136,9 @@ class ReportRow:
 
 
 def my_reports(*, user: User, now: datetime | None = None, past_days: int = 200, ahead_days: int = 45) -> list[ReportRow]:
-    """Every report the user's agency owes whose deadline falls from `past_days` ago to
-    `ahead_days` ahead, any older one not yet approved, and the ad hoc requests addressed to it."""
+    """Every report the user's agency owes up to `ahead_days` ahead: the unsent ones however late
+    (back to `past_days` + a year), what it sent that is not yet approved, and the ad hoc requests
+    addressed to it — the most urgent first (`_urgency`)."""
     now = now or utcnow()
     today = now.astimezone(VN_TZ).date()
     agency = db.session.get(Agency, user.agency_id)
