@@ -92,14 +92,21 @@ def keystore_signer(p12: bytes, passphrase: bytes) -> signers.SimpleSigner:
     return signer
 
 
-def _pdf_signer(pdf: bytes, signer: signers.Signer, *, name: str, reason: str, location: str, timestamp_url: str | None,
-                validation: ValidationContext | None) -> signers.PdfSigner:
+def _new_field(pdf: bytes) -> tuple[str, tuple[int, int, int, int]]:
+    """The name and place of the next signature field: the first in the signer block of the last
+    page, each further one (the leader after the clerk) in a box of its own beside it."""
     try:
         existing = len(PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 — malformed PDF
         raise SignatureError(f"Không đọc được tệp PDF: {str(exc)[:200]}") from None
-    name_of_field = FIELD if not existing else f"{FIELD}{existing + 1}"
-    box = SIGNER_BOX if not existing else (40, 40 + 85 * (existing - 1), 275, 120 + 85 * (existing - 1))
+    if not existing:
+        return FIELD, SIGNER_BOX
+    return f"{FIELD}{existing + 1}", (40, 40 + 85 * (existing - 1), 275, 120 + 85 * (existing - 1))
+
+
+def _pdf_signer(pdf: bytes, signer: signers.Signer, *, name: str, reason: str, location: str, timestamp_url: str | None,
+                validation: ValidationContext | None) -> signers.PdfSigner:
+    name_of_field, box = _new_field(pdf)
     meta = signers.PdfSignatureMetadata(field_name=name_of_field, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
                                         reason=reason, location=location, name=name,
                                         embed_validation_info=validation is not None, validation_context=validation)
@@ -350,12 +357,7 @@ def prepare_external(pdf: bytes, certificate: bytes, chain: list[bytes], *, name
     cert = load_certificate(certificate)
 
     async def run() -> Prepared:
-        try:
-            existing = len(PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures)
-        except Exception as exc:  # noqa: BLE001
-            raise SignatureError(f"Không đọc được tệp PDF: {str(exc)[:200]}") from None
-        field_name = FIELD if not existing else f"{FIELD}{existing + 1}"
-        box = SIGNER_BOX if not existing else (40, 40 + 85 * (existing - 1), 275, 120 + 85 * (existing - 1))
+        field_name, box = _new_field(pdf)
         placeholder = signers.ExternalSigner(signing_cert=cert, cert_registry=_registry(chain), signature_value=bytes(512))
         meta = signers.PdfSignatureMetadata(field_name=field_name, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
                                             reason=reason, location=location, name=name)

@@ -96,12 +96,18 @@ def center_tiers(regime, period):
     return render_template("center/tiers.html", c=comparison, regime=regime, period=period)
 
 
+def _completeness(regime: str, period: str):
+    """(unit, tier as given, the completeness view) for the page and its Excel export."""
+    unit = request.args.get("unit", svc.NATION)[:40]
+    tier = request.args.get("tier", "")[:3]
+    return unit, tier, completeness_svc.completeness(user=current_user, regime=regime, period=period, unit=unit,
+                                                     tier=int(tier) if tier.isdigit() else None)
+
+
 @bp.route("/center/<regime>/<period>/completeness")
 @login_required
 def center_completeness(regime, period):
-    unit = request.args.get("unit", svc.NATION)[:40]
-    tier = request.args.get("tier", "")
-    cv = completeness_svc.completeness(user=current_user, regime=regime, period=period, unit=unit, tier=int(tier) if tier.isdigit() else None)
+    unit, tier, cv = _completeness(regime, period)
     page = request.args.get("page", "1")
     groups, pages = completeness_svc.grouped(cv, page=int(page) if page.isdigit() else 1)
     return render_template("center/completeness.html", cv=cv, regime=regime, period=period, unit=unit, groups=groups, pages=pages,
@@ -112,9 +118,7 @@ def center_completeness(regime, period):
 @login_required
 def center_completeness_xlsx(regime, period):
     """Every unit's reporting status, grouped by province, as Excel."""
-    unit = request.args.get("unit", svc.NATION)[:40]
-    tier = request.args.get("tier", "")
-    cv = completeness_svc.completeness(user=current_user, regime=regime, period=period, unit=unit, tier=int(tier) if tier.isdigit() else None)
+    unit, _tier, cv = _completeness(regime, period)
     data = completeness_svc.workbook(cv, title=f"Tình hình gửi báo cáo {regime} — {cv.periods[-1].label_vi if cv.periods else period}")
     return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="{regime}_{unit}_{period}_tinh-hinh-gui.xlsx"'})
