@@ -64,3 +64,43 @@ def bar_svg(labels: list[str], values: list[Decimal | None], title: str, unit: s
     ax.set_xlabel(unit)
     ax.grid(axis="x", alpha=0.3)
     return _svg(fig)
+
+
+def sparkline_svg(values: list[Decimal | None], *, label: str, width: int = 140, height: int = 32,
+                  second: list[Decimal | None] | None = None) -> str:
+    """A word-sized line (KPIs, small multiples): no axes, the last point marked, gaps left as gaps;
+    `second` (the same periods a year earlier) dashed and grey. `label` is the accessible name.
+    Drawn directly — a few dozen on a page, where a matplotlib figure each would take seconds."""
+    from markupsafe import escape
+
+    series = [values] + ([second] if second else [])
+    nums = [float(v) for s in series for v in s if v is not None]
+    pad = 3
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="sparkline" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>']
+    if nums:
+        lo, hi = min(nums), max(nums)
+        span = (hi - lo) or 1.0
+        step = (width - 2 * pad) / max(1, len(values) - 1)
+
+        def xy(i, v):
+            return pad + i * step, height - pad - (float(v) - lo) / span * (height - 2 * pad)
+
+        for s, style in ((second, 'stroke="#6c757d" stroke-dasharray="2 2"'), (values, 'stroke="#0d6efd"')):
+            if not s:
+                continue
+            run: list[str] = []
+            for i, v in enumerate(s + [None]):
+                if v is None:
+                    if len(run) > 1:
+                        out.append(f'<polyline fill="none" stroke-width="1.5" {style} points="{" ".join(run)}"/>')
+                    run = []
+                    continue
+                x, y = xy(i, v)
+                run.append(f"{x:.1f},{y:.1f}")
+        last = max((i for i, v in enumerate(values) if v is not None), default=None)
+        if last is not None:
+            x, y = xy(last, values[last])
+            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="#0d6efd"/>')
+    out.append("</svg>")
+    return "".join(out)

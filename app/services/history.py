@@ -3,6 +3,7 @@ submissions with a version source "import", then rolled up like any other. Admin
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from decimal import Decimal
@@ -82,17 +83,33 @@ def load_reports(*, actor: User, regime_code: str, period_key: str, reports: Map
 
 
 def demo_values(layout: Layout, agency: str, period: str, scale: int = 1000) -> dict[tuple[str, str], Decimal]:
-    """Plausible, deterministic figures for every typed cell (rules hold once totals are computed)."""
+    """Plausible, deterministic figures for every typed cell (rules hold once totals are computed),
+    shaped like real series: each agency has its own level per cell, figures grow about 6 % a year,
+    follow the seasons (the Tết month nearly doubles retail; the fourth quarter is busier) and
+    carry ±5 % of noise — so that a check that ignores seasons would cry wolf every Tết."""
+    p = Period.parse(period)
+    per_year = p.frequency.periods_per_year
+    years = p.year - 2024 + ((p.index - 1) / per_year if per_year > 1 else 0)
+    if per_year == 12:
+        season = 1 + 0.12 * math.sin(2 * math.pi * (p.index - 4) / 12) + (0.85 if p.index == 1 else 0.0)
+    elif per_year == 4:
+        season = (0.9, 1.0, 1.0, 1.3)[p.index - 1]
+    else:
+        season = 1.0
     out = {}
     for (code, key), cell in layout.cells.items():
         if cell.computed or cell.indicator.value_type == "text":
             continue
-        h = int(hashlib.sha256(f"{agency}|{period}|{code}|{key}".encode()).hexdigest()[:8], 16)
+        level = int(hashlib.sha256(f"{agency}|{code}|{key}".encode()).hexdigest()[:8], 16)
+        noise = int(hashlib.sha256(f"{agency}|{period}|{code}|{key}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF - 0.5
         ind = cell.indicator
-        if ind.max is not None and ind.max <= 100:
-            value = Decimal(int(ind.min or 0) + h % max(1, int(ind.max - (ind.min or 0))))
+        if ind.max is not None and ind.max <= 100:  # a percentage: the agency's own level, a few points either way
+            lo, hi = int(ind.min or 0), int(ind.max)
+            base = lo + (hi - lo) * (0.55 + 0.35 * (level % 1000) / 1000)
+            value = Decimal(max(lo, min(hi, round(base + 6 * noise))))
         else:
-            value = Decimal(h % scale + scale // 10)
+            base = level % scale + scale // 10
+            value = Decimal(max(0, round(base * season * 1.06 ** years * (1 + 0.1 * noise))))
         out[(code, key)] = value
     # "of which" rows stay below their parent; derived rows that must balance are made to
     for line in (ln for g in layout.forms for ln in g.lines):

@@ -11,6 +11,7 @@ def register_web(app) -> None:
         auth,
         catalogue,
         center,
+        center_quality,
         chain,
         designer,
         help,

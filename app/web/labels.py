@@ -59,7 +59,8 @@ LABELS = {
         "regimes": _l("Chế độ báo cáo"), "report_requests": _l("Yêu cầu báo cáo đột xuất"),
         "request_targets": _l("Đơn vị được yêu cầu"), "signed_documents": _l("Báo cáo đã ký số"),
         "submission_events": _l("Diễn biến báo cáo"), "submission_versions": _l("Phiên bản báo cáo"),
-        "submissions": _l("Báo cáo"), "users": _l("Tài khoản"),
+        "submissions": _l("Báo cáo"), "users": _l("Tài khoản"), "follow_ups": _l("Số liệu cần theo dõi"),
+        "follow_up_comments": _l("Trao đổi về số liệu cần theo dõi"), "kpi_picks": _l("Chỉ tiêu theo dõi (KPI)"),
     },
     "deadline_rule": {
         "day_of_month": _l("Ngày cố định trong tháng sau kỳ"), "days_after": _l("Số ngày sau khi chốt số liệu"),
@@ -69,7 +70,12 @@ LABELS = {
     "notice_kind": {
         "reminder": _l("Nhắc hạn"), "digest": _l("Thư tổng hợp"), "returned": _l("Báo cáo bị trả lại"),
         "approved": _l("Báo cáo được duyệt"), "reopened": _l("Báo cáo được mở lại"), "request": _l("Yêu cầu báo cáo"),
-        "cert-expiry": _l("Chứng thư số sắp hết hạn"),
+        "cert-expiry": _l("Chứng thư số sắp hết hạn"), "check-value": _l("Đề nghị kiểm tra số liệu"),
+    },
+    "follow_up_status": {"open": _l("Đang theo dõi"), "asked": _l("Đã đề nghị kiểm tra"), "closed": _l("Đã xong")},
+    "quality_basis": {
+        "seasonal": _l("so với chính đơn vị, cùng kỳ các năm"), "recent": _l("so với các kỳ gần đây của đơn vị"),
+        "peers": _l("so với các đơn vị cùng cấp"),
     },
     "audit_action": {
         "insert": _l("Thêm"), "update": _l("Sửa"), "delete": _l("Xóa"), "login": _l("Đăng nhập"),
@@ -91,7 +97,10 @@ LABELS = {
         "mail_notices": _l("Nhận thông báo qua thư"), "version": _l("Phiên bản"), "published_at": _l("Công bố lúc"),
         "password_hash": _l("Mật khẩu"), "revoked_at": _l("Thu hồi lúc"), "unit": _l("Đơn vị tính"),
         "level": _l("Mức ký"), "mode": _l("Cách ký"), "on_time": _l("Đúng hạn"), "seal_hash": _l("Mã niêm phong"),
-        "content_hash": _l("Mã nội dung"), "kind": _l("Loại"),
+        "content_hash": _l("Mã nội dung"), "kind": _l("Loại"), "value": _l("Giá trị"), "expected": _l("Giá trị dự kiến"),
+        "owner_id": _l("Người theo dõi (số hiệu)"), "follow_up_id": _l("Số liệu cần theo dõi (số hiệu)"),
+        "author_id": _l("Người viết (số hiệu)"), "text": _l("Nội dung"), "position": _l("Thứ tự"), "indicator": _l("Chỉ tiêu"),
+        "dkey": _l("Phân tổ"),
     },
 }
 

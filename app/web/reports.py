@@ -210,7 +210,26 @@ def submission(sid):
                            sections=sections, against=int(against) if against.isdigit() else None,
                            verification=verification, can_decide=can_decide, action=EmptyForm(), return_form=ReturnForm(),
                            now=svc.utcnow(), compiled=compiled_cells(report, entries, number),
-                           signature=signing.verify_version(shown) if shown.sealed else None)
+                           signature=signing.verify_version(shown) if shown.sealed else None,
+                           checks=_checks(sub))
+
+
+def _checks(sub):
+    """What the reporting center asked this agency to check in the report, with the cells' names."""
+    from app.services import quality
+
+    asked = quality.asked_of(sub)
+    if not asked:
+        return []
+    cat = report_catalogue(sub)
+    return [(f, cat.indicators[f.indicator].name_vi if f.indicator in cat.indicators else f.indicator,
+             next((c for c in reversed(f.comments) if c.action == "ask"), None)) for f in asked]
+
+
+def report_catalogue(sub):
+    from app.services.catalogue import regime_definition
+
+    return regime_definition(sub.regime.current_version)[1]
 
 
 @bp.route("/submissions/<int:sid>/versions/<int:number>/signed.pdf")

@@ -1,0 +1,167 @@
+"""Data quality: which reported values to look at twice.
+
+DHIS2's outlier lists compare a value with the mean (or median) of its unit's recent values; on
+seasonal data — retail in the Tết month, procedures in the fourth quarter — every season's peak is
+flagged, every year, and users learn to ignore the list. Here a value is judged against:
+
+* **its own history, season removed**: the change from the same period last year, against the
+  changes from the same period last year of the unit's recent periods (median and MAD — robust to
+  one bad month). A Tết month that rises as every Tết month rose is not news; a month ten times its
+  usual self is. Without a year of history, against the unit's recent values, with a wider margin.
+* **comparable units in the same period**: the unit's change against the changes of the other units
+  of the same regime and tier (their median and MAD). Levels of sums are never compared across
+  units (a big province is not an outlier); levels of percentages are, when there is no history.
+
+A value is flagged when its own history says so (a history of under a year only when the peers
+agree: the first Tết of a new series moves every unit alike), or — when it has no history to judge by — when its
+peers do. Changes are measured on arcsinh(x), which is log-like for large figures (a ×10 is a
+×10 for a commune and for a province) and still defined at zero and below; percentages and ratios
+are measured in points. Pure Python with numpy, no database: `scan` takes arrays, returns findings.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+THRESHOLD = 4.0  # robust z-score (MAD scaled to σ) beyond which a value is flagged
+RECENT = 6  # how many recent periods make the history
+FLOOR_LEVEL = 0.05  # the least spread assumed, in arcsinh units (≈ 5 %): perfectly smooth series are not hair-triggers
+FLOOR_POINTS = 2.0  # the same for percentages, in points
+MAD_TO_SIGMA = 1.4826
+
+
+@dataclass(frozen=True)
+class Finding:
+    row: int  # index into the cells given to `scan`
+    value: float
+    expected: float | None  # what the history (or the peers) suggested
+    score: float  # how far out, in robust standard deviations
+    basis: str  # seasonal | recent | peers
+    peer_change: float | None = None  # the peers' median change (level units: a ratio − 1; points: points)
+    own_change: float | None = None
+
+
+def offsets_needed(per_year: int) -> int:
+    """How many periods back `scan` reads: the recent ones and, for seasonal data, the year before them."""
+    return RECENT + (per_year if per_year > 1 else 0)
+
+
+def _fwd(x: np.ndarray, points: np.ndarray) -> np.ndarray:
+    return np.where(points[:, None], x, np.arcsinh(x))
+
+
+def _inv(y: np.ndarray, points: np.ndarray) -> np.ndarray:
+    return np.where(points, y, np.sinh(y))
+
+
+def _robust(d: np.ndarray, axis: int, floor: np.ndarray, least: int) -> tuple[np.ndarray, np.ndarray]:
+    """Median and spread (MAD as σ, never below the floor) along an axis; NaN where fewer than `least` values."""
+    with np.errstate(all="ignore"), _quiet():
+        med = np.nanmedian(d, axis=axis)
+        mad = np.nanmedian(np.abs(d - np.expand_dims(med, axis)), axis=axis)
+    enough = np.sum(~np.isnan(d), axis=axis) >= least
+    spread = np.maximum(MAD_TO_SIGMA * mad, floor)
+    return np.where(enough, med, np.nan), np.where(enough, spread, np.nan)
+
+
+class _quiet:
+    def __enter__(self):
+        import warnings
+
+        self._w = warnings.catch_warnings()
+        self._w.__enter__()
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+
+    def __exit__(self, *exc):
+        self._w.__exit__(*exc)
+
+
+def scan(history: np.ndarray, groups: np.ndarray, points: np.ndarray, per_year: int,
+         threshold: float = THRESHOLD) -> list[Finding]:
+    """`history[i, k]` is cell i's value k periods back (0 = the period checked; NaN where none),
+    with `offsets_needed(per_year) + 1` columns; `groups[i]` names the cells that are peers (same
+    indicator and breakdown); `points[i]` is true for percentages and ratios. Returns the flagged
+    cells, furthest out first."""
+    n, width = history.shape
+    if n == 0:
+        return []
+    y = _fwd(history.astype(float), points)
+    floor = np.where(points, FLOOR_POINTS, FLOOR_LEVEL)
+    now = y[:, 0]
+    seasonal = per_year > 1 and width > per_year + 1
+    if seasonal:  # change from the same period last year, now and over the recent periods
+        own = now - y[:, per_year]
+        past = np.stack([y[:, k] - y[:, k + per_year] for k in range(1, min(RECENT, width - 1 - per_year) + 1)], axis=1)
+        med, spread = _robust(past, 1, floor, 3)
+        z_hist = np.abs(own - med) / spread
+        expected_hist = _inv(y[:, per_year] + med, points)
+        basis_hist = np.full(n, "seasonal", dtype=object)
+        # a unit with under a year behind it: its recent values, with a margin twice as wide
+        recent_med, recent_spread = _robust(y[:, 1:RECENT + 1], 1, floor * 2, 4)
+        fallback = np.isnan(z_hist)
+        z_hist = np.where(fallback, np.abs(now - recent_med) / recent_spread, z_hist)
+        expected_hist = np.where(fallback, _inv(recent_med, points), expected_hist)
+        basis_hist = np.where(fallback, "recent", basis_hist)
+    else:
+        recent_med, recent_spread = _robust(y[:, 1:RECENT + 1], 1, floor * (1 if per_year <= 1 else 2), 3)
+        own = now - y[:, 1]
+        z_hist = np.abs(now - recent_med) / recent_spread
+        expected_hist = _inv(recent_med, points)
+        basis_hist = np.full(n, "recent", dtype=object)
+    # peers: the same change across the units of the same group — from the same period last year
+    # where the unit has one, else from the previous period — or, for percentages with neither, the level
+    z_peer = np.full(n, np.nan)
+    peer_med = np.full(n, np.nan)
+    peer_base = np.full(n, np.nan)
+    measures = [(own, y[:, per_year])] if seasonal else []
+    measures.append((now - y[:, 1], y[:, 1]))
+    deviation = now - recent_med  # from the unit's own recent median: did the peers deviate alike?
+    z_alike = np.full(n, np.nan)
+    uniq, inverse = np.unique(groups, return_inverse=True)
+    for g in range(len(uniq)):
+        idx = np.flatnonzero(inverse == g)
+        if len(idx) < 5:
+            continue
+        med, spread = _robust(deviation[idx][None, :], 1, floor[idx][:1], 5)
+        if not np.isnan(med[0]):
+            z_alike[idx] = np.abs(deviation[idx] - med[0]) / spread[0]
+        for comp, base in measures:
+            todo = idx[np.isnan(z_peer[idx]) & ~np.isnan(comp[idx])]
+            med, spread = _robust(comp[idx][None, :], 1, floor[idx][:1], 5)
+            if len(todo) and not np.isnan(med[0]):
+                z_peer[todo] = np.abs(comp[todo] - med[0]) / spread[0]
+                peer_med[todo] = med[0]
+                peer_base[todo] = base[todo]
+        level = idx[points[idx] & np.isnan(z_peer[idx])]
+        if len(level):
+            lmed, lspread = _robust(now[idx][None, :], 1, np.array([FLOOR_POINTS]), 5)
+            if not np.isnan(lmed[0]):
+                z_peer[level] = np.abs(now[level] - lmed[0]) / lspread[0]
+    change = np.where(np.isnan(own), now - y[:, 1], own)
+    has_value = ~np.isnan(now)
+    # a unit judged only by its recent values (under a year behind it) is not flagged when its
+    # peers moved the same way: the first Tết of a new series is everyone's Tết
+    agreed = (basis_hist != "recent") | np.isnan(z_alike) | (z_alike > threshold)
+    flag_hist = has_value & (z_hist > threshold) & agreed
+    flag_peer = has_value & np.isnan(z_hist) & (z_peer > threshold)
+    out = []
+    for i in np.flatnonzero(flag_hist | flag_peer):
+        by_hist = bool(flag_hist[i])
+        exp = expected_hist[i] if by_hist else None
+        if not by_hist and not np.isnan(peer_med[i]):
+            exp = float(_inv(np.array([peer_base[i] + peer_med[i]]), points[i:i + 1])[0])
+        own_change = None if np.isnan(change[i]) else _as_change(change[i], y[i, 0], points[i])
+        peer_change = None if np.isnan(peer_med[i]) else _as_change(peer_med[i], y[i, 0], points[i])
+        out.append(Finding(int(i), float(history[i, 0]), None if exp is None or np.isnan(exp) else float(exp),
+                           float(z_hist[i] if by_hist else z_peer[i]), str(basis_hist[i]) if by_hist else "peers",
+                           peer_change, own_change))
+    return sorted(out, key=lambda f: -f.score)
+
+
+def _as_change(d: float, y_now: float, point: bool) -> float:
+    """A change on the measuring scale as people read it: points for percentages, else a ratio − 1
+    (exact for large figures, where arcsinh is a logarithm)."""
+    if point:
+        return float(d)
+    return float(np.sinh(y_now) / np.sinh(y_now - d) - 1) if np.sinh(y_now - d) != 0 else float("inf")

@@ -1,0 +1,170 @@
+"""Data quality at the reporting center on a real database: fifteen months of demo history from
+the 34 Departments of Industry and Trade (seasonal, Tết included), anomalies seeded into one month;
+the check finds them and little else; the analyst follows one up, asks the reporter to check, the
+reporter is told (bell and mail) and sees the cell on the report; scope and bad input."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from app.domain.layout import Layout
+from app.domain.periods import Period
+from app.extensions import db
+from app.models import MailMessage, Notification, Regime, User
+from app.models.quality import FollowUp
+from app.services import agencies as agency_svc
+from app.services import center_kpi, history
+from app.services import quality as svc
+from app.services.catalogue import regime_definition
+from app.services.errors import Forbidden, Invalid, NotFound
+
+MONTHS = [f"2025-M{m:02d}" for m in range(8, 13)] + [f"2026-M{m:02d}" for m in range(1, 11)]
+CHECKED = "2026-M10"
+SLIPS = [10, Decimal("0.1"), 1000, 0, 3]  # a zero too many, a zero too few, đồng for million đồng, a blank as zero, a double entry and more
+
+
+def user(name: str) -> User:
+    return db.session.scalar(select(User).where(User.username == name))
+
+
+def _province_departments(regime: Regime, key: str) -> list[str]:
+    from app.domain.hierarchy import obligations
+
+    definition, _ = regime_definition(regime.current_version)
+    period = Period.parse(key)
+    units = agency_svc.units_on(day=period.cutoff(definition.cutoff)[1])
+    return [o.agency for o in obligations(definition, period, units) if o.tier == 0]
+
+
+@pytest.fixture
+def seeded(app):
+    """Load the history; in the checked month, slip one cell in five departments. Returns the
+    seeded cells {(agency, indicator)}."""
+    regime = db.session.scalar(select(Regime).where(Regime.code == "BCT-BANLE"))
+    definition, cat = regime_definition(regime.current_version)
+    layout = Layout(definition, cat)
+    leaves = sorted(k[0] for k, c in layout.cells.items() if not c.computed and k[1] == "" and k[0] not in ("BL_HH_07", "BL_HH_07_XD"))
+    seeded = {}
+    for key in MONTHS:
+        agencies = _province_departments(regime, key)
+        reports = {a: history.demo_values(layout, a, key) for a in agencies}
+        if key == CHECKED:
+            for n, (a, factor) in enumerate(zip(agencies[3::6], SLIPS, strict=False)):
+                ind = leaves[(n * 7) % len(leaves)]
+                reports[a][(ind, "")] = (reports[a][(ind, "")] * Decimal(factor)).quantize(Decimal(1))
+                seeded[(a, ind)] = factor
+            reports[agencies[1]][(leaves[0], "")] += 1  # a change of one: noise, not news
+        history.load_reports(actor=user("quantri"), regime_code="BCT-BANLE", period_key=key, reports=reports)
+    return seeded
+
+
+def test_seeded_slips_are_found_and_the_tet_month_is_not_flagged(seeded):
+    analyst = user("phantich.vpcp")
+    view = svc.scan(user=analyst, regime="BCT-BANLE", period=CHECKED)
+    found = {(f.agency, f.indicator) for f in view.flags}
+    assert found == set(seeded)  # every slip, nothing else: precision and recall of 1 on this month
+    assert view.checked > 30 * 25
+    by_cell = {(f.agency, f.indicator): f for f in view.flags}
+    tenfold = next(c for c, k in seeded.items() if k == 10)
+    f = by_cell[tenfold]
+    # the series begin in August 2025: two changes from last year are too few to judge by, so
+    # October is judged against the recent months (with the wider margin)
+    assert f.basis == "recent" and f.expected is not None and f.value / f.expected > 7
+    assert "kỳ gần đây" in f.reason
+    # Tết: every retail figure nearly doubles in January; with no January behind these series yet, the
+    # peers moving alike keep it off the list (a check on recent values alone would flag them all)
+    tet = svc.scan(user=analyst, regime="BCT-BANLE", period="2026-M01")
+    assert tet.checked > 500 and tet.flags == []
+
+
+def test_the_analyst_follows_up_asks_the_reporter_and_the_reporter_is_told(seeded):
+    analyst = user("phantich.vpcp")
+    (agency, indicator), _factor = next(iter(seeded.items()))
+    fu = svc.follow(user=analyst, regime="BCT-BANLE", period=CHECKED, agency=agency, indicator=indicator, comment="Xem lại")
+    assert fu.status == "open" and fu.value is not None and fu.expected is not None and fu.reason
+    assert svc.follow(user=analyst, regime="BCT-BANLE", period=CHECKED, agency=agency, indicator=indicator).id == fu.id  # once per cell
+    with pytest.raises(Invalid):
+        svc.act(user=analyst, follow_up=fu.id, action="ask", text="  ")  # what to check must be said
+    svc.act(user=analyst, follow_up=fu.id, action="ask", text="Số liệu tăng gấp nhiều lần, đề nghị kiểm tra đơn vị tính")
+    assert fu.status == "asked"
+    reporters = list(db.session.scalars(select(User).where(User.agency_id == fu.agency_id, User.role == "reporter")))
+    bells = list(db.session.scalars(select(Notification).where(Notification.user_id.in_([u.id for u in reporters]))))
+    assert bells or not reporters
+    if bells:
+        assert any("Đề nghị kiểm tra số liệu" in b.title and f"#row-{indicator}" in b.link for b in bells)
+        mails = list(db.session.scalars(select(MailMessage).where(MailMessage.user_id.in_([u.id for u in reporters]))))
+        assert mails and "đơn vị tính" in mails[0].body_text
+    assert [c.action for c in fu.comments] == ["open", "ask"]
+    assert [f.id for f in svc.mine(user=analyst)] == [fu.id]
+    svc.act(user=analyst, follow_up=fu.id, action="close", text="Đơn vị đã sửa")
+    assert svc.mine(user=analyst, status="closed")[0].id == fu.id
+
+
+def test_the_reporter_of_hanoi_gets_the_notice_and_sees_the_cell_on_the_report(seeded, client, auth, smtp):
+    analyst = user("phantich.vpcp")
+    fu = svc.follow(user=analyst, regime="BCT-BANLE", period=CHECKED, agency="T01.SCT", indicator="BL_DV_02")  # not flagged: marked by hand
+    assert fu.reason == "Chuyên viên tự đánh dấu để theo dõi" and fu.expected is None
+    svc.act(user=analyst, follow_up=fu.id, action="ask", text="Đề nghị xác nhận lại")
+    reporter = user("canbo.sct")
+    bell = db.session.scalars(select(Notification).where(Notification.user_id == reporter.id)).all()[-1]
+    assert bell.link.endswith("#row-BL_DV_02")
+    from app.services import reminders
+
+    reminders.deliver()  # over SMTP, to the test's mail server
+    [mail] = [m for t, m in smtp.messages if "canbo.sct@baocao.local" in t]
+    body = mail.get_body(("plain",)).get_content()
+    assert "Đề nghị xác nhận lại" in body and "#row-BL_DV_02" in body
+    auth.login("canbo.sct")
+    page = client.get(bell.link.split("#")[0]).get_data(as_text=True)
+    assert 'data-testid="checks-callout"' in page and "Đề nghị xác nhận lại" in page and 'id="row-BL_DV_02"' in page
+
+
+def test_scope_and_bad_input(seeded, app):
+    analyst = user("phantich.vpcp")
+    with pytest.raises(Forbidden):
+        svc.scan(user=user("canbo.sct"), regime="BCT-BANLE", period=CHECKED)  # a reporter has no center
+    with pytest.raises(NotFound):
+        svc.follow(user=analyst, regime="BCT-BANLE", period=CHECKED, agency="NOPE", indicator="BL_TONG")
+    with pytest.raises(NotFound):
+        svc.follow(user=analyst, regime="BCT-BANLE", period="2026-M11", agency="T01.SCT", indicator="BL_TONG")  # nothing reported
+    with pytest.raises(Invalid):
+        svc.scan(user=analyst, regime="BCT-BANLE", period="2026-Q1")  # not a period of a monthly regime
+    fu = svc.follow(user=analyst, regime="BCT-BANLE", period=CHECKED, agency="T01.SCT", indicator="BL_TONG")
+    with pytest.raises(Invalid):
+        svc.act(user=analyst, follow_up=fu.id, action="comment", text="x" * (svc.MAX_COMMENT + 1))
+    with pytest.raises(Invalid):
+        svc.act(user=analyst, follow_up=fu.id, action="delete")
+    # Hà Nội's approver sees the follow-ups of Hà Nội only
+    with pytest.raises(NotFound):
+        other = svc.follow(user=analyst, regime="BCT-BANLE", period=CHECKED, agency="T04.SCT", indicator="BL_TONG")
+        svc.get(user=user("pheduyet.hn"), follow_up=other.id)
+    hn = svc.scan(user=user("pheduyet.hn"), regime="BCT-BANLE", period=CHECKED)
+    assert {f.province for f in hn.flags} <= {"T01"}
+    assert db.session.scalar(select(FollowUp).where(FollowUp.id == fu.id)).owner_id == analyst.id
+
+
+def test_quality_pages_kpis_and_small_multiples(seeded, client, auth):
+    auth.login("phantich.vpcp")
+    page = client.get(f"/center/BCT-BANLE/{CHECKED}/quality").get_data(as_text=True)
+    (agency, indicator) = next(iter(seeded))
+    assert f'data-testid="flag-{agency}-{indicator}"' in page
+    r = client.post(f"/center/BCT-BANLE/{CHECKED}/quality/follow", data={"agency": agency, "indicator": indicator})
+    assert r.status_code == 302 and "/center/follow-ups/" in r.headers["Location"]
+    detail = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Đang theo dõi" in detail
+    assert client.post(r.headers["Location"], data={"action": "ask", "text": "Kiểm tra giúp"}).status_code == 302
+    assert "Đã đề nghị kiểm tra" in client.get(r.headers["Location"]).get_data(as_text=True)
+    assert client.get("/center/follow-ups/999999").status_code == 404
+    # KPIs: pick two indicators, one a sum, one a percentage; each with value, change and sparkline
+    assert client.post("/center/kpis", data={"pick": "BCT-BANLE|BL_TONG"}).status_code == 302
+    assert client.post("/center/kpis", data={"pick": "BCT-BANLE|NOPE"}).status_code == 302  # refused with a message
+    kpis = client.get("/center/kpis").get_data(as_text=True)
+    assert 'data-testid="kpi-BCT-BANLE-BL_TONG"' in kpis and "<polyline" in kpis
+    assert "không có chỉ tiêu “NOPE”" in kpis and "kpi-BCT-BANLE-NOPE" not in kpis
+    items = center_kpi.kpis(user=user("phantich.vpcp"))
+    assert len(items) == 1 and items[0].period.key == CHECKED and items[0].value > 0 and len(items[0].trend) == 12
+    multiples = client.get(f"/center/BCT-BANLE/{CHECKED}/multiples?indicator=BL_TONG").get_data(as_text=True)
+    assert multiples.count('data-testid="multiple-') >= 30 and 'stroke-dasharray' in multiples
+    assert client.get(f"/center/BCT-BANLE/{CHECKED}/multiples?indicator=NOPE").status_code == 404
