@@ -20,7 +20,7 @@ class BaocaoApi(Api):
 
 
 def init_api(app: Flask) -> None:
-    from . import agencies, center, chain, indicators, regimes, signatures, submissions
+    from . import agencies, center, chain, indicators, quality, regimes, signatures, submissions
 
     api = BaocaoApi()  # one per app: flask-smorest keeps a reference to the app it serves
     api.init_app(app, spec_kwargs={
@@ -34,6 +34,8 @@ def init_api(app: Flask) -> None:
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
     csrf.exempt(center.blp)  # read-only
     api.register_blueprint(center.blp, url_prefix="/api/v1")
+    csrf.exempt(quality.blp)  # writes check CSRF for cookie sessions themselves (csrf_for_cookie_sessions)
+    api.register_blueprint(quality.blp, url_prefix="/api/v1")
     app.before_request(_parse_json_once)
 
 

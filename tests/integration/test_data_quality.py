@@ -168,3 +168,29 @@ def test_quality_pages_kpis_and_small_multiples(seeded, client, auth):
     multiples = client.get(f"/center/BCT-BANLE/{CHECKED}/multiples?indicator=BL_TONG").get_data(as_text=True)
     assert multiples.count('data-testid="multiple-') >= 30 and 'stroke-dasharray' in multiples
     assert client.get(f"/center/BCT-BANLE/{CHECKED}/multiples?indicator=NOPE").status_code == 404
+
+
+def test_the_api_has_the_flags_follow_ups_and_kpis(seeded, client):
+    from app.services.users import issue_token
+
+    h = {"Authorization": f"Bearer {issue_token(user=user('phantich.vpcp'))}"}
+    body = client.get(f"/api/v1/quality?regime=BCT-BANLE&period={CHECKED}", headers=h).get_json()
+    assert {(f["agency"], f["indicator"]) for f in body["flags"]} == set(seeded)
+    flag = body["flags"][0]
+    assert flag["expected"] and flag["basis"] in ("seasonal", "recent", "peers") and flag["reason"]
+    r = client.post("/api/v1/follow-ups", json={"regime": "BCT-BANLE", "period": CHECKED, "agency": flag["agency"],
+                                                 "indicator": flag["indicator"]}, headers=h)
+    assert r.status_code == 201, r.get_json()
+    fid = r.get_json()["id"]
+    r = client.post(f"/api/v1/follow-ups/{fid}/actions", json={"action": "ask", "text": "Kiểm tra đơn vị tính"}, headers=h)
+    assert r.status_code == 200 and r.get_json()["status"] == "asked"
+    assert client.post(f"/api/v1/follow-ups/{fid}/actions", json={"action": "explode"}, headers=h).status_code == 422
+    assert [f["id"] for f in client.get("/api/v1/follow-ups?status=asked", headers=h).get_json()] == [fid]
+    assert client.get("/api/v1/quality?regime=BCT-BANLE&period=2026-Q9", headers=h).status_code == 422
+    assert client.post("/api/v1/kpis", json={"regime": "BCT-BANLE", "indicator": "BL_TONG"}, headers=h).status_code == 201
+    [k] = client.get("/api/v1/kpis", headers=h).get_json()
+    assert k["period"] == CHECKED and k["value"] and len(k["trend"]) == 12 and k["change_previous"]
+    assert client.delete(f"/api/v1/kpis/{k['id']}", headers=h).status_code == 204
+    assert client.delete(f"/api/v1/kpis/{k['id']}", headers=h).status_code == 404
+    reporter = {"Authorization": f"Bearer {issue_token(user=user('canbo.sct'))}"}
+    assert client.get(f"/api/v1/quality?regime=BCT-BANLE&period={CHECKED}", headers=reporter).status_code == 403
