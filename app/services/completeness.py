@@ -4,7 +4,7 @@ units), and as an Excel workbook."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
@@ -36,6 +36,9 @@ class CompletenessView:
     rows: list[CompletenessRow]
     totals: dict[str, rules.Completeness]  # period key → counts
     by_level: dict[str, rules.Completeness]  # for the latest period
+    by_tier: dict[int, rules.Completeness] = field(default_factory=dict)  # the latest period, every tier (timeliness by tier)
+    tier_names: dict[int, str] = field(default_factory=dict)
+    tier: int = 0
 
 
 def completeness(*, user: User, regime: str, period: str, unit: str = NATION, tier: int | None = None,
@@ -56,7 +59,7 @@ def completeness(*, user: User, regime: str, period: str, unit: str = NATION, ti
     for key, code, s, on_time in rows:
         status[(key, code)] = (s, on_time)
     matrix: dict[str, CompletenessRow] = {}
-    totals, by_level = {}, {}
+    totals, by_level, by_tier, chosen = {}, {}, {}, tier_choice
     for p in keys:
         day = p.cutoff(definition.cutoff)[1]
         units = agency_svc.units_on(day=day)
@@ -74,12 +77,20 @@ def completeness(*, user: User, regime: str, period: str, unit: str = NATION, ti
             row = matrix.setdefault(c, CompletenessRow(c, u.name, u.level, {}, u.province or ""))
             row.cells[p.key] = rules.classify(*st[c])
         if p == keys[-1]:
+            by_tier = {}
+            for tier_no in tiers_here:
+                owed_t = [o.agency for o in obs if o.tier == tier_no]
+                if unit != NATION:
+                    owed_t = [c for c in owed_t if c == unit or by_code[c].province == unit]
+                by_tier[tier_no] = rules.completeness(owed_t, {c: status.get((p.key, c), (None, None)) for c in owed_t})
+            chosen = t
             levels = defaultdict(list)
             for c in owed:
                 levels[by_code[c].level].append(c)
             by_level = {lvl: rules.completeness(cs, st) for lvl, cs in levels.items()}
     ordered = sorted(sorted_vi(matrix.values(), key=lambda r: r.name), key=lambda r: r.level)
-    return CompletenessView(keys, ordered, totals, by_level)
+    names = {i: t.name for i, t in enumerate(definition.tiers)}
+    return CompletenessView(keys, ordered, totals, by_level, by_tier, names, chosen)
 
 
 @dataclass

@@ -97,34 +97,8 @@ def scan(*, user: User, regime: str, period: str, basis: str = "approved", tier:
     p = center._period(definition, period)
     tiers = center._tiers(r.id, p.key, basis) or [0]
     tier = tier if tier in tiers else tiers[0]
-    per_year = p.frequency.periods_per_year if p.code is None else 0
-    width = rules.offsets_needed(per_year) + 1
-    keys = [p.shift(-k).key for k in range(width)] if p.code is None else [p.key]
-    offset = {k: i for i, k in enumerate(keys)}
-    layout = Layout(definition, cat)
-    typed = {k for k, c in layout.cells.items() if not c.computed and c.indicator.value_type != "text"}
-    rv, sv = RecordVersion, SubmissionValue
-    rows = db.session.execute(
-        select(rv.period_key, rv.agency_code, rv.province_code, sv.indicator, sv.dkey, sv.number,
-               sv.comment, rv.version_id)
-        .join(sv, sv.version_id == rv.version_id)
-        .where(rv.regime_id == r.id, rv.basis == basis, rv.tier == tier, rv.period_key.in_(keys), sv.number.is_not(None))).all()
-    index: dict[tuple[str, str, str], int] = {}
-    cells: list[tuple[str, str, str]] = []
-    for key, code, _prov, ind, dkey, *_ in rows:  # the cells reported this period
-        if key == p.key and (ind, dkey) in typed and (code, ind, dkey) not in index:
-            index[(code, ind, dkey)] = len(cells)
-            cells.append((code, ind, dkey))
-    history = np.full((len(cells), width), np.nan)
-    province, comment, version = {}, {}, {}
-    for key, code, prov, ind, dkey, number, note, vid in rows:
-        i = index.get((code, ind, dkey))
-        if i is None:
-            continue
-        history[i, offset[key]] = float(number)
-        if key == p.key:
-            province[code], version[code] = prov, vid
-            comment[(code, ind)] = note or comment.get((code, ind), "")
+    g = gather(r.id, definition, cat, p, tier, basis)
+    cells, history, province, comment, per_year = g.cells, g.history, g.province, g.comment, g.per_year
     agencies = {a.code: a for a in db.session.scalars(select(Agency).where(Agency.code.in_({c for c, _, _ in cells})))} if cells else {}
     group_of: dict[tuple, int] = {}
     groups = np.array([group_of.setdefault((ind, dkey, agencies[c].level if c in agencies else ""), len(group_of))
@@ -146,6 +120,48 @@ def scan(*, user: User, regime: str, period: str, basis: str = "approved", tier:
                           comment.get((code, ind), "") if not dkey else "", subs.get(code),
                           follow.get((a.id if a else 0, ind, dkey))))
     return QualityView(r, p, tier, basis, len(cells), flags)
+
+
+@dataclass
+class Gathered:
+    cells: list[tuple[str, str, str]]  # (agency, indicator, breakdown) reported in the period
+    history: np.ndarray  # cells × periods back (0 = the period), NaN where none
+    province: dict[str, str]  # agency → province as reported
+    comment: dict[tuple[str, str], str]  # (agency, indicator) → the reporter's note
+    per_year: int
+
+
+def gather(regime_id: int, definition, cat, p, tier: int, basis: str) -> Gathered:
+    """The typed cells reported in the period and each one's history (one query)."""
+    per_year = p.frequency.periods_per_year if p.code is None else 0
+    width = rules.offsets_needed(per_year) + 1
+    keys = [p.shift(-k).key for k in range(width)] if p.code is None else [p.key]
+    offset = {k: i for i, k in enumerate(keys)}
+    layout = Layout(definition, cat)
+    typed = {k for k, c in layout.cells.items() if not c.computed and c.indicator.value_type != "text"}
+    rv, sv = RecordVersion, SubmissionValue
+    rows = db.session.execute(
+        select(rv.period_key, rv.agency_code, rv.province_code, sv.indicator, sv.dkey, sv.number,
+               sv.comment)
+        .join(sv, sv.version_id == rv.version_id)
+        .where(rv.regime_id == regime_id, rv.basis == basis, rv.tier == tier, rv.period_key.in_(keys), sv.number.is_not(None))).all()
+    index: dict[tuple[str, str, str], int] = {}
+    cells: list[tuple[str, str, str]] = []
+    for key, code, _prov, ind, dkey, *_ in rows:  # the cells reported this period
+        if key == p.key and (ind, dkey) in typed and (code, ind, dkey) not in index:
+            index[(code, ind, dkey)] = len(cells)
+            cells.append((code, ind, dkey))
+    history = np.full((len(cells), width), np.nan)
+    province, comment = {}, {}
+    for key, code, prov, ind, dkey, number, note in rows:
+        i = index.get((code, ind, dkey))
+        if i is None:
+            continue
+        history[i, offset[key]] = float(number)
+        if key == p.key:
+            province[code] = prov
+            comment[(code, ind)] = note or comment.get((code, ind), "")
+    return Gathered(cells, history, province, comment, per_year)
 
 
 def _province_now(agency: Agency | None) -> str | None:

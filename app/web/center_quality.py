@@ -8,10 +8,11 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from app.adapters import charts
+from app.i18n import vn_period
 from app.services import center_kpi as kpi_svc
 from app.services import center_nav as nav_svc
 from app.services import quality as svc
-from app.services.errors import Invalid
+from app.services.errors import Invalid, NotFound
 from app.web.messages import flash
 
 from . import bp
@@ -83,7 +84,7 @@ def center_kpis():
             try:
                 regime, _sep, indicator = _arg("pick", 90).partition("|")
                 kpi_svc.add(user=current_user, regime=regime, indicator=indicator)
-            except Invalid as exc:
+            except (Invalid, NotFound) as exc:
                 flash(str(exc), "danger")
         return redirect(url_for("web.center_kpis"))
     items = kpi_svc.kpis(user=current_user)
@@ -119,6 +120,6 @@ def center_multiples(regime, period):
     ind = cat.indicators[indicator]
     lines = [Markup(charts.sparkline_svg(m.values, second=m.last_year or None, width=180, height=48,
                                          label=_("%(name)s: %(ind)s, %(a)s – %(b)s", name=m.name, ind=ind.name_vi,
-                                                 a=shown[0].label_vi, b=shown[-1].label_vi))) for m in items]
+                                                 a=vn_period(shown[0]), b=vn_period(shown[-1])))) for m in items]
     return render_template("center/multiples.html", regime=r, period=period, shown=shown, items=list(zip(items, lines, strict=True)),
                            indicator=ind, indicators=[cat.indicators[c] for c in definition.indicator_codes])

@@ -25,12 +25,14 @@ PAGES = {
     "thietke.bct": ["/", "/designer", "/designer/BCT-BANLE", "/designer/BCT-BANLE/forms/BIEU01", "/designer/BCT-BANLE/preview",
                     "/designer/BCT-BANLE/versions", "/requests/new"],
     "phantich.vpcp": ["/", "/center/BCT-BANLE/2026-M12", "/center/BCT-BANLE/2026-M12/completeness",
-                      "/center/BCT-BANLE/2026-M12/tiers"],
+                      "/center/BCT-BANLE/2026-M12/tiers", "/center/BCT-BANLE/2026-M10/quality", "/center/follow-ups",
+                      "/center/kpis", "/center/BCT-BANLE/2026-M10/multiples?indicator=BL_TONG"],
     "quantri": ["/", "/admin/users", "/admin/certificates", "/admin/reminders", "/admin/audit"] + COMMON,
 }
 SHOTS = {("canbo.sct", "/"): "home-reporter", ("canbo.sct", f"/reports/BCT-BANLE/T01.SCT/{PERIOD}"): "report-form",
          ("pheduyet.hn", "/inbox"): "inbox", ("phantich.vpcp", "/center/BCT-BANLE/2026-M12"): "center",
-         ("thietke.bct", "/designer/BCT-BANLE"): "designer", ("pheduyet.hn", "/submissions/{sid}"): "submission"}
+         ("thietke.bct", "/designer/BCT-BANLE"): "designer",
+         ("phantich.vpcp", "/center/BCT-BANLE/2026-M10/quality"): "quality", ("phantich.vpcp", "/center/kpis"): "kpis", ("pheduyet.hn", "/submissions/{sid}"): "submission"}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
@@ -50,6 +52,17 @@ def sent(live_app):
         saved = submissions.save(user=reporter, report=report, raw={(k, ""): (str(v), False, "") for k, v in retail_values().items()},
                                  outline={"I": "Sức mua ổn định."}, revision=None)
         sending.submit(user=reporter, submission_id=saved.submission.id)
+        # the reporting center with something to look closer at: a year of retail reports with slips,
+        # one followed up, two indicators on the analyst's KPI page
+        from app.services import center_kpi, quality
+        from tests.integration.test_data_quality import CHECKED, load_retail_history
+
+        seeded = load_retail_history(db.session.scalar(select(User).where(User.username == "quantri")))
+        analyst = db.session.scalar(select(User).where(User.username == "phantich.vpcp"))
+        agency, indicator = next(c for c in seeded if c[0] != "T01.SCT")  # Hà Nội's is the browser test's (test_center_v2)
+        quality.follow(user=analyst, regime="BCT-BANLE", period=CHECKED, agency=agency, indicator=indicator, comment="Xem lại")
+        for ind in ("BL_TONG", "BL_LT"):
+            center_kpi.add(user=analyst, regime="BCT-BANLE", indicator=ind)
         return saved.submission.id
 
 

@@ -300,7 +300,20 @@ def test_national_completeness_shows_every_unit_grouped_by_province_paged_linked
     everyone = completeness_svc.completeness(user=analyst, regime="VPCP-TTHC", period="2026-Q1", tier=0)  # the page's 6 periods
     assert sheet.max_row - 2 == len(everyone.rows) and sheet["A2"].value == "Tỉnh, thành phố"
     empty = client.get("/center/VPCP-TTHC/2026-Q1/completeness?unit=T01.SCT&tier=1").get_data(as_text=True)
-    assert "0,0 %" not in empty  # nothing owed reads "—", not a rate
+    assert "0,0 %" not in empty.split('data-testid="completeness-totals"')[1].split("</table>")[0]  # nothing owed: "—", not a rate
+    # timeliness by tier: departments and communes owe the first tier, the provinces and ministries the second
+    history.load_reports(actor=user("quantri"), regime_code="VPCP-TTHC", period_key="2026-Q1",
+                         reports={"T01.SNV": tthc(40, 10, 5, 30, 5, 8, 2), "X00070": tthc(20, 5, 2, 18, 3, 1, 1)},
+                         on_time=lambda code: code == "T01.SNV")
+    cv = completeness_svc.completeness(user=analyst, regime="VPCP-TTHC", period="2026-Q1", periods=1)
+    assert set(cv.by_tier) == {0, 1}
+    assert cv.by_tier[0].expected > 3000 and cv.by_tier[1].expected == 34 + 16  # the provinces and the ministries
+    assert (cv.by_tier[0].on_time, cv.by_tier[0].late) == (1, 1) and cv.by_tier[1].submitted == 0
+    page = client.get("/center/VPCP-TTHC/2026-Q1/completeness").get_data(as_text=True)
+    tiers = page.split('data-testid="timeliness-by-tier"')[1].split("</table>")[0]
+    assert tiers.count("<tr data-tier=") == 2
+    first = tiers.split('data-tier="0"')[1].split("</tr>")[0]
+    assert f">{cv.by_tier[0].expected:,}<".replace(",", ".") in first and ">2<" in first and ">1<" in first  # owed, sent, on time
 
 
 def test_the_trend_draws_the_same_period_last_year_as_a_second_line(app, client, auth):

@@ -38,26 +38,36 @@ def _province_departments(regime: Regime, key: str) -> list[str]:
     return [o.agency for o in obligations(definition, period, units) if o.tier == 0]
 
 
-@pytest.fixture
-def seeded(app):
-    """Load the history; in the checked month, slip one cell in five departments. Returns the
-    seeded cells {(agency, indicator)}."""
+def load_retail_history(actor: User, *, skip_before: int = 3) -> dict[tuple[str, str], object]:
+    """Fifteen months of the 34 departments' retail reports; in the checked month, one cell slipped
+    in six departments (Hà Nội's first); in the month before, the last `skip_before` departments did
+    not report (so that comparisons of the checked month are like for like over fewer units).
+    Returns the slipped cells {(agency, indicator): factor}."""
     regime = db.session.scalar(select(Regime).where(Regime.code == "BCT-BANLE"))
     definition, cat = regime_definition(regime.current_version)
     layout = Layout(definition, cat)
     leaves = sorted(k[0] for k, c in layout.cells.items() if not c.computed and k[1] == "" and k[0] not in ("BL_HH_07", "BL_HH_07_XD"))
     seeded = {}
+    previous = Period.parse(CHECKED).previous().key
     for key in MONTHS:
         agencies = _province_departments(regime, key)
         reports = {a: history.demo_values(layout, a, key) for a in agencies}
         if key == CHECKED:
-            for n, (a, factor) in enumerate(zip(agencies[3::6], SLIPS, strict=False)):
+            slipped = ["T01.SCT"] + [a for a in agencies[3::6] if a != "T01.SCT"]
+            for n, (a, factor) in enumerate(zip(slipped, [10, *SLIPS], strict=False)):
                 ind = leaves[(n * 7) % len(leaves)]
                 reports[a][(ind, "")] = (reports[a][(ind, "")] * Decimal(factor)).quantize(Decimal(1))
                 seeded[(a, ind)] = factor
             reports[agencies[1]][(leaves[0], "")] += 1  # a change of one: noise, not news
-        history.load_reports(actor=user("quantri"), regime_code="BCT-BANLE", period_key=key, reports=reports)
+        if key == previous:
+            reports = {a: v for a, v in reports.items() if a not in agencies[-skip_before:]}
+        history.load_reports(actor=actor, regime_code="BCT-BANLE", period_key=key, reports=reports)
     return seeded
+
+
+@pytest.fixture
+def seeded(app):
+    return load_retail_history(user("quantri"))
 
 
 def test_seeded_slips_are_found_and_the_tet_month_is_not_flagged(seeded):

@@ -57,6 +57,7 @@ DESIGNERS = {"designer", "designer_other"}
 NATIONAL = {"analyst", "admin"}  # the national reporting center and the top administrator read every report
 READ_T01 = {"reporter", "approver"} | NATIONAL  # who may read T01.SCT's report
 APPROVERS = {"approver", "approver_other"}
+QUALITY = CENTER_ANY - DESIGNERS  # data quality and follow-ups: analysts, approvers, administrators, each in their scope
 
 P = "BCT-BANLE", "T01.SCT", "2026-M12"
 REPORT = "/reports/BCT-BANLE/T01.SCT/2026-M12"
@@ -119,6 +120,15 @@ MATRIX: dict[str, list[tuple[str, str, set[str]]]] = {
     "web.center_map_svg": [("GET", "/center/BCT-BANLE/2026-M12/map.svg?indicator=BL_TONG", NATIONAL | {"designer", "designer_other"})],
     "web.center_bars_svg": [("GET", "/center/BCT-BANLE/2026-M12/bars.svg?unit=T01&indicator=BL_TONG", CENTER_T01)],
     "web.center_export": [("GET", "/center/BCT-BANLE/2026-M12/export.csv?unit=T01", CENTER_T01)],
+    "web.center_quality": [("GET", "/center/BCT-BANLE/2026-M12/quality", QUALITY)],
+    # following up Sở Công Thương Hà Nội's figure: the nation's analyst, the administrator, Hà Nội's approver
+    "web.center_quality_follow": [("POST", "/center/BCT-BANLE/2026-M12/quality/follow?agency=T01.SCT&indicator=BL_TONG",
+                                   {"approver", "analyst", "admin"})],
+    "web.center_follow_ups": [("GET", "/center/follow-ups", QUALITY)],
+    "web.center_follow_up": [("GET", "/center/follow-ups/999999", set()), ("POST", "/center/follow-ups/999999", set())],
+    "web.center_kpis": [("GET", "/center/kpis", CENTER_ANY), ("POST", "/center/kpis", CENTER_ANY)],
+    "web.center_kpi_remove": [("POST", "/center/kpis/999999/remove", set())],  # one's own picks only: none here
+    "web.center_multiples": [("GET", "/center/BCT-BANLE/2026-M12/multiples?indicator=BL_TONG", CENTER_ANY)],
     "web.center_job": [("GET", "/center/jobs/0123456789abcdef", set())],  # jobs belong to whoever started them
     "web.center_job_file": [("GET", "/center/jobs/0123456789abcdef.pdf", set())],
     # designer: designers; a regime only by its issuing ministry's designer
@@ -176,6 +186,13 @@ MATRIX: dict[str, list[tuple[str, str, set[str]]]] = {
     "aggregates.sdmx_structure": [("GET", "/api/v1/exports/sdmx/structure?regime=BCT-BANLE", CENTER_ANY)],
     "aggregates.sdmx_data": [("GET", "/api/v1/exports/sdmx/data?regime=BCT-BANLE&start=2026-M12", CENTER_ANY)],
     "aggregates.dhis2": [("GET", "/api/v1/exports/dhis2?regime=BCT-BANLE&start=2026-M12", CENTER_ANY)],
+    "quality.quality": [("GET", f"/api/v1/quality?{Q}", QUALITY)],
+    "quality.follow_ups": [("GET", "/api/v1/follow-ups", QUALITY)],
+    "quality.follow": [("POST", "/api/v1/follow-ups", {"approver", "analyst", "admin"})],
+    "quality.act": [("POST", "/api/v1/follow-ups/999999/actions", set())],
+    "quality.kpis": [("GET", "/api/v1/kpis", CENTER_ANY)],
+    "quality.kpi_add": [("POST", "/api/v1/kpis", CENTER_ANY)],
+    "quality.kpi_remove": [("DELETE", "/api/v1/kpis/999999", set())],
     "aggregates.import_sdmx": [("POST", "/api/v1/imports/sdmx", {"reporter"})],
     "aggregates.import_dhis2": [("POST", "/api/v1/imports/dhis2", {"reporter"})],
 }
@@ -236,6 +253,8 @@ def _call(app, world, principal, method, url):
     url = _url(world, url)
     if method == "GET":
         return client.get(url, headers=headers)
+    if method == "DELETE":
+        return client.delete(url, headers=headers)
     revision = db.session.get(Submission, world["sid"]).revision
     where = {"regime": P[0], "agency": P[1], "period": P[2]}
     values = retail_values()
@@ -243,6 +262,12 @@ def _call(app, world, principal, method, url):
         body = {**where, "values": [{"indicator": k, "value": str(v)} for k, v in values.items()]}
     elif url == "/api/v1/compilations":
         body = dict(where)
+    elif url == "/api/v1/follow-ups":
+        body = {**where, "indicator": "BL_TONG"}
+    elif url.endswith("/actions"):
+        body = {"action": "comment", "text": "Kiểm tra quyền"}
+    elif url == "/api/v1/kpis":
+        body = {"regime": P[0], "indicator": "BL_TONG"}
     elif url.endswith("/external/prepare"):
         body = {"certificate": "bm90IGEgY2VydGlmaWNhdGU="}  # access first, then "not a certificate" (422)
     elif url.endswith("/external/complete"):
