@@ -217,6 +217,7 @@ def main() -> None:
             center_svc.view(user=analyst, regime="BENCH-QG", period=last, unit="T01")
             timings.append(time.perf_counter() - t)
         print(f"province view (Hà Nội, with its agencies): median {statistics.median(timings) * 1000:.0f} ms")
+        center_pages(analyst, last)
 
         # ---- SDMX-CSV of every value, streamed -----------------------------------------------------
         import resource
@@ -264,6 +265,63 @@ def main() -> None:
         print(f"one approval: {approved * 1000:.0f} ms including the roll-up (same transaction); national view right after: "
               f"{shown * 1000:.0f} ms; TT_001 {format_vn(before)} → {format_vn(after)} (Δ {format_vn(after - before)}) (target < 1 s)")
     shutil.rmtree(work, ignore_errors=True)
+
+
+def _median_ms(fn, runs: int = 5) -> tuple[float, object]:
+    from app.extensions import db
+
+    times, out = [], None
+    for _ in range(runs):
+        db.session.expire_all()
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1000, out
+
+
+def center_pages(analyst, last: str) -> None:
+    """The reporting center's other pages, each as its view computes it (server time, no HTML):
+    completeness by province, the map, small multiples, KPIs, navigation and the outlier pass."""
+    from app.services import center as center_svc
+    from app.services import center_kpi, center_map, center_nav, completeness, quality
+    from app.services.center import _regime
+
+    def complete():
+        cv = completeness.completeness(user=analyst, regime="BENCH-QG", period=last)
+        return completeness.grouped(cv, page=1), cv
+
+    ms, (_, cv) = _median_ms(complete, 3)
+    print(f"completeness, national, {len(cv.rows):,} units × {len(cv.periods)} periods, first page by province: median {ms:.0f} ms (target < 300 ms)")
+    v = center_svc.view(user=analyst, regime="BENCH-QG", period=last)
+    ms, svg = _median_ms(lambda: center_map.map_svg(v, "TT_001"))
+    print(f"map SVG of one indicator by province ({len(svg) / 1000:.0f} kB), from the national view: median {ms:.0f} ms (target < 200 ms)")
+    ms, _ = _median_ms(lambda: center_map.map_svg(center_svc.view(user=analyst, regime="BENCH-QG", period=last), "TT_001"))
+    print(f"map SVG with its national view (the /map.svg request): median {ms:.0f} ms")
+    ms, (_, items) = _median_ms(lambda: center_kpi.multiples(user=analyst, regime="BENCH-QG", indicator="TT_001", end=last))
+    print(f"small multiples, {len(items)} provinces × 12 periods: median {ms:.0f} ms (target < 300 ms)")
+    regime = _regime("BENCH-QG")
+    ms, periods = _median_ms(lambda: center_nav.periods_with_data(regime))
+    print(f"period picker ({len(periods)} periods with their coverage): median {ms:.0f} ms")
+    for code in ("TT_001", "TT_002", "TT_003"):
+        center_kpi.add(user=analyst, regime="BENCH-QG", indicator=code)
+    ms, kpis = _median_ms(lambda: center_kpi.kpis(user=analyst), 3)
+    print(f"KPI page, {len(kpis)} indicators with value, change, sparkline: median {ms:.0f} ms (target < 300 ms)")
+    t = time.perf_counter()
+    g = quality.gather(regime.id, *center_svc.regime_definition(regime.current_version), center_svc._period(
+        center_svc.regime_definition(regime.current_version)[0], last), 0, "approved")
+    gathered = time.perf_counter() - t
+    if os.environ.get("BENCH_PROFILE"):
+        import cProfile
+        import pstats
+
+        prof = cProfile.Profile()
+        prof.enable()
+        quality.scan(user=analyst, regime="BENCH-QG", period=last)
+        prof.disable()
+        pstats.Stats(prof).sort_stats("tottime").print_stats(15)
+    ms, view = _median_ms(lambda: quality.scan(user=analyst, regime="BENCH-QG", period=last), 1)
+    print(f"outlier pass, one regime-period: {len(g.cells):,} values with {g.history.shape[1]} periods of history each; "
+          f"reading them {gathered * 1000:.0f} ms; whole pass median {ms:.0f} ms, {len(view.flags)} flagged (target < 1 s)")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import select
 
 from app.domain import aggregation as agg_rules
@@ -140,27 +141,28 @@ def gather(regime_id: int, definition, cat, p, tier: int, basis: str) -> Gathere
     layout = Layout(definition, cat)
     typed = {k for k, c in layout.cells.items() if not c.computed and c.indicator.value_type != "text"}
     rv, sv = RecordVersion, SubmissionValue
-    rows = db.session.execute(
-        select(rv.period_key, rv.agency_code, rv.province_code, sv.indicator, sv.dkey, sv.number,
+    now_key = p.key
+    rows = db.session.connection().execute(  # Core rows: tens of thousands, no ORM bookkeeping
+        select(rv.period_key, rv.agency_code, rv.province_code, sv.indicator, sv.dkey, center._raw(sv.number),
                sv.comment)
         .join(sv, sv.version_id == rv.version_id)
         .where(rv.regime_id == regime_id, rv.basis == basis, rv.tier == tier, rv.period_key.in_(keys), sv.number.is_not(None))).all()
-    index: dict[tuple[str, str, str], int] = {}
-    cells: list[tuple[str, str, str]] = []
-    for key, code, _prov, ind, dkey, *_ in rows:  # the cells reported this period
-        if key == p.key and (ind, dkey) in typed and (code, ind, dkey) not in index:
-            index[(code, ind, dkey)] = len(cells)
-            cells.append((code, ind, dkey))
+    names = ["period", "agency", "province", "indicator", "dkey", "number", "comment"]
+    frame = pd.DataFrame(dict(zip(names, zip(*rows, strict=True), strict=True)) if rows else {n: [] for n in names})  # by column: fast
+    slot = frame["indicator"] + "|" + frame["dkey"]
+    frame = frame[slot.isin({f"{i}|{k}" for i, k in typed})]
+    key = frame["agency"] + "|" + frame["indicator"] + "|" + frame["dkey"]
+    now = frame[frame["period"] == now_key].drop_duplicates(["agency", "indicator", "dkey"])
+    now_keys = pd.Index(key[now.index])
+    cells = list(zip(now["agency"], now["indicator"], now["dkey"], strict=True))
     history = np.full((len(cells), width), np.nan)
-    province, comment = {}, {}
-    for key, code, prov, ind, dkey, number, note in rows:
-        i = index.get((code, ind, dkey))
-        if i is None:
-            continue
-        history[i, offset[key]] = float(number)
-        if key == p.key:
-            province[code] = prov
-            comment[(code, ind)] = note or comment.get((code, ind), "")
+    if cells:
+        row_of = now_keys.get_indexer(key)
+        col_of = frame["period"].map(offset).to_numpy()
+        known = row_of >= 0
+        history[row_of[known], col_of[known]] = pd.to_numeric(frame["number"], errors="coerce").to_numpy(dtype=float)[known]
+    province = dict(zip(now["agency"], now["province"], strict=True))
+    comment = {(a, i): c for a, i, k, c in zip(now["agency"], now["indicator"], now["dkey"], now["comment"], strict=True) if c and not k}
     return Gathered(cells, history, province, comment, per_year)
 
 
