@@ -146,11 +146,16 @@ def compare(ind: IndicatorDef, now: Mapping[str, Cells], before: Mapping[str, Ce
     now_units, before_units = _units_with(ind, now, key), _units_with(ind, before, key)
     common = now_units & before_units
 
+    wanted = [(c, key) for c in (ind.code, *(ind.numerator or ()), *(ind.denominator or ()))]  # the cells the figure reads
+
     def over(by_unit: Mapping[str, Cells]) -> Decimal | None:
         cells: dict[tuple[str, str], Partial] = {}
         for u in common:
-            for k, p in by_unit[u].items():
-                cells[k] = cells[k].merge(p) if k in cells else p
+            mine = by_unit[u]
+            for k in wanted:
+                p = mine.get(k)
+                if p is not None:
+                    cells[k] = cells[k].merge(p) if k in cells else p
         return value(ind, cells, key)
 
     cur, bef = (over(now), over(before)) if common else (None, None)

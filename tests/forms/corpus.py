@@ -126,7 +126,7 @@ def _values(rows: list[Row]) -> None:
             rows[i].value = sum((k.value or Decimal(0)) for k in kids)
         elif rows[i].value is None:
             rows[i].value = Decimal(10 * (i + 1))
-    for i, r in enumerate(rows):
+    for r in rows:
         if r.of_which and r.parent is not None:
             r.value = (rows[r.parent].value / 4).quantize(Decimal(1))
 
