@@ -14,6 +14,7 @@ def register_web(app) -> None:
         center_quality,
         chain,
         designer,
+        designer_import,
         help,
         labels,
         notifications,

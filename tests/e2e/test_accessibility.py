@@ -22,7 +22,7 @@ COMMON = ["/", "/regimes", "/regimes/BCT-BANLE", "/indicators", "/indicators/BL_
 PAGES = {
     "canbo.sct": ["/", "/reports", f"/reports/BCT-BANLE/T01.SCT/{PERIOD}", "/submissions/{sid}", "/help/reporter"],
     "pheduyet.hn": ["/", "/reports", "/inbox", "/submissions/{sid}", "/center/BCT-BANLE/2026-M12?unit=T01"],
-    "thietke.bct": ["/", "/designer", "/designer/BCT-BANLE", "/designer/BCT-BANLE/forms/BIEU01", "/designer/BCT-BANLE/preview",
+    "thietke.bct": ["/", "/designer", "/designer/BCT-BANLE", "/designer/BCT-BANLE/forms/BIEU01", "/designer/BCT-BANLE/preview", "/designer/BCT-BANLE/import-form",
                     "/designer/BCT-BANLE/versions", "/requests/new"],
     "phantich.vpcp": ["/", "/center/BCT-BANLE/2026-M12", "/center/BCT-BANLE/2026-M12/completeness",
                       "/center/BCT-BANLE/2026-M12/tiers", "/center/BCT-BANLE/2026-M10/quality", "/center/follow-ups",

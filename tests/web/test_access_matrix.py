@@ -139,6 +139,8 @@ MATRIX: dict[str, list[tuple[str, str, set[str]]]] = {
     "web.designer_form": [("GET", "/designer/BCT-BANLE/forms/BIEU01", {"designer"}),
                           ("POST", "/designer/BCT-BANLE/forms/BIEU01", {"designer"})],
     "web.designer_preview": [("GET", "/designer/BCT-BANLE/preview", {"designer"})],
+    "web.designer_import_form": [("GET", "/designer/BCT-BANLE/import-form", {"designer"}),
+                                 ("POST", "/designer/BCT-BANLE/import-form", {"designer"})],  # no file: 422 for the designer
     # reading another ministry's versions or exporting them (to start from) is allowed; changing is not
     "web.designer_versions": [("GET", "/designer/BCT-BANLE/versions", DESIGNERS)],
     "web.designer_export": [("GET", "/designer/BCT-BANLE/export.zip", DESIGNERS)],

@@ -1,0 +1,83 @@
+"""flask catalogue import-form: a form a ministry already publishes (Word or Excel) → catalogue
+files for review in git (the form, and the new indicators it needs), matched against the library
+in the same files."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+
+from .cli import _root, catalogue_cli
+
+
+@catalogue_cli.command("import-form")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--regime", "regime_code", required=True, help="The regime the form belongs to (report_templates/CODE/).")
+@click.option("--table", type=int, default=None, help="Which table of the file (1, 2 …) when it holds several.")
+@click.option("--root", type=click.Path(file_okay=False), help="Folder holding report_templates/ and indicators/.")
+@click.option("--dry-run", is_flag=True, help="Show the proposal; write nothing.")
+def import_form(file, regime_code, table, root, dry_run):
+    """Propose a form from FILE (.docx, .xlsx) and write it as catalogue files."""
+    from .adapters.catalogue_files import dump_yaml, read_catalogue_tree
+    from .adapters.form_files import FormFileRefused, read_tables
+    from .domain import form_import as rules
+    from .domain.catalogue_build import build_catalogue
+    from .services.form_import import prefix_for
+
+    base = _root(root)
+    path = Path(file)
+    try:
+        tables = read_tables(path.read_bytes(), path.name)
+    except FormFileRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    if len(tables) > 1 and table is None:
+        for n, t in enumerate(tables, 1):
+            click.echo(f"  {n}. {t.name}: {' · '.join(t.caption) or '—'} ({len(t.rows)} dòng)")
+        raise click.ClickException(f"Tệp có {len(tables)} bảng: chọn một bằng --table N")
+    chosen = tables[(table or 1) - 1] if 0 < (table or 1) <= len(tables) else None
+    if chosen is None:
+        raise click.ClickException(f"Không có bảng số {table} (tệp có {len(tables)} bảng)")
+    problems: list = []
+    cat, _ = build_catalogue(*read_catalogue_tree(base, problems))
+    library, options = rules.library_from(cat)
+    try:
+        p = rules.propose(chosen, library, options, prefix=prefix_for(regime_code), taken=set(cat.indicators))
+    except rules.FormNotRecognised as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{p.form_code} — {p.title}: {len(p.rows)} dòng; cột hệ thống: {', '.join(p.system_columns) or '—'}; "
+               f"phân tổ: {p.breakdown or '—'}")
+    for r in p.rows:
+        pad = "  " * (r.depth + 1)
+        match = f"= {r.indicator} ({r.matches[0].confidence:.0%})" if not r.new else f"+ {r.indicator} (mới)"
+        flags = (" [trong đó]" if r.of_which else "") + (" [tổng các dòng dưới]" if r.subtotal else "")
+        click.echo(f"{pad}{r.numbering} {r.label} ({r.unit or '—'}) {match}{flags}")
+    for w in p.warnings:
+        click.echo(f"  ! {w}", err=True)
+    if dry_run:
+        return
+    form, new = rules.form_document(p)
+    folder = base / "report_templates" / regime_code
+    (folder / "forms").mkdir(parents=True, exist_ok=True)
+    form_file = folder / "forms" / f"{p.form_code}.yaml"
+    form_file.write_text(dump_yaml(form, f"{p.form_code} — nhập từ {path.name} (flask catalogue import-form); rà soát trước khi nạp"),
+                         encoding="utf-8")
+    click.echo(f"Đã ghi {form_file}")
+    if new:
+        ind_file = base / "indicators" / f"{regime_code.lower()}-{p.form_code.lower()}.yaml"
+        ind_file.write_text(dump_yaml({"indicators": new}, f"Chỉ tiêu mới của {regime_code} {p.form_code} (nhập từ {path.name})"),
+                            encoding="utf-8")
+        click.echo(f"Đã ghi {ind_file} ({len(new)} chỉ tiêu mới)")
+    regime_file = folder / "regime.yaml"
+    if regime_file.exists():
+        text = regime_file.read_text(encoding="utf-8")
+        m = re.search(r"^forms:\s*\[([^\]]*)\]", text, re.M)
+        if m and p.form_code not in [c.strip() for c in m.group(1).split(",")]:
+            listed = ", ".join([c.strip() for c in m.group(1).split(",") if c.strip()] + [p.form_code])
+            regime_file.write_text(text[:m.start()] + f"forms: [{listed}]" + text[m.end():], encoding="utf-8")
+            click.echo(f"Đã thêm {p.form_code} vào forms của {regime_file}")
+        elif not m:
+            click.echo(f"Hãy thêm {p.form_code} vào “forms” của {regime_file}", err=True)
+    else:
+        click.echo(f"Chưa có {regime_file}: hãy soạn chế độ (các yếu tố theo Điều 7) rồi liệt kê {p.form_code} trong “forms”", err=True)
+    click.echo("Kiểm tra: flask catalogue check")
