@@ -136,3 +136,30 @@ def test_split_and_merge(client, auth):
 def test_only_the_regimes_designer_may_import(client, auth):
     auth.login("canbo.sct")
     assert client.get("/designer/BCT-BANLE/import-form").status_code in (302, 403)
+
+
+def test_the_cli_writes_catalogue_files_that_check(runner, tmp_path):
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for d in ("report_templates", "indicators"):
+        shutil.copytree(root / d, tmp_path / d)
+    data, name = build(corpus("traffic-second-table-docx"))
+    path = tmp_path / name
+    path.write_bytes(data)
+    r = runner.invoke(args=["catalogue", "import-form", str(path), "--regime", "BCT-BANLE", "--root", str(tmp_path)])
+    assert r.exit_code == 1 and "chọn một bằng --table" in r.output  # two tables: which one?
+    r = runner.invoke(args=["catalogue", "import-form", str(path), "--regime", "BCT-BANLE", "--root", str(tmp_path), "--table", "2",
+                            "--dry-run"])
+    assert r.exit_code == 0 and "1.1 Đường bộ" in r.output and not (tmp_path / "report_templates/BCT-BANLE/forms/BIEU02.yaml").exists()
+    r = runner.invoke(args=["catalogue", "import-form", str(path), "--regime", "BCT-BANLE", "--root", str(tmp_path), "--table", "2"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "report_templates/BCT-BANLE/forms/BIEU02.yaml").exists()
+    assert "BIEU02" in (tmp_path / "report_templates/BCT-BANLE/regime.yaml").read_text(encoding="utf-8")
+    r = runner.invoke(args=["catalogue", "check", "--root", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    bad = tmp_path / "scan.pdf"
+    bad.write_bytes(b"%PDF-1.7")
+    r = runner.invoke(args=["catalogue", "import-form", str(bad), "--regime", "BCT-BANLE", "--root", str(tmp_path)])
+    assert r.exit_code == 1 and "Tệp PDF" in r.output
