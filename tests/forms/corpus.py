@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+SHARED = Path(__file__).resolve().parent / "data"  # copies of ../shared/data/regime-*.csv (the suite runs without ../shared)
 
 
 @dataclass
