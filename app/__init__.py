@@ -57,6 +57,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     bootstrap.init_app(app)
     auth.init_app(app)
     audit.init_app(app)
+    from .services import jobs
+
+    jobs.init_app(app)
     i18n.init_app(app)
     register_web(app)
     init_api(app)

@@ -22,7 +22,7 @@ from .models import AuditEntry
 from .models.base import utcnow
 
 SKIP_TABLES = {"audit_log", "submission_values", "aggregates", "record_versions", "reminder_events",
-               "mail_messages", "notifications", "user_sessions"}  # sign-ins: logged as login/logout
+               "mail_messages", "notifications", "user_sessions", "jobs"}  # sign-ins: logged as login/logout; jobs: a ledger
 SECRET_COLUMNS = {"password_hash", "token_hash"}
 DERIVED_COLUMNS = {"sort_name", "search_text"}  # recomputed from the name on every write (models/derived.py)
 NOISE_COLUMNS = {"last_used_at", "updated_at", "revision"} | DERIVED_COLUMNS  # bookkeeping a change of its own does not make

@@ -480,8 +480,9 @@ def mail_sink(port):
 
 
 def init_app(app) -> None:
-    from . import cli_forms  # noqa: F401 — registers catalogue import-form
+    from . import cli_more  # registers catalogue import-form; the jobs group
 
+    app.cli.add_command(cli_more.jobs_cli)
     for group in (catalogue_cli, agencies_cli, users_cli, seed_cli, reminders_cli, scheduler_cli, aggregate_cli, export_cli,
                   backup_cli, pki_cli, mail_cli):
         app.cli.add_command(group)

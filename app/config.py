@@ -99,9 +99,13 @@ def load_config(env: dict | None = None) -> dict:
         "ACCESS_LOG": _bool(env, "BAOCAO_ACCESS_LOG", production),
         # forms with more cells than this are filled through the Excel template only (no web grid)
         "WEB_GRID_MAX_CELLS": _int(env, "WEB_GRID_MAX_CELLS", 3000, lo=100),
-        # a PDF job still "running" this long after its last step was lost with its worker (restart, crash)
-        "EXPORT_JOB_STALE_SECONDS": _int(env, "EXPORT_JOB_STALE_SECONDS", 600, lo=30),
-        # PDF renders off the request: at most this many at once per process, and this many waiting
+        # background jobs (app/services/jobs.py): a running job whose heartbeat is this old was lost with
+        # its worker and is taken up again; result files kept in JOB_STORAGE_DIR (shared by all servers)
+        "JOB_STALE_SECONDS": _int(env, "JOB_STALE_SECONDS", 120, lo=2),
+        "JOB_STORAGE_DIR": env.get("JOB_STORAGE_DIR", ""),
+        "JOB_RETENTION_DAYS": _int(env, "JOB_RETENTION_DAYS", 7, lo=1),
+        "JOBS_INLINE": _bool(env, "JOBS_INLINE", False),  # tests: run each job at once, in the caller's transaction
+        # on the embedded default (SQLite) jobs run in the web process: at most this many at once, this many waiting
         "EXPORT_RENDER_THREADS": _int(env, "EXPORT_RENDER_THREADS", 2, lo=1),
         "EXPORT_RENDER_QUEUE": _int(env, "EXPORT_RENDER_QUEUE", 20, lo=1),
         # digital signatures (docs/operations.md): a time-stamping authority, fetching OCSP/CRLs, a PKCS#11 token or HSM

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 JOBS: dict[str, tuple[str, str, dict]] = {
     "reminders": ("app.scheduler:run_reminders", "cron", {"minute": "*/15"}),
     "deliver-mail": ("app.scheduler:run_delivery", "interval", {"minutes": 1}),
+    "jobs-housekeeping": ("app.scheduler:run_jobs_housekeeping", "interval", {"minutes": 1}),
 }
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 900}
 
@@ -55,6 +56,19 @@ def run_delivery() -> None:
         delivered = reminders.deliver(now=_clock())
         if delivered.sent or delivered.retried or delivered.failed:
             log.info("delivery: %d sent, %d to retry, %d failed", delivered.sent, delivered.retried, delivered.failed)
+
+
+def run_jobs_housekeeping() -> None:
+    """Background jobs: on the embedded default, take up those a stopped web process left; everywhere,
+    remove result files past their retention."""
+    from app.services import jobs
+
+    app = _app()
+    with app.app_context():
+        taken = jobs.resume_stale()
+        pruned = jobs.prune()
+        if taken or pruned:
+            log.info("jobs: %d taken up again, %d result files past retention removed", taken, pruned)
 
 
 def build(database_url: str, *, run_now: bool = False) -> BlockingScheduler:

@@ -4,6 +4,7 @@ from .agency import LEVEL_ORDER, Agency, AgencyLineage, AgencyParent, Level
 from .aggregate import Aggregate, RecordVersion
 from .audit import AuditEntry
 from .catalogue import Disaggregation, Indicator, Regime, RegimeDraft, RegimeIndicator, RegimeVersion
+from .job import Job
 from .quality import FollowUp, FollowUpComment, KpiPick
 from .reminder import MailMessage, Notification, ReminderEvent
 from .signing import AgencyCertificate, PendingSignature, SignedDocument
@@ -19,7 +20,7 @@ from .submission import (
 from .user import ROLE_LABELS_VI, ApiToken, Role, User, UserSession
 
 __all__ = [
-    "Aggregate", "AuditEntry", "FollowUp", "FollowUpComment", "KpiPick", "RecordVersion", "AgencyCertificate", "PendingSignature", "SignedDocument",
+    "Aggregate", "AuditEntry", "Job", "FollowUp", "FollowUpComment", "KpiPick", "RecordVersion", "AgencyCertificate", "PendingSignature", "SignedDocument",
     "Agency", "AgencyLineage", "AgencyParent", "ApiToken", "Disaggregation", "Indicator", "LEVEL_ORDER",
     "Level", "Regime", "RegimeDraft", "RegimeIndicator", "RegimeVersion", "ROLE_LABELS_VI", "Role", "User", "UserSession", "AgencyKey",
     "ReportRequest", "RequestTarget", "MailMessage", "Notification", "ReminderEvent", "Submission", "SubmissionEvent", "SubmissionValue", "SubmissionVersion",

@@ -244,6 +244,17 @@ def obligations_for(*, regime: RegimeDef, period: Period) -> list[hierarchy.Obli
     return hierarchy.obligations(regime, period, units_on(day=period.cutoff(regime.cutoff)[1]))
 
 
+def map_changed_between(a: date, b: date) -> bool:
+    """Whether any agency or link came into force or ended between two days: when not, the map of
+    the one day is the map of the other (pages that read several periods read it once)."""
+    lo, hi = min(a, b), max(a, b)
+    for model in (Agency, AgencyParent):
+        ends = or_(model.valid_from.between(lo + timedelta(days=1), hi), model.valid_to.between(lo, hi - timedelta(days=1)))
+        if db.session.scalar(select(model.id).where(ends).limit(1)) is not None:
+            return True
+    return False
+
+
 def names_for(codes: Iterable[str]) -> dict[str, str]:
     codes = list(set(codes))
     rows = db.session.execute(select(Agency.code, Agency.name).where(Agency.code.in_(codes))) if codes else []

@@ -154,16 +154,19 @@ def _d(v) -> Decimal | None:
 
 
 def _cells(regime_id: int, period_keys: Iterable[str], tier: int, basis: str, units: Iterable[str],
-           extremes: bool = True) -> dict[tuple[str, str], dict]:
+           extremes: bool = True, indicators: Iterable[str] | None = None) -> dict[tuple[str, str], dict]:
     """(period, unit) → {(indicator, key): Partial} from the stored partials (one query).
-    Without `extremes` only counts and sums are read (enough for sum, average and ratio)."""
+    Without `extremes` only counts and sums are read (enough for sum, average and ratio); with
+    `indicators`, only theirs."""
     a = Aggregate
     out: dict[tuple[str, str], dict] = defaultdict(dict)
     cols = [a.period_key, a.unit_code, a.indicator, a.dkey, a.n, _raw(a.total)]
     if extremes:
         cols += [_raw(a.minimum), _raw(a.maximum), a.latest_at, _raw(a.latest)]
-    rows = db.session.execute(select(*cols).where(a.regime_id == regime_id, a.tier == tier, a.basis == basis,
-                                                  a.period_key.in_(list(period_keys)), a.unit_code.in_(list(units)))).all()
+    where = [a.regime_id == regime_id, a.tier == tier, a.basis == basis, a.period_key.in_(list(period_keys)), a.unit_code.in_(list(units))]
+    if indicators is not None:
+        where.append(a.indicator.in_(list(indicators)))
+    rows = db.session.execute(select(*cols).where(*where)).all()
     if extremes:
         for p, u, ind, key, n, total, lo, hi, at, latest in rows:
             out[(p, u)][(ind, key)] = Partial(Decimal(n), _d(total), _d(lo), _d(hi), at, _d(latest))
@@ -264,14 +267,16 @@ def _child_units_nation(regime_id, period_keys, tier, basis) -> list[str]:
         Aggregate.unit_code != NATION)))
 
 
-def _agency_partials(regime_id, period_keys, tier, basis, sources, lineage, unit) -> list[dict]:
+def _agency_partials(regime_id, period_keys, tier, basis, sources, lineage, unit, indicators=None) -> list[dict]:
     """For each period: agency → its partials (one value each), the agencies of a province and — in
     today's units — of the provinces it came from, weighted by their share (one query)."""
     rv, sv = RecordVersion, SubmissionValue
+    where = [rv.regime_id == regime_id, rv.period_key.in_(list(period_keys)), rv.tier == tier, rv.basis == basis,
+             rv.province_code.in_(sources), sv.number.is_not(None)]
+    if indicators is not None:
+        where.append(sv.indicator.in_(list(indicators)))
     rows = db.session.execute(select(rv.period_key, rv.agency_code, rv.province_code, sv.indicator, sv.dkey, sv.number)
-                              .join(sv, sv.version_id == rv.version_id)
-                              .where(rv.regime_id == regime_id, rv.period_key.in_(list(period_keys)), rv.tier == tier,
-                                     rv.basis == basis, rv.province_code.in_(sources), sv.number.is_not(None))).all()
+                              .join(sv, sv.version_id == rv.version_id).where(*where)).all()
     out = [defaultdict(dict) for _ in period_keys]
     index = {k: i for i, k in enumerate(period_keys)}
     for key, code, province, ind, dkey, number in rows:
@@ -406,8 +411,41 @@ def trend(*, user: User, regime: str, indicator: str, unit: str = NATION, period
     keys = [last.shift(-i) for i in range(periods - 1, -1, -1)]
     tier = tier if tier is not None else (_tiers(r.id, last.key, basis) or [0])[0]
     ind = cat.indicators[indicator]
-    cells = _cells(r.id, [p.key for p in keys], tier, basis, [unit], ind.aggregation in ("min", "max", "latest"))
+    cells = _cells(r.id, [p.key for p in keys], tier, basis, [unit], ind.aggregation in ("min", "max", "latest"), reads(ind))
     return [(p, rules.value(ind, cells.get((p.key, unit), {}))) for p in keys]
+
+
+def reads(ind: IndicatorDef) -> list[str]:
+    """The indicators whose partials a figure is computed from (itself, or a ratio's parts)."""
+    return [ind.code, *(ind.numerator or ()), *(ind.denominator or ())]
+
+
+def figure(*, user: User, regime: str, period: str, indicator: str, basis: str = "approved") -> tuple[Row, int, int, str]:
+    """One indicator at the reader's unit (the nation, or their province): its row (value, like-for-
+    like comparisons), how many units it rests on and how many owe it — reading only its own
+    partials (the KPI page: one indicator of many regimes)."""
+    unit = _unit_for(user, NATION)
+    r = _regime(regime)
+    definition, cat = regime_definition(r.current_version)
+    if indicator not in cat.indicators:
+        raise NotFound(f"Chế độ {regime} không có chỉ tiêu “{indicator}”")
+    p = _period(definition, period)
+    ind = cat.indicators[indicator]
+    tier = (_tiers(r.id, p.key, basis) or [0])[0]
+    keys = [p.key, p.previous().key, p.same_period_last_year().key]
+    ext = ind.aggregation in ("min", "max", "latest")
+    units = _child_units_nation(r.id, keys, tier, basis) if unit == NATION else [unit]
+    cells = _cells(r.id, keys, tier, basis, [unit, *units], ext, reads(ind))
+    now, prev, ly = (cells.get((k, unit), {}) for k in keys)
+    per_period = [{u: c for u in units if (c := cells.get((k, u)))} for k in keys] if unit == NATION else None
+    if per_period is None and unit != NATION:  # a province: its agencies' values, for like for like
+        per_period = _agency_partials(r.id, keys, tier, basis, [unit], {}, unit, reads(ind))
+    row = Row(ind, 0, {"": rules.value(ind, now)}, rules.value(ind, prev), rules.value(ind, ly), rules.reporting(ind, now))
+    row.vs_previous = rules.compare(ind, per_period[0], per_period[1])
+    row.vs_last_year = rules.compare(ind, per_period[0], per_period[2])
+    row.change_previous, row.change_last_year = row.vs_previous.change, row.vs_last_year.change
+    expected, reporting = _expected(r, definition, p, tier, unit, now)
+    return row, reporting, expected, p.key
 
 
 # -------------------------------------------------------------------------------- completeness

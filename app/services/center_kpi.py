@@ -74,24 +74,24 @@ def kpis(*, user: User, periods: int = 12) -> list[Kpi]:
     period with meaningful coverage of its regime."""
     center.scope_of(user)
     out = []
-    views: dict[int, center.View | None] = {}
+    latest: dict[int, str | None] = {}
     for pick in picks(user):
         r = pick.regime
         definition, cat = regime_definition(r.current_version)
         ind = cat.indicators.get(pick.indicator)
         if ind is None:
             continue
-        if r.id not in views:
-            key = nav.latest_period(r)
-            views[r.id] = center.view(user=user, regime=r.code, period=key) if key else None
-        v = views[r.id]
-        row = next((x for x in v.rows if x.indicator.code == pick.indicator), None) if v else None
-        trend = center.trend(user=user, regime=r.code, indicator=pick.indicator, unit=v.unit, end=v.period.key,
-                             periods=periods) if v and row else []
-        out.append(Kpi(pick, r, ind.name_vi, ind.unit, v.period if v else None, row.values.get("") if row else None,
-                       row.vs_previous if row else None, row.vs_last_year if row else None,
-                       v.reporting if v else 0, v.expected if v else 0,
-                       [val for _, val in trend], [p.label_vi for p, _ in trend]))
+        if r.id not in latest:
+            latest[r.id] = nav.latest_period(r)
+        key = latest[r.id]
+        if key is None:
+            out.append(Kpi(pick, r, ind.name_vi, ind.unit, None, None, None, None, 0, 0, [], []))
+            continue
+        row, reporting, expected, _ = center.figure(user=user, regime=r.code, period=key, indicator=pick.indicator)
+        trend = center.trend(user=user, regime=r.code, indicator=pick.indicator, unit=center._unit_for(user, NATION), end=key,
+                             periods=periods)
+        out.append(Kpi(pick, r, ind.name_vi, ind.unit, Period.parse(key), row.values.get(""), row.vs_previous, row.vs_last_year,
+                       reporting, expected, [val for _, val in trend], [p.label_vi for p, _ in trend]))
     return out
 
 
@@ -122,7 +122,7 @@ def multiples(*, user: User, regime: str, indicator: str, end: str, periods: int
     if scope is not None:
         units = [u for u in units if u == scope]
     ind = cat.indicators[indicator]
-    cells = center._cells(r.id, keys, tier, basis, units, ind.aggregation in ("min", "max", "latest"))
+    cells = center._cells(r.id, keys, tier, basis, units, ind.aggregation in ("min", "max", "latest"), center.reads(ind))
     names = center.agency_svc.names_for(units)
     out = []
     for u in units:

@@ -60,9 +60,14 @@ def completeness(*, user: User, regime: str, period: str, unit: str = NATION, ti
         status[(key, code)] = (s, on_time)
     matrix: dict[str, CompletenessRow] = {}
     totals, by_level, by_tier, chosen = {}, {}, {}, tier_choice
+    maps: list[tuple] = []  # (day, units): the map is read once for the periods it did not change between
     for p in keys:
         day = p.cutoff(definition.cutoff)[1]
-        units = agency_svc.units_on(day=day)
+        units = next((u for d, u in maps if not agency_svc.map_changed_between(d, day)), None)
+        if units is None:
+            units = agency_svc.units_on(day=day)
+            maps.append((day, units))
+        pkey = p.key
         by_code = {u.code: u for u in units}
         obs = obligations(definition, p, units)
         tiers_here = sorted({o.tier for o in obs})
@@ -70,19 +75,19 @@ def completeness(*, user: User, regime: str, period: str, unit: str = NATION, ti
         owed = [o.agency for o in obs if o.tier == t]
         if unit != NATION:
             owed = [c for c in owed if c == unit or by_code[c].province == unit]
-        st = {c: status.get((p.key, c), (None, None)) for c in owed}
-        totals[p.key] = rules.completeness(owed, st)
+        st = {c: status.get((pkey, c), (None, None)) for c in owed}
+        totals[pkey] = rules.completeness(owed, st)
         for c in owed:
             u = by_code[c]
             row = matrix.setdefault(c, CompletenessRow(c, u.name, u.level, {}, u.province or ""))
-            row.cells[p.key] = rules.classify(*st[c])
+            row.cells[pkey] = rules.classify(*st[c])
         if p == keys[-1]:
             by_tier = {}
             for tier_no in tiers_here:
                 owed_t = [o.agency for o in obs if o.tier == tier_no]
                 if unit != NATION:
                     owed_t = [c for c in owed_t if c == unit or by_code[c].province == unit]
-                by_tier[tier_no] = rules.completeness(owed_t, {c: status.get((p.key, c), (None, None)) for c in owed_t})
+                by_tier[tier_no] = rules.completeness(owed_t, {c: status.get((pkey, c), (None, None)) for c in owed_t})
             chosen = t
             levels = defaultdict(list)
             for c in owed:

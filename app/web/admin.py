@@ -73,3 +73,21 @@ def _day(text: str | None):
         except ValueError:
             continue
     return None
+
+
+@bp.route("/admin/jobs", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def admin_jobs():
+    """Background jobs: queued, running, done, failed — with the reason; a failed one can be sent round again."""
+    from app.services import jobs
+
+    if request.method == "POST":
+        if EmptyForm().validate_on_submit():
+            job_id = request.form.get("job", "")
+            if job_id.isdigit():
+                job = jobs.retry(job_id=int(job_id))
+                flash(_("Đã đưa việc %(n)s vào hàng chờ làm lại.", n=job.id), "success")
+        return redirect(url_for("web.admin_jobs", status=request.args.get("status", "")))
+    status = request.args.get("status", "")
+    status = status if status in ("queued", "running", "done", "failed") else ""
+    return render_template("admin/jobs.html", items=jobs.listing(status=status), status=status, action=EmptyForm())

@@ -192,7 +192,7 @@ def center_export(regime, period, fmt):
     return send_file(BytesIO(data), download_name=name, as_attachment=True, mimetype=mimetype)
 
 
-@bp.route("/center/jobs/<job>")
+@bp.route("/center/jobs/<int:job>")
 @login_required
 def center_job(job):
     """The progress of a report being rendered; the page polls the JSON form until it is ready."""
@@ -206,7 +206,7 @@ def center_job(job):
     return render_template("center/job.html", state=state, job=job)
 
 
-@bp.route("/center/jobs/<job>.pdf")
+@bp.route("/center/jobs/<int:job>.pdf")
 @login_required
 def center_job_file(job):
     from io import BytesIO

@@ -60,7 +60,7 @@ LABELS = {
         "request_targets": _l("Đơn vị được yêu cầu"), "signed_documents": _l("Báo cáo đã ký số"),
         "submission_events": _l("Diễn biến báo cáo"), "submission_versions": _l("Phiên bản báo cáo"),
         "submissions": _l("Báo cáo"), "users": _l("Tài khoản"), "follow_ups": _l("Số liệu cần theo dõi"),
-        "follow_up_comments": _l("Trao đổi về số liệu cần theo dõi"), "kpi_picks": _l("Chỉ tiêu theo dõi (KPI)"),
+        "follow_up_comments": _l("Trao đổi về số liệu cần theo dõi"), "jobs": _l("Việc chạy nền"), "kpi_picks": _l("Chỉ tiêu theo dõi (KPI)"),
     },
     "deadline_rule": {
         "day_of_month": _l("Ngày cố định trong tháng sau kỳ"), "days_after": _l("Số ngày sau khi chốt số liệu"),
@@ -72,6 +72,8 @@ LABELS = {
         "approved": _l("Báo cáo được duyệt"), "reopened": _l("Báo cáo được mở lại"), "request": _l("Yêu cầu báo cáo"),
         "cert-expiry": _l("Chứng thư số sắp hết hạn"), "check-value": _l("Đề nghị kiểm tra số liệu"),
     },
+    "job_status": {"queued": _l("Đang chờ"), "running": _l("Đang chạy"), "done": _l("Xong"), "failed": _l("Lỗi, đã dừng")},
+    "job_kind": {"pdf": _l("Lập báo cáo PDF"), "probe": _l("Kiểm tra worker"), "quality": _l("Kiểm tra chất lượng số liệu")},
     "follow_up_status": {"open": _l("Đang theo dõi"), "asked": _l("Đã đề nghị kiểm tra"), "closed": _l("Đã xong")},
     "quality_basis": {
         "seasonal": _l("so với chính đơn vị, cùng kỳ các năm"), "recent": _l("so với các kỳ gần đây của đơn vị"),

@@ -19,7 +19,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory):
     instance = tmp_path_factory.mktemp("e2e")
-    app = create_app({**_test_config(f"sqlite:///{instance / 'e2e.sqlite'}", instance), "WTF_CSRF_ENABLED": True, "AUTOSAVE_SECONDS": 1})
+    app = create_app({**_test_config(f"sqlite:///{instance / 'e2e.sqlite'}", instance), "WTF_CSRF_ENABLED": True, "AUTOSAVE_SECONDS": 1,
+                      "JOBS_INLINE": False})  # jobs run as in the embedded default: a pool of threads after the commit
     prepare_database(app)
     return app
 

@@ -175,6 +175,11 @@ def test_quality_pages_kpis_and_small_multiples(seeded, client, auth):
     assert "không có chỉ tiêu “NOPE”" in kpis and "kpi-BCT-BANLE-NOPE" not in kpis
     items = center_kpi.kpis(user=user("phantich.vpcp"))
     assert len(items) == 1 and items[0].period.key == CHECKED and items[0].value > 0 and len(items[0].trend) == 12
+    from app.services import center
+
+    full = next(r for r in center.view(user=user("phantich.vpcp"), regime="BCT-BANLE", period=CHECKED).rows if r.indicator.code == "BL_TONG")
+    assert (items[0].value, items[0].vs_previous, items[0].vs_last_year) == (full.values[""], full.vs_previous, full.vs_last_year)
+    assert items[0].vs_previous.partial and items[0].trend[-1] == full.values[""]  # three departments missed September
     multiples = client.get(f"/center/BCT-BANLE/{CHECKED}/multiples?indicator=BL_TONG").get_data(as_text=True)
     assert multiples.count('data-testid="multiple-') >= 30 and 'stroke-dasharray' in multiples
     assert client.get(f"/center/BCT-BANLE/{CHECKED}/multiples?indicator=NOPE").status_code == 404

@@ -151,6 +151,7 @@ MATRIX: dict[str, list[tuple[str, str, set[str]]]] = {
     "web.admin_certificate_retire": [("POST", "/admin/certificates/{cert}/retire", {"admin"})],
     "web.admin_reminders": [("GET", "/admin/reminders", {"admin"}), ("POST", "/admin/reminders", {"admin"})],
     "web.admin_audit": [("GET", "/admin/audit", {"admin"})],
+    "web.admin_jobs": [("GET", "/admin/jobs", {"admin"}), ("POST", "/admin/jobs", {"admin"})],
     "web.admin_mail": [("GET", "/admin/mail", set())],  # only the demo has a mailbox (MAIL_SINK_DIR): 404 here for all
     # API
     "api-docs.openapi_json": [("GET", "/api/v1/openapi.json", ALL)],

@@ -1,12 +1,13 @@
-"""flask catalogue import-form: a form a ministry already publishes (Word or Excel) → catalogue
-files for review in git (the form, and the new indicators it needs), matched against the library
-in the same files."""
+"""Commands beside app/cli.py: `flask catalogue import-form` (a form a ministry already publishes →
+catalogue files for review in git, matched against the library in the same files) and `flask jobs`
+(background jobs: list, retry, probe, run a worker)."""
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
 import click
+from flask.cli import AppGroup
 
 from .cli import _root, catalogue_cli
 
@@ -81,3 +82,68 @@ def import_form(file, regime_code, table, root, dry_run):
     else:
         click.echo(f"Chưa có {regime_file}: hãy soạn chế độ (các yếu tố theo Điều 7) rồi liệt kê {p.form_code} trong “forms”", err=True)
     click.echo("Kiểm tra: flask catalogue check")
+
+
+# ------------------------------------------------------------------------------------- flask jobs
+jobs_cli = AppGroup("jobs", help="Background jobs: list, retry, run a worker.")
+
+
+@jobs_cli.command("list")
+@click.option("--status", type=click.Choice(["", "queued", "running", "done", "failed"]), default="")
+def jobs_list(status):
+    """Queued, running, done and failed jobs, newest first."""
+    from .services import jobs
+
+    items = jobs.listing(status=status)
+    for j in items:
+        click.echo(f"{j.id:>6} {j.kind:<8} {j.status:<8} lần {j.attempts}/{j.max_attempts} {j.worker or '—':<24} {j.step[:60]}"
+                   + (f" — {j.error[:80]}" if j.error and j.status != "done" else ""))
+    click.echo(f"{len(items)} việc")
+
+
+@jobs_cli.command("retry")
+@click.argument("job_id", type=int)
+def jobs_retry(job_id):
+    """Send a failed (or stuck) job round again."""
+    from .services import jobs
+    from .services.errors import NotFound
+
+    try:
+        job = jobs.retry(job_id=job_id)
+    except NotFound as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Việc {job.id} ({job.kind}): {job.status}")
+
+
+@jobs_cli.command("probe")
+@click.option("--seconds", type=float, default=1.0, help="How long the job waits before it finishes.")
+@click.option("--log", "log_path", default="", help="A file the job appends one line to when it finishes.")
+@click.option("--fail", is_flag=True, help="Make the job fail (to see retries and the reason).")
+def jobs_probe(seconds, log_path, fail):
+    """Enqueue a harmless job: checks that workers take jobs (and, with --log, that each is done once)."""
+    import uuid
+
+    from .extensions import db
+    from .services import jobs
+
+    job = jobs.enqueue(kind="probe", args={"seconds": seconds, "log": log_path, "fail": fail, "nonce": uuid.uuid4().hex})
+    db.session.commit()
+    click.echo(job.id)
+
+
+@jobs_cli.command("worker")
+@click.option("--concurrency", type=int, default=1, help="Jobs at once in this process.")
+@click.option("--stalled-after", type=float, default=30.0, help="Seconds without a worker's heartbeat before its jobs are retried.")
+@click.option("--heartbeat", type=float, default=5.0, help="Seconds between this worker's heartbeats.")
+def jobs_worker(concurrency, stalled_after, heartbeat):
+    """Run jobs (PostgreSQL: procrastinate). Start one or more per machine; SIGTERM finishes the job in hand."""
+    from flask import current_app
+
+    from .extensions import db
+
+    if db.engine.dialect.name != "postgresql":
+        raise click.ClickException("Trên SQLite các việc chạy ngay trong tiến trình web và bộ lập lịch; không cần worker")
+    from .adapters import queue
+
+    click.echo(f"Worker {__import__('os').getpid()}: đang chờ việc (Ctrl+C để dừng)")
+    queue.worker(current_app._get_current_object(), concurrency=concurrency, stalled_after=stalled_after, heartbeat=heartbeat)

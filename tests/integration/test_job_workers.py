@@ -1,0 +1,99 @@
+"""Durable jobs across processes, on PostgreSQL: two `flask jobs worker` processes (procrastinate)
+on their own database; a job enqueued by another process is taken by one of them; that worker is
+SIGKILLed mid-job and the job completes on the other — done exactly once (its log has one line), its
+row done, two attempts. Skipped on SQLite (there the web process runs jobs itself)."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+URL = os.environ.get("TEST_DATABASE_URL", "")
+pytestmark = pytest.mark.skipif(not URL.startswith("postgresql"), reason="the job workers run on PostgreSQL")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def database():
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = f"baocao_jobs_{uuid.uuid4().hex[:8]}"
+    admin = make_url(URL).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(URL).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def flask(env, *args, **kw):
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi.py", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120, **kw)
+
+
+def test_a_worker_killed_mid_job_the_job_completes_on_the_other_once(database, tmp_path):
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    env = {**os.environ, "DATABASE_URL": database, "JOB_STALE_SECONDS": "3", "JOB_STORAGE_DIR": str(tmp_path / "jobs"),
+           "BAOCAO_INSTANCE": str(tmp_path)}
+    env.pop("TEST_DATABASE_URL", None)
+    up = flask(env, "db", "upgrade", "-d", "app/migrations")
+    assert up.returncode == 0, up.stderr[-2000:]
+    workers = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi.py", "jobs", "worker", "--stalled-after", "3",
+                                 "--heartbeat", "1"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+               for _ in range(2)]
+    log = tmp_path / "done.log"
+    conn = psycopg.connect(make_url(database).set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True)
+    try:
+        out = flask(env, "jobs", "probe", "--seconds", "6", "--log", str(log))
+        assert out.returncode == 0, out.stderr[-2000:]
+        job_id = int(out.stdout.strip().splitlines()[-1])
+        deadline, holder = time.time() + 60, ""
+        while time.time() < deadline and not holder:
+            status, holder = conn.execute("SELECT status, worker FROM jobs WHERE id = %s", (job_id,)).fetchone()
+            holder = holder if status == "running" else ""
+            time.sleep(0.2)
+        assert holder, "no worker took the job"
+        pid = int(holder.rsplit(":", 1)[1])
+        assert pid in [w.pid for w in workers]
+        time.sleep(1)
+        os.kill(pid, signal.SIGKILL)  # mid-job
+        deadline = time.time() + 90
+        row = None
+        while time.time() < deadline:
+            row = conn.execute("SELECT status, attempts, worker FROM jobs WHERE id = %s", (job_id,)).fetchone()
+            if row[0] in ("done", "failed"):
+                break
+            time.sleep(0.5)
+        assert row[0] == "done", row
+        assert row[1] == 2 and int(row[2].rsplit(":", 1)[1]) != pid  # the other worker, second attempt
+        assert log.read_text(encoding="utf-8").split().count(str(job_id)) == 1  # done once
+        # and more work goes on through the survivor, each job once
+        ids = [int(flask(env, "jobs", "probe", "--seconds", "0", "--log", str(log)).stdout.strip().splitlines()[-1]) for _ in range(5)]
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            done = conn.execute("SELECT count(*) FROM jobs WHERE id = ANY(%s) AND status = 'done'", (ids,)).fetchone()[0]
+            if done == len(ids):
+                break
+            time.sleep(0.3)
+        lines = [line.split()[0] for line in log.read_text(encoding="utf-8").splitlines()]
+        assert sorted(int(x) for x in lines) == sorted([job_id, *ids])  # nothing lost, nothing twice
+    finally:
+        conn.close()
+        for w in workers:
+            if w.poll() is None:
+                w.send_signal(signal.SIGTERM)
+        for w in workers:
+            try:
+                w.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                w.kill()
