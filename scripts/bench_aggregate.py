@@ -30,6 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+FIGURES: dict[str, float] = {}  # what --json writes
+SKIP: dict[str, bool] = {}
+
+
 def catalogue(root: Path, cells: int, copy_real: bool = True) -> None:
     """BENCH-QG: a monthly regime of `cells` indicators owed by every province and commune (also
     used by the deadline-day load test, scripts/load/prepare.py)."""
@@ -66,7 +70,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", type=float, default=1.0, help="share of the 250 indicator cells (0.1 = one tenth)")
     ap.add_argument("--months", type=int, default=12)
+    ap.add_argument("--json", default="", help="also write the figures to this file (scripts/bench_curves.py)")
+    ap.add_argument("--no-outliers", action="store_true", help="skip the outlier pass (it reads every value of a period)")
     args = ap.parse_args()
+    SKIP["outliers"] = args.no_outliers
     cells = max(1, round(250 * args.scale))
 
     from flask_migrate import upgrade
@@ -159,6 +166,7 @@ def main() -> None:
             db.session.execute(text("ANALYZE"))
             db.session.commit()
         print(f"generated in {generated:.1f} s, loaded in {time.perf_counter() - t:.1f} s")
+        FIGURES["values"] = n_values
 
         # ---- floor: DuckDB over the same values in memory --------------------------------------
         try:
@@ -182,6 +190,7 @@ def main() -> None:
         # ---- rebuild ------------------------------------------------------------------------------
         t = time.perf_counter()
         summary = aggregation.rebuild(regime="BENCH-QG")
+        FIGURES["rebuild_s"] = time.perf_counter() - t
         print(f"rebuild --regime BENCH-QG (all {len(periods)} periods): {time.perf_counter() - t:.1f} s — "
               f"{summary.records:,} record versions, {summary.aggregates:,} aggregate rows (target < 15 s)")
 
@@ -203,6 +212,7 @@ def main() -> None:
             center_svc.view(user=analyst, regime="BENCH-QG", period=last)
             prof.disable()
             pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+        FIGURES["national_ms"] = statistics.median(timings) * 1000
         print(f"national view {last} ({len(v.rows)} indicators, {len(v.children)} provinces, expected {v.expected:,}, reporting {v.reporting:,}): "
               f"median {statistics.median(timings) * 1000:.0f} ms (target < 150 ms)")
         timings = []
@@ -210,12 +220,14 @@ def main() -> None:
             t = time.perf_counter()
             points = center_svc.trend(user=analyst, regime="BENCH-QG", indicator="TT_001", periods=len(periods))
             timings.append(time.perf_counter() - t)
+        FIGURES["trend_ms"] = statistics.median(timings) * 1000
         print(f"trend of one indicator over {len(points)} periods: median {statistics.median(timings) * 1000:.1f} ms (target < 100 ms)")
         timings = []
         for _ in range(5):
             t = time.perf_counter()
             center_svc.view(user=analyst, regime="BENCH-QG", period=last, unit="T01")
             timings.append(time.perf_counter() - t)
+        FIGURES["province_ms"] = statistics.median(timings) * 1000
         print(f"province view (Hà Nội, with its agencies): median {statistics.median(timings) * 1000:.0f} ms")
         center_pages(analyst, last)
 
@@ -233,6 +245,7 @@ def main() -> None:
             lines += chunk.count("\n")
         took = time.perf_counter() - t
         grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss
+        FIGURES["sdmx_s"] = took
         print(f"SDMX-CSV of {lines - 1:,} values ({size / 1e6:.0f} MB), streamed: {took:.1f} s, peak memory grew {grown / 1024:.0f} MB "
               f"(target: 1 million values < 5 s, flat memory)")
 
@@ -262,6 +275,7 @@ def main() -> None:
         t = time.perf_counter()
         after = {r.indicator.code: r.values[""] for r in center_svc.view(user=analyst, regime="BENCH-QG", period=last).rows}["TT_001"]
         shown = time.perf_counter() - t
+        FIGURES["approval_ms"] = approved * 1000
         print(f"one approval: {approved * 1000:.0f} ms including the roll-up (same transaction); national view right after: "
               f"{shown * 1000:.0f} ms; TT_001 {format_vn(before)} → {format_vn(after)} (Δ {format_vn(after - before)}) (target < 1 s)")
     shutil.rmtree(work, ignore_errors=True)
@@ -291,13 +305,17 @@ def center_pages(analyst, last: str) -> None:
         return completeness.grouped(cv, page=1), cv
 
     ms, (_, cv) = _median_ms(complete, 3)
+    FIGURES["completeness_ms"] = ms
     print(f"completeness, national, {len(cv.rows):,} units × {len(cv.periods)} periods, first page by province: median {ms:.0f} ms (target < 300 ms)")
     v = center_svc.view(user=analyst, regime="BENCH-QG", period=last)
     ms, svg = _median_ms(lambda: center_map.map_svg(v, "TT_001"))
+    FIGURES["map_svg_ms"] = ms
     print(f"map SVG of one indicator by province ({len(svg) / 1000:.0f} kB), from the national view: median {ms:.0f} ms (target < 200 ms)")
     ms, _ = _median_ms(lambda: center_map.map_svg(center_svc.view(user=analyst, regime="BENCH-QG", period=last), "TT_001"))
     print(f"map SVG with its national view (the /map.svg request): median {ms:.0f} ms")
+    FIGURES["map_request_ms"] = ms
     ms, (_, items) = _median_ms(lambda: center_kpi.multiples(user=analyst, regime="BENCH-QG", indicator="TT_001", end=last))
+    FIGURES["multiples_ms"] = ms
     print(f"small multiples, {len(items)} provinces × 12 periods: median {ms:.0f} ms (target < 300 ms)")
     regime = _regime("BENCH-QG")
     ms, periods = _median_ms(lambda: center_nav.periods_with_data(regime))
@@ -305,7 +323,10 @@ def center_pages(analyst, last: str) -> None:
     for code in ("TT_001", "TT_002", "TT_003"):
         center_kpi.add(user=analyst, regime="BENCH-QG", indicator=code)
     ms, kpis = _median_ms(lambda: center_kpi.kpis(user=analyst), 3)
+    FIGURES["kpi_ms"] = ms
     print(f"KPI page, {len(kpis)} indicators with value, change, sparkline: median {ms:.0f} ms (target < 300 ms)")
+    if SKIP.get("outliers"):
+        return
     t = time.perf_counter()
     g = quality.gather(regime.id, *center_svc.regime_definition(regime.current_version), center_svc._period(
         center_svc.regime_definition(regime.current_version)[0], last), 0, "approved")
@@ -320,6 +341,7 @@ def center_pages(analyst, last: str) -> None:
         prof.disable()
         pstats.Stats(prof).sort_stats("tottime").print_stats(15)
     ms, view = _median_ms(lambda: quality.scan(user=analyst, regime="BENCH-QG", period=last), 1)
+    FIGURES["outliers_ms"] = ms
     print(f"outlier pass, one regime-period: {len(g.cells):,} values with {g.history.shape[1]} periods of history each; "
           f"reading them {gathered * 1000:.0f} ms; whole pass median {ms:.0f} ms, {len(view.flags)} flagged (target < 1 s)")
 

@@ -147,8 +147,10 @@ def gather(regime_id: int, definition, cat, p, tier: int, basis: str) -> Gathere
                sv.comment)
         .join(sv, sv.version_id == rv.version_id)
         .where(rv.regime_id == regime_id, rv.basis == basis, rv.tier == tier, rv.period_key.in_(keys), sv.number.is_not(None))).all()
+    if not rows:
+        return Gathered([], np.full((0, width), np.nan), {}, {}, per_year)
     names = ["period", "agency", "province", "indicator", "dkey", "number", "comment"]
-    frame = pd.DataFrame(dict(zip(names, zip(*rows, strict=True), strict=True)) if rows else {n: [] for n in names})  # by column: fast
+    frame = pd.DataFrame(dict(zip(names, zip(*rows, strict=True), strict=True)))  # by column: fast
     slot = frame["indicator"] + "|" + frame["dkey"]
     frame = frame[slot.isin({f"{i}|{k}" for i, k in typed})]
     key = frame["agency"] + "|" + frame["indicator"] + "|" + frame["dkey"]

@@ -23,3 +23,22 @@ def trusted(app, arch, instance):
     pki_svc.add_trust_anchor(pki.cert_der(arch, "root"))
     pki_svc.add_crl(pki.crl_der(arch))
     return arch
+
+
+@pytest.fixture
+def database():
+    """A fresh PostgreSQL database beside the suite's (for tests that run the app in other processes)."""
+    import os
+    import uuid
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    name = f"baocao_proc_{uuid.uuid4().hex[:8]}"
+    admin = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -17,21 +16,6 @@ import pytest
 URL = os.environ.get("TEST_DATABASE_URL", "")
 pytestmark = pytest.mark.skipif(not URL.startswith("postgresql"), reason="the job workers run on PostgreSQL")
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def database():
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    name = f"baocao_jobs_{uuid.uuid4().hex[:8]}"
-    admin = make_url(URL).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(URL).set(database=name).render_as_string(hide_password=False)
-    yield url
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def flask(env, *args, **kw):
