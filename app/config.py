@@ -104,7 +104,9 @@ def load_config(env: dict | None = None) -> dict:
         "JOB_STALE_SECONDS": _int(env, "JOB_STALE_SECONDS", 120, lo=2),
         "JOB_STORAGE_DIR": env.get("JOB_STORAGE_DIR", ""),
         "JOB_RETENTION_DAYS": _int(env, "JOB_RETENTION_DAYS", 7, lo=1),
-        "JOBS_INLINE": _bool(env, "JOBS_INLINE", False),  # tests: run each job at once, in the caller's transaction
+        "JOBS_INLINE": _bool(env, "JOBS_INLINE", False),
+        # the data-quality pass runs in the request up to this many values in a period, else as a background job
+        "QUALITY_INTERACTIVE_VALUES": _int(env, "QUALITY_INTERACTIVE_VALUES", 100_000, lo=0),  # tests: run each job at once, in the caller's transaction
         # on the embedded default (SQLite) jobs run in the web process: at most this many at once, this many waiting
         "EXPORT_RENDER_THREADS": _int(env, "EXPORT_RENDER_THREADS", 2, lo=1),
         "EXPORT_RENDER_QUEUE": _int(env, "EXPORT_RENDER_QUEUE", 20, lo=1),

@@ -56,11 +56,16 @@ class QualityOut(Schema):
 @blp.route("/quality")
 @blp.arguments(QualityArgs, location="query")
 @blp.response(200, QualityOut)
+@blp.alt_response(202, description="a large period: the pass runs as a background job ({job, status, step}); ask again")
 @blp.alt_response(403, schema=ApiErrorSchema)
 @blp.alt_response(422, schema=ApiErrorSchema)
 def quality(args):
-    v = svc.scan(user=current_user, regime=args["regime"], period=args["period"], tier=args["tier"],
-                 basis="latest" if args["include"] == "submitted" else "approved")
+    v = svc.scan_or_job(user=current_user, regime=args["regime"], period=args["period"], tier=args["tier"],
+                        basis="latest" if args["include"] == "submitted" else "approved")
+    if not isinstance(v, svc.QualityView):  # a large period: running off the request — ask again
+        from flask import jsonify
+
+        return jsonify({"job": v.id, "status": v.status, "step": v.step}), 202
     return {"regime": v.regime.code, "period": v.period.key, "tier": v.tier, "checked": v.checked, "flags": [
         {"agency": f.agency, "agency_name": f.agency_name, "indicator": f.indicator, "indicator_name": f.indicator_name,
          "disaggregation_key": f.dkey, "value": _s(f.value), "expected": _s(f.expected), "score": f.score, "basis": f.basis,

@@ -331,3 +331,14 @@ def _pdf(job: Job, progress: Progress) -> Result:
     finally:
         reading_only.reset(token)
     return Result(data, name)
+
+
+@handler("quality")
+def _quality(job: Job, progress: Progress) -> Result:
+    """The data-quality pass of a large period (services/quality.scan_or_job)."""
+    from . import quality
+
+    progress("Đang đọc số liệu và lịch sử của từng ô")
+    checked, found = quality.findings_for(job.args)
+    return Result(json.dumps({"checked": checked, "found": found}, ensure_ascii=False).encode(), "quality.json",
+                  f"Đã xét {checked} giá trị")

@@ -4,6 +4,7 @@ gave; and the analyst's follow-ups — mark, comment, ask the reporter to check 
 names the cell), close. Scoped like the rest of the center: a province's staff see their province."""
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -88,8 +89,7 @@ def _analyst(user: User) -> str | None:
     return center.scope_of(user)
 
 
-def scan(*, user: User, regime: str, period: str, basis: str = "approved", tier: int | None = None) -> QualityView:
-    """Every reported value of a tier judged against its own history and its peers (one query)."""
+def _resolve(user: User, regime: str, period: str, basis: str, tier: int | None):
     scope = _analyst(user)
     if basis not in ("approved", "latest"):
         raise Invalid("basis phải là approved hoặc latest")
@@ -97,30 +97,89 @@ def scan(*, user: User, regime: str, period: str, basis: str = "approved", tier:
     definition, cat = regime_definition(r.current_version)
     p = center._period(definition, period)
     tiers = center._tiers(r.id, p.key, basis) or [0]
-    tier = tier if tier in tiers else tiers[0]
-    g = gather(r.id, definition, cat, p, tier, basis)
-    cells, history, province, comment, per_year = g.cells, g.history, g.province, g.comment, g.per_year
-    agencies = {a.code: a for a in db.session.scalars(select(Agency).where(Agency.code.in_({c for c, _, _ in cells})))} if cells else {}
+    return scope, r, definition, cat, p, (tier if tier in tiers else tiers[0])
+
+
+def scan(*, user: User, regime: str, period: str, basis: str = "approved", tier: int | None = None) -> QualityView:
+    """Every reported value of a tier judged against its own history and its peers (one query)."""
+    scope, r, definition, cat, p, tier = _resolve(user, regime, period, basis, tier)
+    checked, found = findings(r.id, definition, cat, p, tier, basis)
+    return _view(scope, r, cat, p, tier, basis, checked, found)
+
+
+def scan_or_job(*, user: User, regime: str, period: str, basis: str = "approved", tier: int | None = None):
+    """The pass in the request when the period is small enough (`QUALITY_INTERACTIVE_VALUES`); else
+    a background job (shared by everyone asking for the same figures) — returns the job while it
+    runs, the view once it is done."""
+    from flask import current_app
+
+    from . import jobs
+    from .export_jobs import _stamp
+
+    scope, r, definition, cat, p, tier = _resolve(user, regime, period, basis, tier)
+    if _values_in(r.id, p.key, tier, basis) <= current_app.config.get("QUALITY_INTERACTIVE_VALUES", 100_000):
+        return _view(scope, r, cat, p, tier, basis, *findings(r.id, definition, cat, p, tier, basis))
+    job = jobs.enqueue(kind="quality", user=user, args={"regime": r.code, "period": p.key, "basis": basis, "tier": tier,
+                                                        "stamp": _stamp(r.code, p.key)})
+    db.session.commit()
+    if job.status != "done":
+        return job
+    stored = json.loads((jobs.storage_dir() / job.result_path).read_bytes())
+    return _view(scope, r, cat, p, tier, basis, stored["checked"], stored["found"])
+
+
+def _values_in(regime_id: int, period_key: str, tier: int, basis: str) -> int:
+    """How many values the period holds, from the nation's partials (no scan of the values)."""
+    from sqlalchemy import func
+
+    from app.models import Aggregate
+
+    return int(db.session.scalar(select(func.coalesce(func.sum(Aggregate.n), 0)).where(
+        Aggregate.regime_id == regime_id, Aggregate.period_key == period_key, Aggregate.tier == tier, Aggregate.basis == basis,
+        Aggregate.unit_code == center.NATION)) or 0)
+
+
+def findings_for(args: dict) -> tuple[int, list[dict]]:
+    """The background job's pass (app/services/jobs.py, kind "quality")."""
+    r = center._regime(args["regime"])
+    definition, cat = regime_definition(r.current_version)
+    return findings(r.id, definition, cat, center._period(definition, args["period"]), args["tier"], args["basis"])
+
+
+def findings(regime_id: int, definition, cat, p, tier: int, basis: str) -> tuple[int, list[dict]]:
+    """The pass itself, for everyone (no scope): (values judged, the flagged cells as plain data)."""
+    g = gather(regime_id, definition, cat, p, tier, basis)
+    cells, history, province, comment = g.cells, g.history, g.province, g.comment
+    levels = dict(db.session.execute(select(Agency.code, Agency.level).where(Agency.code.in_({c for c, _, _ in cells}))).all()) if cells else {}
     group_of: dict[tuple, int] = {}
-    groups = np.array([group_of.setdefault((ind, dkey, agencies[c].level if c in agencies else ""), len(group_of))
-                       for c, ind, dkey in cells], dtype=int)
+    groups = np.array([group_of.setdefault((ind, dkey, levels.get(c, "")), len(group_of)) for c, ind, dkey in cells], dtype=int)
     points = np.array([agg_rules.in_points(cat.indicators[ind]) for _, ind, _ in cells], dtype=bool)
-    findings = rules.scan(history, groups, points, per_year)
-    in_scope = [f for f in findings if scope is None or province.get(cells[f.row][0]) == scope
-                or _province_now(agencies.get(cells[f.row][0])) == scope]
-    subs = _submissions(r.id, p.key, {cells[f.row][0] for f in in_scope}, agencies)
-    follow = _follow_ups(r.id, p.key, {cells[f.row][0] for f in in_scope}, agencies)
-    flags = []
-    for f in in_scope:
+    out = []
+    for f in rules.scan(history, groups, points, g.per_year):
         code, ind, dkey = cells[f.row]
-        a = agencies.get(code)
-        d = cat.indicators[ind]
-        flags.append(Flag(code, a.name if a else code, province.get(code, ""), a.level if a else "", ind, d.name_vi, d.unit, dkey,
-                          _dec(f.value), None if f.expected is None else _dec(f.expected, 0 if not points[f.row] else 1),
-                          round(f.score, 1), f.basis, f.own_change, f.peer_change, bool(points[f.row]),
-                          comment.get((code, ind), "") if not dkey else "", subs.get(code),
-                          follow.get((a.id if a else 0, ind, dkey))))
-    return QualityView(r, p, tier, basis, len(cells), flags)
+        out.append({"agency": code, "indicator": ind, "dkey": dkey, "province": province.get(code, ""), "value": str(_dec(f.value)),
+                    "expected": None if f.expected is None else str(_dec(f.expected, 0 if not points[f.row] else 1)),
+                    "score": round(f.score, 1), "basis": f.basis, "own": f.own_change, "peer": f.peer_change,
+                    "points": bool(points[f.row]), "comment": comment.get((code, ind), "") if not dkey else ""})
+    return len(cells), out
+
+
+def _view(scope, r, cat, p, tier: int, basis: str, checked: int, found: list[dict]) -> QualityView:
+    """The flags a reader may see (their province, or all), with names, the report and any follow-up."""
+    codes = {f["agency"] for f in found}
+    agencies = {a.code: a for a in db.session.scalars(select(Agency).where(Agency.code.in_(codes)))} if codes else {}
+    mine = [f for f in found if scope is None or f["province"] == scope or _province_now(agencies.get(f["agency"])) == scope]
+    subs = _submissions(r.id, p.key, {f["agency"] for f in mine}, agencies)
+    follow = _follow_ups(r.id, p.key, {f["agency"] for f in mine}, agencies)
+    flags = []
+    for f in mine:
+        a = agencies.get(f["agency"])
+        d = cat.indicators[f["indicator"]]
+        flags.append(Flag(f["agency"], a.name if a else f["agency"], f["province"], a.level if a else "", f["indicator"], d.name_vi,
+                          d.unit, f["dkey"], Decimal(f["value"]), None if f["expected"] is None else Decimal(f["expected"]), f["score"],
+                          f["basis"], f["own"], f["peer"], f["points"], f["comment"], subs.get(f["agency"]),
+                          follow.get((a.id if a else 0, f["indicator"], f["dkey"]))))
+    return QualityView(r, p, tier, basis, checked, flags)
 
 
 @dataclass

@@ -209,3 +209,30 @@ def test_the_api_has_the_flags_follow_ups_and_kpis(seeded, client):
     assert client.delete(f"/api/v1/kpis/{k['id']}", headers=h).status_code == 404
     reporter = {"Authorization": f"Bearer {issue_token(user=user('canbo.sct'))}"}
     assert client.get(f"/api/v1/quality?regime=BCT-BANLE&period={CHECKED}", headers=reporter).status_code == 403
+
+
+def test_a_large_period_is_checked_off_the_request_and_gives_the_same_flags(seeded, client, auth, app):
+    from app.models import Job
+
+    analyst = user("phantich.vpcp")
+    direct = svc.scan(user=analyst, regime="BCT-BANLE", period=CHECKED)
+    app.config["QUALITY_INTERACTIVE_VALUES"] = 0  # every period is "large"
+    try:
+        first = svc.scan_or_job(user=analyst, regime="BCT-BANLE", period=CHECKED)  # inline in tests: the job is done at once
+        assert isinstance(first, svc.QualityView)
+        assert [(f.agency, f.indicator, f.value, f.expected) for f in first.flags] == \
+            [(f.agency, f.indicator, f.value, f.expected) for f in direct.flags] and first.checked == direct.checked
+        job = db.session.scalar(select(Job).where(Job.kind == "quality"))
+        assert job.status == "done" and job.attempts == 1
+        svc.scan_or_job(user=user("pheduyet.hn"), regime="BCT-BANLE", period=CHECKED)  # another reader: the same job
+        assert db.session.scalar(select(Job).where(Job.kind == "quality")).attempts == 1
+        hn = svc.scan_or_job(user=user("pheduyet.hn"), regime="BCT-BANLE", period=CHECKED)
+        assert {f.province for f in hn.flags} <= {"T01"}  # the stored pass is scoped when read
+        job.status = "running"  # while it runs, the page says so and follows it
+        db.session.commit()
+        auth.login("phantich.vpcp")
+        page = client.get(f"/center/BCT-BANLE/{CHECKED}/quality")
+        assert page.status_code == 202 and 'data-testid="quality-job"' in page.get_data(as_text=True)
+        assert 'http-equiv="refresh"' in page.get_data(as_text=True)
+    finally:
+        app.config["QUALITY_INTERACTIVE_VALUES"] = 100_000
