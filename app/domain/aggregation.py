@@ -141,10 +141,18 @@ def _units_with(ind: IndicatorDef, by_unit: Mapping[str, Cells], key: str) -> se
     return {u for u, cells in by_unit.items() if value(ind, cells, key) is not None}
 
 
-def compare(ind: IndicatorDef, now: Mapping[str, Cells], before: Mapping[str, Cells], key: str = "") -> Comparison:
-    """`now` and `before`: unit → partials of that unit, for the two periods."""
+def compare(ind: IndicatorDef, now: Mapping[str, Cells], before: Mapping[str, Cells], key: str = "",
+            totals: tuple[Decimal | None, Decimal | None] | None = None) -> Comparison:
+    """`now` and `before`: unit → partials of that unit, for the two periods. `totals`: the figure
+    over all units in each period, when the caller has it — used as is when the same units reported
+    in both (nothing to leave out), except for ratios (a unit may hold a numerator and no denominator)."""
     now_units, before_units = _units_with(ind, now, key), _units_with(ind, before, key)
     common = now_units & before_units
+    if totals is not None and ind.aggregation != "ratio" and now_units == before_units and common:
+        cur, bef = totals
+        points = in_points(ind)
+        delta = (normalise(cur - bef) if cur is not None and bef is not None else None) if points else change(cur, bef)
+        return Comparison(cur, bef, delta, points, len(common), len(now_units), len(before_units))
 
     wanted = [(c, key) for c in (ind.code, *(ind.numerator or ()), *(ind.denominator or ()))]  # the cells the figure reads
 

@@ -358,8 +358,8 @@ def _rows(definition: RegimeDef, cat: Catalogue, now, prev, ly, per_period=None)
             row = Row(ind, line.depth, {k: rules.value(ind, now, k) for k in keys}, rules.value(ind, prev), rules.value(ind, ly),
                       rules.reporting(ind, now))
             if per_period is not None:  # like for like: over the units that reported in both periods
-                row.vs_previous = rules.compare(ind, per_period[0], per_period[1])
-                row.vs_last_year = rules.compare(ind, per_period[0], per_period[2])
+                row.vs_previous = rules.compare(ind, per_period[0], per_period[1], totals=(cur, row.previous))
+                row.vs_last_year = rules.compare(ind, per_period[0], per_period[2], totals=(cur, row.last_year))
                 row.change_previous, row.change_last_year = row.vs_previous.change, row.vs_last_year.change
             else:
                 row.change_previous = rules.change(cur, row.previous)

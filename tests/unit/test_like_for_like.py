@@ -44,3 +44,13 @@ def test_a_percentage_changes_in_points_not_as_a_ratio():
 def test_no_common_unit_gives_no_comparison():
     c = compare(SALES, {"A": cells(S=1)}, {"B": cells(S=1)})
     assert c.change is None and c.common == 0 and c.partial
+
+
+def test_the_totals_shortcut_gives_the_same_answer_and_is_not_taken_when_units_differ_or_for_ratios():
+    now, before = {"A": cells(S=50), "B": cells(S=60)}, {"A": cells(S=40), "B": cells(S=60)}
+    assert compare(SALES, now, before, totals=(Decimal(110), Decimal(100))) == compare(SALES, now, before)
+    wrong = (Decimal(999), Decimal(1))  # totals that would lie are ignored when a unit is missing in one period
+    assert compare(SALES, {"A": cells(S=50)}, before, totals=wrong) == compare(SALES, {"A": cells(S=50)}, before)
+    ratio_now = {"A": cells(ON=60, ALL=100), "B": cells(ON=30)}  # B: a numerator without its denominator
+    ratio_before = {"A": cells(ON=50, ALL=100), "B": cells(ON=20)}
+    assert compare(SHARE, ratio_now, ratio_before, totals=wrong) == compare(SHARE, ratio_now, ratio_before)
