@@ -105,6 +105,8 @@ def load_config(env: dict | None = None) -> dict:
         "JOB_STORAGE_DIR": env.get("JOB_STORAGE_DIR", ""),
         "JOB_RETENTION_DAYS": _int(env, "JOB_RETENTION_DAYS", 7, lo=1),
         "JOBS_INLINE": _bool(env, "JOBS_INLINE", False),
+        # mail delivery: SMTP connections in parallel (PostgreSQL; each message still marked sent in its own commit)
+        "MAIL_CONNECTIONS": _int(env, "MAIL_CONNECTIONS", 4, lo=1),
         # the data-quality pass runs in the request up to this many values in a period, else as a background job
         "QUALITY_INTERACTIVE_VALUES": _int(env, "QUALITY_INTERACTIVE_VALUES", 100_000, lo=0),  # tests: run each job at once, in the caller's transaction
         # on the embedded default (SQLite) jobs run in the web process: at most this many at once, this many waiting

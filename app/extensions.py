@@ -58,8 +58,12 @@ reading_only: contextvars.ContextVar[bool] = contextvars.ContextVar("reading_onl
 
 
 def _may_write() -> bool:
-    from flask import has_request_context, request
+    """A page view (GET) that must write — it enqueues a background job — sets g.baocao_writes (for
+    that request only): its next transaction takes the lock when it begins, like any POST's."""
+    from flask import g, has_request_context, request
 
     if reading_only.get():
         return False
+    if has_request_context() and g.get("baocao_writes"):
+        return True
     return not has_request_context() or request.method not in ("GET", "HEAD", "OPTIONS")

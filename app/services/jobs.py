@@ -34,7 +34,7 @@ from app.extensions import db
 from app.models import Job, Role, User
 from app.models.base import utcnow
 
-from .errors import Busy, Forbidden, NotFound
+from .errors import Forbidden, NotFound
 
 
 @dataclass
@@ -73,9 +73,15 @@ def worker_name() -> str:
 def enqueue(*, kind: str, args: dict, user: User | None = None, key: str | None = None, max_attempts: int = 3) -> Job:
     """The job for (kind, inputs): the one already queued, running or done (with its file still
     there) when there is one — identical requests share it — else a new attempt. In the caller's
-    transaction; the caller commits."""
+    transaction; the caller commits. From a page view (GET, whose transaction only reads), the read
+    is closed first and the enqueue takes the write lock when it begins (SQLite)."""
     if kind not in HANDLERS:
         raise NotFound(f"Không có loại việc “{kind}”")
+    from flask import g, has_request_context, request
+
+    if has_request_context() and request.method in ("GET", "HEAD") and not g.get("baocao_writes"):
+        db.session.commit()  # end the read: a read transaction cannot become a write once another writer committed
+        g.baocao_writes = True  # this request's next transaction begins as a writer
     key = key or key_of(kind, args)
     job = db.session.scalar(select(Job).where(Job.kind == kind, Job.key == key))
     if job is not None and (job.status in ("queued", "running") or (job.status == "done" and _result_exists(job))):
@@ -183,8 +189,8 @@ def run(job_id: int, *, worker: str | None = None) -> str:
 
 # ------------------------------------------------------------------------ the embedded default
 class _LocalPool:
-    """A few threads per web process and a bounded queue; more work than that is refused with a
-    clear message rather than started all together."""
+    """A few threads per web process and a bounded queue; more work than that waits in the
+    database rather than being started all together."""
 
     def __init__(self, threads: int, queue: int):
         from concurrent.futures import ThreadPoolExecutor
@@ -192,10 +198,12 @@ class _LocalPool:
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="job")
         self.limit, self.waiting, self.lock = threads + queue, 0, threading.Lock()
 
-    def submit(self, app, job_id: int, delay: float = 0) -> None:
+    def submit(self, app, job_id: int, delay: float = 0) -> bool:
+        """False when the pool is full: the job stays queued in the database and the scheduler's
+        housekeeping takes it up (nothing is refused, nothing is started beyond the bound)."""
         with self.lock:
             if self.waiting >= self.limit:
-                raise Busy("Máy chủ đang bận nhiều việc; vui lòng thử lại sau ít phút")
+                return False
             self.waiting += 1
 
         def work():
@@ -217,6 +225,7 @@ class _LocalPool:
                     self.waiting -= 1
 
         self.pool.submit(work)
+        return True
 
 
 _POOLS: dict[int, _LocalPool] = {}

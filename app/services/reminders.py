@@ -323,11 +323,43 @@ def deliver(*, now: datetime | None = None, limit: int = 1000) -> DeliveryResult
         db.session.execute(update(MailMessage).where(MailMessage.id.in_(ids), MailMessage.status == "pending")
                            .values(status="sending", lease=token, lease_until=now + timedelta(minutes=10)))
     db.session.commit()
-    batch = db.session.scalars(select(MailMessage).where(MailMessage.lease == token, MailMessage.status == "sending")
-                               .order_by(MailMessage.id)).all()
+    ids = db.session.scalars(select(MailMessage.id).where(MailMessage.lease == token, MailMessage.status == "sending")
+                             .order_by(MailMessage.id)).all()
     result = DeliveryResult()
-    if not batch:
+    if not ids:
         return result
+    connections = max(1, min(current_app.config.get("MAIL_CONNECTIONS", 1), len(ids) // 50 + 1))
+    if connections == 1 or db.engine.dialect.name != "postgresql":  # SQLite: one writer at a time anyway
+        _send(ids, now, result)
+        return result
+    # several SMTP connections, each with its own database session: the leased messages split between
+    # them, each still marked sent in its own commit the moment the server accepts it (never twice)
+    import threading
+
+    app = current_app._get_current_object()
+    parts = [ids[i::connections] for i in range(connections)]
+    results = [DeliveryResult() for _ in parts]
+
+    def work(part, out):
+        with app.app_context():
+            try:
+                _send(part, now, out)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=work, args=(part, out)) for part, out in zip(parts, results, strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for r in results:
+        result.sent, result.retried, result.failed = result.sent + r.sent, result.retried + r.retried, result.failed + r.failed
+    return result
+
+
+def _send(ids: list[int], now: datetime, result: DeliveryResult) -> None:
+    """Send leased messages over one SMTP connection."""
+    batch = db.session.scalars(select(MailMessage).where(MailMessage.id.in_(ids)).order_by(MailMessage.id)).all()
     cfg = current_app.config
     try:
         smtp = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=cfg["MAIL_TIMEOUT"])
@@ -339,7 +371,7 @@ def deliver(*, now: datetime | None = None, limit: int = 1000) -> DeliveryResult
         for m in batch:
             _retry(m, now, f"không kết nối được máy chủ thư: {exc}", result)
         db.session.commit()
-        return result
+        return
     try:
         for m in batch:
             try:
@@ -364,7 +396,6 @@ def deliver(*, now: datetime | None = None, limit: int = 1000) -> DeliveryResult
             smtp.quit()
         except (smtplib.SMTPException, OSError):
             pass
-    return result
 
 
 def _retry(m: MailMessage, now: datetime, error: str, result: DeliveryResult) -> None:

@@ -78,7 +78,7 @@ def test_two_processes_and_a_restart_send_each_reminder_once(tmp_path):
         with sqlite3.connect(db_file) as conn:
             jobs = {row[0] for row in conn.execute("select id from apscheduler_jobs")}
             events = conn.execute("select count(*) from reminder_events where kind = 'reminder' and step = 0").fetchone()[0]
-        assert jobs == {"reminders", "deliver-mail"}  # the job store persisted in the app database
+        assert jobs == {"reminders", "deliver-mail", "jobs-housekeeping"}  # the job store persisted in the app database
         assert events == 34  # the 34 Departments of Industry and Trade, claimed once each however many processes ran
     finally:
         controller.stop()
