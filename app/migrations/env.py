@@ -90,8 +90,10 @@ def run_migrations_online():
                 logger.info('No changes in schema detected.')
 
     conf_args = current_app.extensions['migrate'].configure_args
-    # APScheduler owns its job table (created by the scheduler process); migrations leave it alone
-    conf_args.setdefault("include_name", lambda name, type_, parent: not (type_ == "table" and name == "apscheduler_jobs"))
+    # APScheduler owns its job table (created by the scheduler process) and procrastinate its tables
+    # (installed by migration 0013 from its own schema.sql); autogenerate leaves them alone
+    conf_args.setdefault("include_name", lambda name, type_, parent: not (type_ == "table" and (
+        name == "apscheduler_jobs" or name.startswith("procrastinate_"))))
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

@@ -19,7 +19,11 @@ def test_migrations_have_a_single_head(app):
 
 
 def test_the_migrated_schema_matches_the_models(app):
-    diff = compare_metadata(MigrationContext.configure(db.session.connection()), db.metadata)  # the test's own connection
+    def ours(name, type_, parent):  # procrastinate's and APScheduler's own tables are theirs (app/migrations/env.py)
+        return not (type_ == "table" and (name == "apscheduler_jobs" or name.startswith("procrastinate_")))
+
+    context = MigrationContext.configure(db.session.connection(), opts={"include_name": ours})  # the test's own connection
+    diff = compare_metadata(context, db.metadata)
     assert diff == [], "models changed without a migration: flask db migrate -d app/migrations"
 
 
