@@ -285,26 +285,35 @@ def _form_sheet(ws, grid, cols: list[tuple[str, str, str]], spec: TemplateSpec) 
 # ------------------------------------------------------------------------------------------ read
 def check_package(data: bytes, limits: Limits) -> None:
     """Refuse what is not an .xlsx package of reasonable size before any XML is parsed."""
+    check_zip(data, limits, required="xl/workbook.xml", refused=WorkbookRefused,
+              not_zip="Tệp không phải bảng tính Excel .xlsx (hãy tải mẫu từ hệ thống và lưu dưới dạng .xlsx)",
+              missing="Tệp không phải bảng tính Excel .xlsx (thiếu xl/workbook.xml)", broken="Tệp .xlsx bị hỏng, không mở được",
+              macros="Tệp có macro (VBA) — không nhận; hãy lưu lại dưới dạng .xlsx (Excel Workbook) rồi tải lên")
+
+
+def check_zip(data: bytes, limits: Limits, *, required: str, refused: type[Exception], not_zip: str, missing: str, broken: str,
+              macros: str) -> None:
+    """An Office package (.xlsx, .docx) within the limits — size, parts, uncompressed size (zip
+    bombs), no macros, the part that makes it what it claims — before any XML is parsed."""
     if len(data) > limits.max_bytes:
-        raise WorkbookRefused(f"Tệp lớn {len(data) / 1048576:.1f} MB, vượt giới hạn {limits.max_bytes / 1048576:.0f} MB")
+        raise refused(f"Tệp lớn {len(data) / 1048576:.1f} MB, vượt giới hạn {limits.max_bytes / 1048576:.0f} MB")
     if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise WorkbookRefused("Tệp không phải bảng tính Excel .xlsx (hãy tải mẫu từ hệ thống và lưu dưới dạng .xlsx)")
+        raise refused(not_zip)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             infos = z.infolist()
     except (zipfile.BadZipFile, OSError, ValueError):
-        raise WorkbookRefused("Tệp .xlsx bị hỏng, không mở được") from None
+        raise refused(broken) from None
     if len(infos) > limits.max_parts:
-        raise WorkbookRefused(f"Tệp có {len(infos)} thành phần, quá nhiều cho một mẫu báo cáo")
+        raise refused(f"Tệp có {len(infos)} thành phần, quá nhiều cho một mẫu báo cáo")
     total = sum(i.file_size for i in infos)
     if total > limits.max_uncompressed:
-        raise WorkbookRefused(
-            f"Tệp giải nén ra {total / 1048576:.0f} MB, vượt giới hạn {limits.max_uncompressed / 1048576:.0f} MB — không xử lý")
+        raise refused(f"Tệp giải nén ra {total / 1048576:.0f} MB, vượt giới hạn {limits.max_uncompressed / 1048576:.0f} MB — không xử lý")
     names = {i.filename for i in infos}
-    if "xl/workbook.xml" not in names:
-        raise WorkbookRefused("Tệp không phải bảng tính Excel .xlsx (thiếu xl/workbook.xml)")
+    if required not in names:
+        raise refused(missing)
     if any(n.lower().endswith("vbaproject.bin") for n in names):
-        raise WorkbookRefused("Tệp có macro (VBA) — không nhận; hãy lưu lại dưới dạng .xlsx (Excel Workbook) rồi tải lên")
+        raise refused(macros)
 
 
 class WrongTemplate(WorkbookRefused):

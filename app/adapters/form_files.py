@@ -6,11 +6,10 @@ in one file are returned separately (the designer picks one). A file with pictur
 from __future__ import annotations
 
 import io
-import zipfile
 
 from app.domain.form_import import SourceTable, fold
 
-from .excel import Limits, WorkbookRefused
+from .excel import Limits, WorkbookRefused, check_zip
 
 MAX_ROWS = 2_000  # a form, not a data dump
 MAX_COLS = 60
@@ -20,28 +19,10 @@ class FormFileRefused(ValueError):
     pass
 
 
-def _check_package(data: bytes, limits: Limits, kind: str) -> zipfile.ZipFile:
-    if len(data) > limits.max_bytes:
-        raise FormFileRefused(f"Tệp lớn {len(data) / 1048576:.1f} MB, vượt giới hạn {limits.max_bytes / 1048576:.0f} MB")
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        if data[:4] == b"%PDF":
-            raise FormFileRefused("Tệp PDF: hãy dùng tệp Word (.docx) hoặc Excel (.xlsx) gốc của biểu mẫu")
-        if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-            raise FormFileRefused("Tệp định dạng cũ (.doc/.xls): hãy mở bằng Word/Excel và lưu lại thành .docx/.xlsx")
-        raise FormFileRefused(f"Tệp không phải {kind}")
-    try:
-        z = zipfile.ZipFile(io.BytesIO(data))
-        infos = z.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise FormFileRefused("Tệp bị hỏng, không mở được") from None
-    if len(infos) > limits.max_parts:
-        raise FormFileRefused(f"Tệp có {len(infos)} thành phần, quá nhiều cho một biểu mẫu")
-    total = sum(i.file_size for i in infos)
-    if total > limits.max_uncompressed:
-        raise FormFileRefused(f"Tệp giải nén ra {total / 1048576:.0f} MB, vượt giới hạn {limits.max_uncompressed / 1048576:.0f} MB — không xử lý")
-    if any(i.filename.lower().endswith("vbaproject.bin") for i in infos):
-        raise FormFileRefused("Tệp có macro (VBA) — không nhận; hãy lưu lại dưới dạng .xlsx/.docx rồi tải lên")
-    return z
+def _check_package(data: bytes, limits: Limits, kind: str, required: str) -> None:
+    check_zip(data, limits, required=required, refused=FormFileRefused, not_zip=f"Tệp không phải {kind}",
+              missing=f"Tệp không phải {kind} (thiếu {required})", broken="Tệp bị hỏng, không mở được",
+              macros="Tệp có macro (VBA) — không nhận; hãy lưu lại dưới dạng .xlsx/.docx rồi tải lên")
 
 
 def read_tables(data: bytes, filename: str, limits: Limits | None = None) -> list[SourceTable]:
@@ -52,14 +33,10 @@ def read_tables(data: bytes, filename: str, limits: Limits | None = None) -> lis
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise FormFileRefused("Tệp định dạng cũ (.doc/.xls): hãy mở bằng Word/Excel và lưu lại thành .docx/.xlsx")
     if name.endswith(".docx"):
-        z = _check_package(data, limits, "Word .docx")
-        if "word/document.xml" not in z.namelist():
-            raise FormFileRefused("Tệp không phải văn bản Word .docx (thiếu word/document.xml)")
+        _check_package(data, limits, "văn bản Word .docx", "word/document.xml")
         return _docx(data)
     if name.endswith(".xlsx"):
-        z = _check_package(data, limits, "Excel .xlsx")
-        if "xl/workbook.xml" not in z.namelist():
-            raise FormFileRefused("Tệp không phải bảng tính Excel .xlsx (thiếu xl/workbook.xml)")
+        _check_package(data, limits, "bảng tính Excel .xlsx", "xl/workbook.xml")
         return _xlsx(data, limits)
     raise FormFileRefused("Chỉ nhận biểu mẫu dạng Word (.docx) hoặc Excel (.xlsx)")
 

@@ -1,35 +1,18 @@
 """A ministry designer builds a quarterly regime in a real headless Chromium: two forms and a
 rule, preview, publish, edit into version 2; a reporter then sees version 2 for the next period
 while the previous period keeps version 1."""
-from tests.e2e.pages import login, logout
+from tests.e2e.pages import fill_elements, login, logout, new_regime
 
 
 def test_designer_creates_previews_publishes_and_revises_a_regime(page, live_server):
     login(page, live_server, "thietke.bct")
-    page.click("[data-testid=nav-designer]")
-    new = page.locator("[data-testid=new-regime]")
-    new.locator("input[name=code]").fill("BCT-XNK")
-    new.locator("input[name=name_vi]").fill("Báo cáo tình hình xuất nhập khẩu quý")
-    new.locator("select[name=frequency]").select_option("quarterly")
-    new.locator("input[name=valid_from]").fill("2025-07-01")
-    new.locator("button").click()
+    new_regime(page, "BCT-XNK", "Báo cáo tình hình xuất nhập khẩu quý")
     assert "Còn thiếu" in page.inner_text("[data-testid=missing]")
     assert page.is_disabled("[data-testid=publish-button]")
 
-    elements = page.locator("[data-testid=elements-form]")
-    elements.locator("input[name=legal_basis]").fill("Thông tư hướng dẫn chế độ báo cáo xuất nhập khẩu")
-    elements.locator("textarea[name=content]").fill("Kim ngạch xuất khẩu, nhập khẩu hàng hóa trên địa bàn tỉnh")
-    page.click("[data-testid=save-elements]")
-    tier = page.locator("[data-testid=tier-0]")
-    tier.locator("input[name=tier0_name]").fill("Sở Công Thương gửi Bộ Công Thương")
-    tier.locator("input[name=tier0_levels][value=department]").check()
-    tier.locator("input[name=tier0_kinds]").fill("SCT")
-    tier.locator("input[name=tier0_receiver]").fill("BCT")
-    tier.locator("input[name=tier0_day]").fill("20")
-    page.click("[data-testid=save-tiers]")
-    page.locator("[data-testid=outline-form] input[name=sec0_code]").fill("I")
-    page.locator("[data-testid=outline-form] input[name=sec0_title]").fill("Tình hình xuất nhập khẩu")
-    page.click("[data-testid=save-outline]")
+    fill_elements(page, legal_basis="Thông tư hướng dẫn chế độ báo cáo xuất nhập khẩu",
+                  content="Kim ngạch xuất khẩu, nhập khẩu hàng hóa trên địa bàn tỉnh", tier_name="Sở Công Thương gửi Bộ Công Thương",
+                  outline_title="Tình hình xuất nhập khẩu")
 
     for code, title, rows in (("BIEU01", "Tổng mức bán lẻ", [("BL_TONG", "A", ""), ("BL_HH", "1", "BL_TONG"), ("BL_DV", "2", "BL_TONG")]),
                               ("BIEU02", "Lưu trú, ăn uống", [("BL_LT", "1", "")])):

@@ -1,7 +1,7 @@
 """A ministry designer puts an existing form online in a real headless Chromium: a new regime's
 draft, the Word form uploaded, one row corrected in the review, accepted, previewed (totals add
 up live), published; a department's clerk then fills it."""
-from tests.e2e.pages import login, logout
+from tests.e2e.pages import fill_elements, login, logout, new_regime
 from tests.forms.corpus import build, forms
 
 
@@ -12,27 +12,10 @@ def test_designer_imports_a_word_form_corrects_a_row_publishes_and_a_reporter_fi
     upload.write_bytes(data)
     base = live_server
     login(page, base, "thietke.bct")
-    page.click("[data-testid=nav-designer]")
-    new = page.locator("[data-testid=new-regime]")
-    new.locator("input[name=code]").fill("BCT-CAYTRONG")
-    new.locator("input[name=name_vi]").fill("Báo cáo diện tích, sản lượng cây trồng")
-    new.locator("select[name=frequency]").select_option("quarterly")
-    new.locator("input[name=valid_from]").fill("2025-07-01")
-    new.locator("button").click()
-    elements = page.locator("[data-testid=elements-form]")
-    elements.locator("input[name=legal_basis]").fill("Thông tư quy định chế độ báo cáo thống kê ngành nông nghiệp")
-    elements.locator("textarea[name=content]").fill("Diện tích gieo trồng, sản lượng cây trồng chủ yếu trên địa bàn")
-    page.click("[data-testid=save-elements]")
-    tier = page.locator("[data-testid=tier-0]")
-    tier.locator("input[name=tier0_name]").fill("Sở Công Thương gửi Bộ Công Thương")
-    tier.locator("input[name=tier0_levels][value=department]").check()
-    tier.locator("input[name=tier0_kinds]").fill("SCT")
-    tier.locator("input[name=tier0_receiver]").fill("BCT")
-    tier.locator("input[name=tier0_day]").fill("20")
-    page.click("[data-testid=save-tiers]")
-    page.locator("[data-testid=outline-form] input[name=sec0_code]").fill("I")
-    page.locator("[data-testid=outline-form] input[name=sec0_title]").fill("Tình hình sản xuất")
-    page.click("[data-testid=save-outline]")
+    new_regime(page, "BCT-CAYTRONG", "Báo cáo diện tích, sản lượng cây trồng")
+    fill_elements(page, legal_basis="Thông tư quy định chế độ báo cáo thống kê ngành nông nghiệp",
+                  content="Diện tích gieo trồng, sản lượng cây trồng chủ yếu trên địa bàn", tier_name="Sở Công Thương gửi Bộ Công Thương",
+                  outline_title="Tình hình sản xuất")
 
     page.click("[data-testid=import-form-link]")
     page.set_input_files("#f-file", str(upload))
