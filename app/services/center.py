@@ -40,6 +40,7 @@ from app.models import (
 )
 
 from . import agencies as agency_svc
+from . import center_compare
 from .aggregation import BASES, CENTRAL, NATION, _province_of
 from .catalogue import regime_definition
 from .errors import Forbidden, Invalid, NotFound
@@ -215,6 +216,7 @@ def view(*, user: User, regime: str, period: str, unit: str = NATION, units: str
     tier = tier if tier is not None and tier in tiers else tiers[0]
     keys = [p.key, p.previous().key, p.same_period_last_year().key]
     ext = _needs_extremes(definition, cat)
+    compared: dict = {}  # indicator → like-for-like comparisons the database computed (a province, as reported)
     if unit == NATION:
         child_units = _child_units_nation(r.id, keys, tier, basis)
         lineage = _lineage(child_units) if units == "current" else {}
@@ -242,14 +244,17 @@ def view(*, user: User, regime: str, period: str, unit: str = NATION, units: str
             merged = [rules.reattribute({u: cells.get((k, u), {}) for u in sources}, lineage).get(unit, {}) for k in keys]
             now, prev, ly = merged
             children = _children_agencies(r.id, p.key, tier, basis, sources, definition, cat, lineage, unit)
-            per_period = _agency_partials(r.id, keys, tier, basis, sources, lineage, unit)
+            compared = {} if lineage else center_compare.province(r.id, keys, tier, basis, sources,
+                                                                  center_compare.in_sql(definition, cat), cat)
+            rest = {code for c in definition.indicator_codes if c not in compared for code in reads(cat.indicators[c])}
+            per_period = _agency_partials(r.id, keys, tier, basis, sources, lineage, unit, rest if compared else None)
             unit_name = agency.name if agency else "Bộ, ngành trung ương"
         else:
             now, prev, ly = (_agency_cells(r.id, k, basis, unit) for k in keys)
             per_period = [{unit: c} if c else {} for c in (now, prev, ly)]
             children = []
             unit_name = agency.name
-    rows = _rows(definition, cat, now, prev, ly, per_period)
+    rows = _rows(definition, cat, now, prev, ly, per_period, compared)
     expected, reporting = _expected(r, definition, p, tier, unit, now)
     form = definition.forms[0] if definition.forms else None
     columns = [("", "Tổng số")]
@@ -341,7 +346,7 @@ def _agency_cells(regime_id, period_key, basis, code) -> dict:
     return {(i, k): Partial.of(n, at) for i, k, n, at in rows}
 
 
-def _rows(definition: RegimeDef, cat: Catalogue, now, prev, ly, per_period=None) -> list[Row]:
+def _rows(definition: RegimeDef, cat: Catalogue, now, prev, ly, per_period=None, compared=None) -> list[Row]:
     out = []
     seen = set()
     from app.domain.layout import Layout
@@ -357,7 +362,10 @@ def _rows(definition: RegimeDef, cat: Catalogue, now, prev, ly, per_period=None)
             cur = rules.value(ind, now)
             row = Row(ind, line.depth, {k: rules.value(ind, now, k) for k in keys}, rules.value(ind, prev), rules.value(ind, ly),
                       rules.reporting(ind, now))
-            if per_period is not None:  # like for like: over the units that reported in both periods
+            if compared and ind.code in compared:  # computed in the database (center_compare)
+                row.vs_previous, row.vs_last_year = compared[ind.code]
+                row.change_previous, row.change_last_year = row.vs_previous.change, row.vs_last_year.change
+            elif per_period is not None:  # like for like: over the units that reported in both periods
                 row.vs_previous = rules.compare(ind, per_period[0], per_period[1], totals=(cur, row.previous))
                 row.vs_last_year = rules.compare(ind, per_period[0], per_period[2], totals=(cur, row.last_year))
                 row.change_previous, row.change_last_year = row.vs_previous.change, row.vs_last_year.change

@@ -325,3 +325,20 @@ def test_the_trend_draws_the_same_period_last_year_as_a_second_line(app, client,
     assert "Cùng kỳ năm trước" in svg and "Kỳ này" in svg
     alone = client.get("/center/VPCP-TTHC/trend.svg?indicator=TTHC_NHAN_TONG&period=2025-Q1").get_data(as_text=True)
     assert "Cùng kỳ năm trước" not in alone  # nothing a year before: no second line, no legend for it
+
+
+def test_a_provinces_like_for_like_figures_are_the_same_from_the_database_as_from_its_agencies(app, analyst):
+    """On PostgreSQL the province page's comparisons of sums and averages are one grouped join
+    (services/center_compare.py); they must equal the agency-by-agency computation."""
+    from app.services import center_compare
+
+    history.seed_history(actor=user("quantri"), communes_of=("T01",), compile_last=0)  # about one in ten units missing each quarter
+    try:
+        fast = center_svc.view(user=analyst, regime="VPCP-TTHC", period="2026-Q2", unit="T01")
+        center_compare.ENABLED = False
+        slow = center_svc.view(user=analyst, regime="VPCP-TTHC", period="2026-Q2", unit="T01")
+    finally:
+        center_compare.ENABLED = True
+    assert [(r.indicator.code, r.vs_previous, r.vs_last_year) for r in fast.rows] == \
+        [(r.indicator.code, r.vs_previous, r.vs_last_year) for r in slow.rows]
+    assert any(r.vs_previous.partial for r in fast.rows)  # the seeded gaps make some comparisons leave units out
