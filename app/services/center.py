@@ -164,7 +164,9 @@ def _cells(regime_id: int, period_keys: Iterable[str], tier: int, basis: str, un
     cols = [a.period_key, a.unit_code, a.indicator, a.dkey, a.n, _raw(a.total)]
     if extremes:
         cols += [_raw(a.minimum), _raw(a.maximum), a.latest_at, _raw(a.latest)]
-    where = [a.regime_id == regime_id, a.tier == tier, a.basis == basis, a.period_key.in_(list(period_keys)), a.unit_code.in_(list(units))]
+    where = [a.regime_id == regime_id, a.tier == tier, a.basis == basis, a.period_key.in_(list(period_keys))]
+    if units is not None:  # None: every unit (the nation, the provinces, the ministries)
+        where.append(a.unit_code.in_(list(units)))
     if indicators is not None:
         where.append(a.indicator.in_(list(indicators)))
     rows = db.session.execute(select(*cols).where(*where)).all()
@@ -442,8 +444,8 @@ def figure(*, user: User, regime: str, period: str, indicator: str, basis: str =
     tier = (_tiers(r.id, p.key, basis) or [0])[0]
     keys = [p.key, p.previous().key, p.same_period_last_year().key]
     ext = ind.aggregation in ("min", "max", "latest")
-    units = _child_units_nation(r.id, keys, tier, basis) if unit == NATION else [unit]
-    cells = _cells(r.id, keys, tier, basis, [unit, *units], ext, reads(ind))
+    cells = _cells(r.id, keys, tier, basis, None if unit == NATION else [unit], ext, reads(ind))  # one query, this indicator's cells
+    units = sorted({u for _, u in cells if u != NATION}) if unit == NATION else [unit]
     now, prev, ly = (cells.get((k, unit), {}) for k in keys)
     per_period = [{u: c for u in units if (c := cells.get((k, u)))} for k in keys] if unit == NATION else None
     if per_period is None and unit != NATION:  # a province: its agencies' values, for like for like

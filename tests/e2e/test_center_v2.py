@@ -36,6 +36,11 @@ def test_analyst_compares_maps_flags_an_outlier_and_the_reporter_is_told(page, l
     page.locator("[data-testid=map-box] a:has(path[data-code='T01'])").click()
     page.wait_for_url("**unit=T01**")
     assert "Hà Nội" in page.inner_text("[data-testid=center-title]")
+    # completeness at national scale: every department that owes the month is on the page, grouped by province
+    page.goto(f"{base}/center/BCT-BANLE/{CHECKED}/completeness")
+    expect(page.locator("[data-testid=completeness-matrix] tr[data-unit]")).to_have_count(34)
+    assert page.locator("[data-testid^=province-]").count() == 34
+    assert "Tải Excel (mọi đơn vị)" in page.inner_text("[data-testid=completeness-xlsx]")
     # data quality: Hà Nội's slipped cell is on the list; follow it up and ask the department to check
     page.goto(f"{base}/center/BCT-BANLE/{CHECKED}")
     page.click("[data-testid=quality-link]")
