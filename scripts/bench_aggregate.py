@@ -223,12 +223,21 @@ def main() -> None:
         FIGURES["trend_ms"] = statistics.median(timings) * 1000
         print(f"trend of one indicator over {len(points)} periods: median {statistics.median(timings) * 1000:.1f} ms (target < 100 ms)")
         timings = []
+        shown = center_svc.shown_first("BENCH-QG")
         for _ in range(5):
+            t = time.perf_counter()
+            center_svc.view(user=analyst, regime="BENCH-QG", period=last, unit="T01", child_indicators=shown)
+            timings.append(time.perf_counter() - t)
+        FIGURES["province_ms"] = statistics.median(timings) * 1000
+        print(f"province page (Hà Nội; its agencies' first six indicators, as the page shows them): "
+              f"median {statistics.median(timings) * 1000:.0f} ms")
+        timings = []
+        for _ in range(3):
             t = time.perf_counter()
             center_svc.view(user=analyst, regime="BENCH-QG", period=last, unit="T01")
             timings.append(time.perf_counter() - t)
-        FIGURES["province_ms"] = statistics.median(timings) * 1000
-        print(f"province view (Hà Nội, with its agencies): median {statistics.median(timings) * 1000:.0f} ms")
+        FIGURES["province_all_ms"] = statistics.median(timings) * 1000
+        print(f"province, every indicator of every agency (the API's /aggregates): median {statistics.median(timings) * 1000:.0f} ms")
         center_pages(analyst, last)
 
         # ---- SDMX-CSV of every value, streamed -----------------------------------------------------

@@ -202,9 +202,11 @@ def _lineage(codes: Iterable[str]) -> dict[str, dict[str, float]]:
 
 
 def view(*, user: User, regime: str, period: str, unit: str = NATION, units: str = "as_reported",
-         basis: str = "approved", tier: int | None = None) -> View:
+         basis: str = "approved", tier: int | None = None, child_indicators: Iterable[str] | None = None) -> View:
     """The figures of one unit (the nation, a province, an agency) for a regime and period, with
-    the units one level down, as reported or in today's units."""
+    the units one level down, as reported or in today's units. `child_indicators`: the indicators
+    a page shows for the units one level down (a province's agencies are read for those only);
+    None: every indicator."""
     if units not in ("as_reported", "current"):
         raise Invalid("units phải là as_reported hoặc current")
     if basis not in BASES:
@@ -245,7 +247,7 @@ def view(*, user: User, regime: str, period: str, unit: str = NATION, units: str
             cells = _cells(r.id, keys, tier, basis, sources, ext)
             merged = [rules.reattribute({u: cells.get((k, u), {}) for u in sources}, lineage).get(unit, {}) for k in keys]
             now, prev, ly = merged
-            children = _children_agencies(r.id, p.key, tier, basis, sources, definition, cat, lineage, unit)
+            children = _children_agencies(r.id, p.key, tier, basis, sources, definition, cat, lineage, unit, child_indicators)
             compared = {} if lineage else center_compare.province(r.id, keys, tier, basis, sources,
                                                                   center_compare.in_sql(definition, cat), cat)
             rest = {code for c in definition.indicator_codes if c not in compared for code in reads(cat.indicators[c])}
@@ -318,11 +320,15 @@ def _children_from_cells(by_unit, definition: RegimeDef, cat: Catalogue, lineage
     return sorted(sorted_vi(out, key=lambda c: c.name), key=lambda c: c.code == CENTRAL)  # Vietnamese order, ministries last
 
 
-def _children_agencies(regime_id, period_key, tier, basis, sources, definition, cat, lineage, unit) -> list[Child]:
+def _children_agencies(regime_id, period_key, tier, basis, sources, definition, cat, lineage, unit, shown=None) -> list[Child]:
     rv, sv = RecordVersion, SubmissionValue
-    rows = db.session.execute(select(rv.agency_code, rv.province_code, sv.indicator, sv.number).join(sv, sv.version_id == rv.version_id)
-                              .where(rv.regime_id == regime_id, rv.period_key == period_key, rv.tier == tier, rv.basis == basis,
-                                     rv.province_code.in_(sources), sv.dkey == "", sv.number.is_not(None))).all()
+    codes = [c for c in definition.indicator_codes if shown is None or c in set(shown)]
+    where = [rv.regime_id == regime_id, rv.period_key == period_key, rv.tier == tier, rv.basis == basis, rv.province_code.in_(sources),
+             sv.dkey == "", sv.number.is_not(None)]
+    if shown is not None:
+        where.append(sv.indicator.in_({x for c in codes for x in reads(cat.indicators[c])}))
+    rows = db.session.execute(select(rv.agency_code, rv.province_code, sv.indicator, sv.number)
+                              .join(sv, sv.version_id == rv.version_id).where(*where)).all()
     per: dict[str, dict] = defaultdict(dict)
     province_of = {}
     for code, province, ind, number in rows:
@@ -333,7 +339,7 @@ def _children_agencies(regime_id, period_key, tier, basis, sources, definition, 
     out = []
     for code, cells in per.items():
         share = lineage.get(province_of[code], {}).get(unit) if province_of[code] != unit else None
-        vals = {c: rules.value(cat.indicators[c], cells) for c in definition.indicator_codes}
+        vals = {c: rules.value(cat.indicators[c], cells) for c in codes}
         if share is not None and share != 1.0:
             vals = {c: (v * Decimal(str(share)) if v is not None and cat.indicators[c].aggregation == "sum" else v) for c, v in vals.items()}
         out.append(Child(code, names.get(code, code), levels.get(code, ""), vals, 1, 1, Decimal(str(share)) if share else None))
@@ -423,6 +429,14 @@ def trend(*, user: User, regime: str, indicator: str, unit: str = NATION, period
     ind = cat.indicators[indicator]
     cells = _cells(r.id, [p.key for p in keys], tier, basis, [unit], ind.aggregation in ("min", "max", "latest"), reads(ind))
     return [(p, rules.value(ind, cells.get((p.key, unit), {}))) for p in keys]
+
+
+def shown_first(regime: str, n: int = 6) -> list[str]:
+    """The indicators a comparison table shows when none were chosen: the first of the forms."""
+    from app.domain.layout import Layout
+
+    definition, cat = regime_definition(_regime(regime).current_version)
+    return list(dict.fromkeys(line.indicator.code for g in Layout(definition, cat).forms for line in g.lines))[:n]
 
 
 def reads(ind: IndicatorDef) -> list[str]:

@@ -48,18 +48,19 @@ def center():
 @login_required
 def center_view(regime, period):
     args = _args()
-    v = center_svc.view(user=current_user, regime=regime, period=period, **args)
-    sort = request.args.get("sort", "")
+    sort = request.args.get("sort", "")[:40]
+    picked = [c[:40] for c in request.args.getlist("col")][:200]
+    shown = None if "all" in picked else {*(picked or center_svc.shown_first(regime)), sort, request.args.get("chart", "")[:40]}
+    v = center_svc.view(user=current_user, regime=regime, period=period, child_indicators=shown, **args)
     children = v.children
     if sort in v.definition.indicator_codes:
         children = sorted(children, key=lambda c: (c.values.get(sort) is None, -(c.values.get(sort) or 0)))
     chart = request.args.get("chart") or (v.rows[0].indicator.code if v.rows else "")
     # the comparison's columns: the indicators the analyst chose (every one with "all"), else the first six
-    chosen = [c[:40] for c in request.args.getlist("col")][:200]
-    if "all" in chosen:
+    if "all" in picked:
         columns = list(v.rows)
     else:
-        columns = [r for r in v.rows if r.indicator.code in chosen] or list(v.rows[:6])
+        columns = [r for r in v.rows if r.indicator.code in picked] or list(v.rows[:6])
     map_svg = ""
     if v.unit == svc.NATION and v.children:  # the provinces on a map; a province opens its own page
         from markupsafe import Markup
