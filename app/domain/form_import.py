@@ -167,6 +167,9 @@ class Proposal:
     first_body: int = 0  # index in table.rows
 
 
+MAX_FORM_ROWS = 500  # rows × the library is the work of matching: bounded
+
+
 class FormNotRecognised(ValueError):
     """Not a form baocao can read: no header with "Chỉ tiêu", no rows, only images …"""
 
@@ -308,6 +311,8 @@ def propose(table: SourceTable, library: list[LibraryIndicator], disaggregations
         out.append(row)
     if not out:
         raise FormNotRecognised("Bảng không có dòng chỉ tiêu nào dưới dòng tiêu đề")
+    if len(out) > MAX_FORM_ROWS:
+        raise FormNotRecognised(f"Bảng có {len(out)} dòng chỉ tiêu — quá {MAX_FORM_ROWS} dòng cho một biểu mẫu; hãy tách thành nhiều biểu")
     indents = table.indents + [0] * (len(rows) - len(table.indents))
     _hierarchy(out, [indents[r.line - 1] for r in out])
     _subtotals(out, warnings)

@@ -38,7 +38,10 @@ def match_library(label: str, unit: str, parent_label: str, parent_match: str, l
         name = fold(ind.name)
         if not name:
             continue
-        ratio = max(difflib.SequenceMatcher(None, own, name).ratio(), difflib.SequenceMatcher(None, with_parent, name).ratio())
+        a, b = difflib.SequenceMatcher(None, own, name), difflib.SequenceMatcher(None, with_parent, name)
+        if max(a.real_quick_ratio(), b.real_quick_ratio()) < 0.45 and not (words & set(name.split())):
+            continue  # cannot reach the floor: skip the full comparison (rows × library is the work of an import)
+        ratio = max(a.ratio(), b.ratio())
         theirs = set(name.split())
         jaccard = len(words & theirs) / len(words | theirs) if words | theirs else 0.0
         score = max(ratio, jaccard)

@@ -163,3 +163,9 @@ def test_a_table_without_a_header_or_rows_is_not_a_form():
 def test_numbers_as_forms_write_them(text, value):
     got = fi.parse_number(text)
     assert (str(got) if got is not None else None) == value
+
+
+def test_a_table_of_more_rows_than_a_form_has_is_refused_before_matching():
+    rows = [["STT", "Chỉ tiêu", "Đơn vị tính", "Thực hiện"]] + [[str(i), f"Chỉ tiêu số {i}", "người", "1"] for i in range(1, 602)]
+    with pytest.raises(fi.FormNotRecognised, match="quá 500 dòng"):
+        fi.propose(fi.SourceTable("t", rows), LIBRARY, OPTIONS)
