@@ -266,7 +266,12 @@ def follow(*, user: User, regime: str, period: str, agency: str, indicator: str,
     """Mark a flagged (or any reported) value for follow-up. The cell is looked up in what is
     stored — the value, the reason — never taken from the form."""
     scope = _analyst(user)
-    view = scan(user=user, regime=regime, period=period)
+    _scope, r, _definition, _cat, p, tier = _resolve(user, regime, period, "approved", None)
+    # the pass as the page has it: in the request for a small period, else the job's stored result
+    # (a large period's pass is never run again inside this request)
+    view = scan_or_job(user=user, regime=regime, period=period)
+    if not isinstance(view, QualityView):
+        view = QualityView(r, p, tier, "approved", 0, [])
     flag = next((f for f in view.flags if f.agency == agency and f.indicator == indicator and f.dkey == dkey), None)
     a = db.session.scalar(select(Agency).where(Agency.code == agency))
     if a is None:

@@ -234,5 +234,8 @@ def test_a_large_period_is_checked_off_the_request_and_gives_the_same_flags(seed
         page = client.get(f"/center/BCT-BANLE/{CHECKED}/quality")
         assert page.status_code == 202 and 'data-testid="quality-job"' in page.get_data(as_text=True)
         assert 'http-equiv="refresh"' in page.get_data(as_text=True)
+        # marking a value while the pass runs does not run the pass again in the request: the stored value, marked by hand
+        fu = svc.follow(user=analyst, regime="BCT-BANLE", period=CHECKED, agency="T04.SCT", indicator="BL_TONG")
+        assert fu.reason == "Chuyên viên tự đánh dấu để theo dõi" and fu.value is not None
     finally:
         app.config["QUALITY_INTERACTIVE_VALUES"] = 100_000
