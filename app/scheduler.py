@@ -60,15 +60,20 @@ def run_delivery() -> None:
 
 def run_jobs_housekeeping() -> None:
     """Background jobs: on the embedded default, take up those a stopped web process left; everywhere,
-    remove result files past their retention."""
-    from app.services import jobs
+    remove result files past their retention, and the reporting center's kept views nobody needed
+    for a month."""
+    from app.extensions import db
+    from app.services import center_cache, jobs
 
     app = _app()
     with app.app_context():
         taken = jobs.resume_stale()
         pruned = jobs.prune()
-        if taken or pruned:
-            log.info("jobs: %d taken up again, %d result files past retention removed", taken, pruned)
+        views = center_cache.prune()
+        db.session.commit()
+        if taken or pruned or views:
+            log.info("jobs: %d taken up again, %d result files past retention removed; %d kept center views dropped",
+                     taken, pruned, views)
 
 
 def build(database_url: str, *, run_now: bool = False) -> BlockingScheduler:

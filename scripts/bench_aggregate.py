@@ -192,17 +192,31 @@ def main() -> None:
         summary = aggregation.rebuild(regime="BENCH-QG")
         FIGURES["rebuild_s"] = time.perf_counter() - t
         print(f"rebuild --regime BENCH-QG (all {len(periods)} periods): {time.perf_counter() - t:.1f} s — "
-              f"{summary.records:,} record versions, {summary.aggregates:,} aggregate rows (target < 15 s)")
+              f"{summary.records:,} record versions, {summary.aggregates:,} aggregate rows (target < 5 s)")
 
         # ---- reads --------------------------------------------------------------------------------
         analyst = db.session.scalar(select(User).where(User.username == "phantich.vpcp"))
         last = periods[-1]
+        from app.services import center_cache
+
+        def changed():
+            """As after an approval of the period: the kept views that read it are stale (every
+            timing below but the "kept" ones is of a view computed afresh)."""
+            center_cache.bump(regime.id, last)
+            db.session.commit()
+
         timings = []
         for _ in range(7):
+            changed()
             db.session.expire_all()
             t = time.perf_counter()
             v = center_svc.view(user=analyst, regime="BENCH-QG", period=last)
             timings.append(time.perf_counter() - t)
+        kept = []
+        for _ in range(7):
+            t = time.perf_counter()
+            center_svc.view(user=analyst, regime="BENCH-QG", period=last)
+            kept.append(time.perf_counter() - t)
         if os.environ.get("BENCH_PROFILE"):
             import cProfile
             import pstats
@@ -214,7 +228,9 @@ def main() -> None:
             pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
         FIGURES["national_ms"] = statistics.median(timings) * 1000
         print(f"national view {last} ({len(v.rows)} indicators, {len(v.children)} provinces, expected {v.expected:,}, reporting {v.reporting:,}): "
-              f"median {statistics.median(timings) * 1000:.0f} ms (target < 150 ms)")
+              f"median {statistics.median(timings) * 1000:.0f} ms computed after a change (target < 300 ms); "
+              f"kept for every reader after the first: median {statistics.median(kept) * 1000:.1f} ms (target < 50 ms)")
+        FIGURES["national_kept_ms"] = statistics.median(kept) * 1000
         timings = []
         for _ in range(7):
             t = time.perf_counter()
@@ -225,6 +241,7 @@ def main() -> None:
         timings = []
         shown = center_svc.shown_first("BENCH-QG")
         for _ in range(5):
+            changed()
             t = time.perf_counter()
             center_svc.view(user=analyst, regime="BENCH-QG", period=last, unit="T01", child_indicators=shown)
             timings.append(time.perf_counter() - t)
@@ -233,6 +250,7 @@ def main() -> None:
               f"median {statistics.median(timings) * 1000:.0f} ms")
         timings = []
         for _ in range(3):
+            changed()
             t = time.perf_counter()
             center_svc.view(user=analyst, regime="BENCH-QG", period=last, unit="T01")
             timings.append(time.perf_counter() - t)
@@ -325,7 +343,7 @@ def center_pages(analyst, last: str) -> None:
     FIGURES["map_svg_ms"] = ms
     print(f"map SVG of one indicator by province ({len(svg) / 1000:.0f} kB), from the national view: median {ms:.0f} ms (target < 200 ms)")
     ms, _ = _median_ms(lambda: center_map.map_svg(center_svc.view(user=analyst, regime="BENCH-QG", period=last), "TT_001"))
-    print(f"map SVG with its national view (the /map.svg request): median {ms:.0f} ms")
+    print(f"map SVG with its national view as kept (the /map.svg request): median {ms:.0f} ms")
     FIGURES["map_request_ms"] = ms
     ms, (_, items) = _median_ms(lambda: center_kpi.multiples(user=analyst, regime="BENCH-QG", indicator="TT_001", end=last))
     FIGURES["multiples_ms"] = ms

@@ -1,7 +1,7 @@
 """Database tables (Flask-SQLAlchemy, typed). State guards live on the models."""
 from . import derived  # noqa: E402,F401,I001 — registers the derived columns' events
 from .agency import LEVEL_ORDER, Agency, AgencyLineage, AgencyParent, Level
-from .aggregate import Aggregate, RecordVersion
+from .aggregate import Aggregate, AggregateStamp, CenterView, RecordVersion
 from .audit import AuditEntry
 from .catalogue import Disaggregation, Indicator, Regime, RegimeDraft, RegimeIndicator, RegimeVersion
 from .job import Job
@@ -20,7 +20,7 @@ from .submission import (
 from .user import ROLE_LABELS_VI, ApiToken, Role, User, UserSession
 
 __all__ = [
-    "Aggregate", "AuditEntry", "Job", "FollowUp", "FollowUpComment", "KpiPick", "RecordVersion", "AgencyCertificate", "PendingSignature", "SignedDocument",
+    "Aggregate", "AggregateStamp", "CenterView", "AuditEntry", "Job", "FollowUp", "FollowUpComment", "KpiPick", "RecordVersion", "AgencyCertificate", "PendingSignature", "SignedDocument",
     "Agency", "AgencyLineage", "AgencyParent", "ApiToken", "Disaggregation", "Indicator", "LEVEL_ORDER",
     "Level", "Regime", "RegimeDraft", "RegimeIndicator", "RegimeVersion", "ROLE_LABELS_VI", "Role", "User", "UserSession", "AgencyKey",
     "ReportRequest", "RequestTarget", "MailMessage", "Notification", "ReminderEvent", "Submission", "SubmissionEvent", "SubmissionValue", "SubmissionVersion",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -55,3 +55,27 @@ class Aggregate(db.Model):
     maximum: Mapped[Decimal | None] = mapped_column(ExactDecimal)
     latest_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
     latest: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+
+
+class AggregateStamp(db.Model):
+    """Changes with every write to the record versions or partials of a (regime, period) — in the
+    same transaction (aggregation.py). Regime 0, period "map": the agency map. A computed view
+    remembers the stamps it was made from and is used only while they hold (center_cache.py)."""
+    __tablename__ = "aggregate_stamps"
+
+    regime_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period_key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    stamp: Mapped[str] = mapped_column(String(32))
+
+
+class CenterView(db.Model):
+    """A reporting-center view as computed (rows, units one level down, counts), keyed by what was
+    asked; valid while the stamps of the periods it read are those it was made from."""
+    __tablename__ = "center_views"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # hash of regime version, period, unit, mode, basis, tier, …
+    regime_id: Mapped[int] = mapped_column(Integer, index=True)
+    period_key: Mapped[str] = mapped_column(String(40))
+    stamps: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[str] = mapped_column(Text)
+    made_at: Mapped[datetime] = mapped_column(AwareDateTime)

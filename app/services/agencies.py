@@ -16,6 +16,7 @@ from app.domain.periods import Period
 from app.extensions import db
 from app.models import Agency, AgencyLineage, AgencyParent, Level
 
+from . import center_cache
 from .errors import Invalid, NotFound
 
 REFORM_PROVINCES = date(2025, 7, 1)
@@ -77,6 +78,7 @@ def load_agencies(*, progress: Callable[[int, int], None] = lambda done, total: 
                                          weight=weight, legal_basis=basis))
             pairs.add(key)
             summary.lineage_created += 1
+    center_cache.bump_map()  # names, lineage and obligations the reporting center's kept views read
     db.session.commit()
     progress(total, total)
     return summary

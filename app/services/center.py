@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -40,9 +39,10 @@ from app.models import (
 )
 
 from . import agencies as agency_svc
-from . import center_compare
+from . import center_cache, center_compare
 from .aggregation import BASES, CENTRAL, NATION, _province_of
 from .catalogue import regime_definition
+from .center_types import Child, Row, View, pack, unpack
 from .errors import Forbidden, Invalid, NotFound
 
 
@@ -83,51 +83,6 @@ def _check_unit(user: User, unit: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------- views
-@dataclass
-class Row:
-    indicator: IndicatorDef
-    depth: int
-    values: dict[str, Decimal | None]  # breakdown key → value
-    previous: Decimal | None
-    last_year: Decimal | None
-    reporting: Decimal
-    change_previous: Decimal | None = None  # like for like (vs_previous.change): % of before, or points
-    change_last_year: Decimal | None = None
-    vs_previous: rules.Comparison | None = None  # over the units that reported in both periods, with the coverage
-    vs_last_year: rules.Comparison | None = None
-
-
-@dataclass
-class Child:
-    code: str
-    name: str
-    level: str
-    values: dict[str, Decimal | None]  # indicator → total
-    reporting: int = 0
-    expected: int = 0
-    weight: Decimal | None = None  # re-attributed share, in current units
-
-
-@dataclass
-class View:
-    regime: Regime
-    version: RegimeVersion
-    definition: RegimeDef
-    catalogue: Catalogue
-    period: Period
-    unit: str
-    unit_name: str
-    units: str
-    basis: str
-    tier: int
-    tiers: list[int]
-    rows: list[Row]
-    children: list[Child]
-    expected: int
-    reporting: int
-    columns: list[tuple[str, str]] = field(default_factory=list)  # (breakdown key, label) of the first form
-
-
 def _regime(code: str) -> Regime:
     regime = db.session.scalar(select(Regime).where(Regime.code == code))
     if regime is None or not regime.versions:
@@ -216,6 +171,15 @@ def view(*, user: User, regime: str, period: str, unit: str = NATION, units: str
     version = r.current_version
     definition, cat = regime_definition(version)
     p = _period(definition, period)
+    shown = None if child_indicators is None else sorted(set(child_indicators))
+    keys = [p.key, p.previous().key, p.same_period_last_year().key]
+    key = center_cache.key_of("view", version.id, version.content_hash, p.key, unit, units, basis, tier, shown)
+    data = center_cache.cached(key, r.id, keys, lambda: pack(_compute(r, version, definition, cat, p, unit, units, basis, tier, shown)))
+    return unpack(data, regime=r, version=version, definition=definition, catalogue=cat, period=p, unit=unit, units=units, basis=basis)
+
+
+def _compute(r: Regime, version: RegimeVersion, definition: RegimeDef, cat: Catalogue, p: Period, unit: str, units: str, basis: str,
+             tier: int | None, child_indicators: list[str] | None) -> View:
     tiers = _tiers(r.id, p.key, basis) or [0]
     tier = tier if tier is not None and tier in tiers else tiers[0]
     keys = [p.key, p.previous().key, p.same_period_last_year().key]
