@@ -77,50 +77,98 @@ class _quiet:
         self._w.__exit__(*exc)
 
 
+FEATURES = ("value", "now", "z_hist", "expected", "seasonal", "deviation", "m1", "b1", "m2", "b2")
+
+
+@dataclass
+class Features:
+    """What each cell's own history says, one array per name in FEATURES (a row per cell): its
+    value and its value on the measuring scale (`now`); how far it is from its history (`z_hist`,
+    NaN without enough history) and what that history suggested (`expected`); whether that was the
+    seasonal rule (1) or the recent values (0); its departure from its recent median (`deviation`);
+    the measures compared with its peers and their bases (`m1`/`b1` from the same period last
+    year, `m2`/`b2` from the previous period). Row by row: a cell's features depend on its own
+    history only, so they can be computed when its report is approved and kept."""
+
+    value: np.ndarray
+    now: np.ndarray
+    z_hist: np.ndarray
+    expected: np.ndarray
+    seasonal: np.ndarray
+    deviation: np.ndarray
+    m1: np.ndarray
+    b1: np.ndarray
+    m2: np.ndarray
+    b2: np.ndarray
+
+    @classmethod
+    def stack(cls, columns: dict[str, np.ndarray]) -> Features:
+        return cls(**{name: np.asarray(columns[name], dtype=float) for name in FEATURES})
+
+    def columns(self) -> dict[str, np.ndarray]:
+        return {name: getattr(self, name) for name in FEATURES}
+
+
 def scan(history: np.ndarray, groups: np.ndarray, points: np.ndarray, per_year: int,
          threshold: float = THRESHOLD) -> list[Finding]:
     """`history[i, k]` is cell i's value k periods back (0 = the period checked; NaN where none),
     with `offsets_needed(per_year) + 1` columns; `groups[i]` names the cells that are peers (same
     indicator and breakdown); `points[i]` is true for percentages and ratios. Returns the flagged
     cells, furthest out first."""
-    n, width = history.shape
-    if n == 0:
+    if history.shape[0] == 0:
         return []
+    return judge(features(history, points, per_year), groups, points, threshold)
+
+
+def features(history: np.ndarray, points: np.ndarray, per_year: int) -> Features:
+    """Each cell against its own history (row by row; see Features)."""
+    n, width = history.shape
     y = _fwd(history.astype(float), points)
     floor = np.where(points, FLOOR_POINTS, FLOOR_LEVEL)
     now = y[:, 0]
     seasonal = per_year > 1 and width > per_year + 1
+    nan = np.full(n, np.nan)
     if seasonal:  # change from the same period last year, now and over the recent periods
         own = now - y[:, per_year]
         past = np.stack([y[:, k] - y[:, k + per_year] for k in range(1, min(RECENT, width - 1 - per_year) + 1)], axis=1)
         med, spread = _robust(past, 1, floor, 3)
         z_hist = np.abs(own - med) / spread
         expected_hist = _inv(y[:, per_year] + med, points)
-        basis_hist = np.full(n, "seasonal", dtype=object)
+        by_season = np.ones(n)
         # a unit with under a year behind it: its recent values, with a margin twice as wide
         recent_med, recent_spread = _robust(y[:, 1:RECENT + 1], 1, floor * 2, 4)
         fallback = np.isnan(z_hist)
         z_hist = np.where(fallback, np.abs(now - recent_med) / recent_spread, z_hist)
         expected_hist = np.where(fallback, _inv(recent_med, points), expected_hist)
-        basis_hist = np.where(fallback, "recent", basis_hist)
+        by_season = np.where(fallback, 0.0, by_season)
+        m1, b1 = own, y[:, per_year]
     else:
         recent_med, recent_spread = _robust(y[:, 1:RECENT + 1], 1, floor * (1 if per_year <= 1 else 2), 3)
-        own = now - y[:, 1]
         z_hist = np.abs(now - recent_med) / recent_spread
         expected_hist = _inv(recent_med, points)
-        basis_hist = np.full(n, "recent", dtype=object)
+        by_season = np.zeros(n)
+        m1, b1 = nan, nan
+    return Features(history[:, 0].astype(float), now, z_hist, expected_hist, by_season, now - recent_med, m1, b1, now - y[:, 1], y[:, 1])
+
+
+def judge(f: Features, groups: np.ndarray, points: np.ndarray, threshold: float = THRESHOLD) -> list[Finding]:
+    """The cells to look at twice, from their features and their peers' (`groups[i]`: cells of the
+    same indicator, breakdown and level), furthest out first."""
+    n = len(f.now)
+    if n == 0:
+        return []
+    floor = np.where(points, FLOOR_POINTS, FLOOR_LEVEL)
+    now, z_hist, deviation = f.now, f.z_hist, f.deviation
     # peers: the same change across the units of the same group — from the same period last year
     # where the unit has one, else from the previous period — or, for percentages with neither, the level
     z_peer = np.full(n, np.nan)
     peer_med = np.full(n, np.nan)
     peer_base = np.full(n, np.nan)
-    measures = [(own, y[:, per_year])] if seasonal else []
-    measures.append((now - y[:, 1], y[:, 1]))
-    deviation = now - recent_med  # from the unit's own recent median: did the peers deviate alike?
-    z_alike = np.full(n, np.nan)
-    uniq, inverse = np.unique(groups, return_inverse=True)
-    for g in range(len(uniq)):
-        idx = np.flatnonzero(inverse == g)
+    measures = [(f.m1, f.b1), (f.m2, f.b2)]
+    z_alike = np.full(n, np.nan)  # did the peers deviate from their own recent medians alike?
+    order = np.argsort(groups, kind="stable")
+    bounds = np.flatnonzero(np.diff(groups[order])) + 1
+    for idx in np.split(order, bounds):
         if len(idx) < 5:
             continue
         med, spread = _robust(deviation[idx][None, :], 1, floor[idx][:1], 5)
@@ -128,8 +176,10 @@ def scan(history: np.ndarray, groups: np.ndarray, points: np.ndarray, per_year: 
             z_alike[idx] = np.abs(deviation[idx] - med[0]) / spread[0]
         for comp, base in measures:
             todo = idx[np.isnan(z_peer[idx]) & ~np.isnan(comp[idx])]
+            if not len(todo):
+                continue
             med, spread = _robust(comp[idx][None, :], 1, floor[idx][:1], 5)
-            if len(todo) and not np.isnan(med[0]):
+            if not np.isnan(med[0]):
                 z_peer[todo] = np.abs(comp[todo] - med[0]) / spread[0]
                 peer_med[todo] = med[0]
                 peer_base[todo] = base[todo]
@@ -138,23 +188,25 @@ def scan(history: np.ndarray, groups: np.ndarray, points: np.ndarray, per_year: 
             lmed, lspread = _robust(now[idx][None, :], 1, np.array([FLOOR_POINTS]), 5)
             if not np.isnan(lmed[0]):
                 z_peer[level] = np.abs(now[level] - lmed[0]) / lspread[0]
-    change = np.where(np.isnan(own), now - y[:, 1], own)
+    change = np.where(np.isnan(f.m1), f.m2, f.m1)
     has_value = ~np.isnan(now)
+    recent = ~np.isnan(z_hist) & (f.seasonal == 0)
     # a unit judged only by its recent values (under a year behind it) is not flagged when its
     # peers moved the same way: the first Tết of a new series is everyone's Tết
-    agreed = (basis_hist != "recent") | np.isnan(z_alike) | (z_alike > threshold)
-    flag_hist = has_value & (z_hist > threshold) & agreed
-    flag_peer = has_value & np.isnan(z_hist) & (z_peer > threshold)
+    agreed = ~recent | np.isnan(z_alike) | (z_alike > threshold)
+    with np.errstate(invalid="ignore"):
+        flag_hist = has_value & (z_hist > threshold) & agreed
+        flag_peer = has_value & np.isnan(z_hist) & (z_peer > threshold)
     out = []
     for i in np.flatnonzero(flag_hist | flag_peer):
         by_hist = bool(flag_hist[i])
-        exp = expected_hist[i] if by_hist else None
+        exp = f.expected[i] if by_hist else None
         if not by_hist and not np.isnan(peer_med[i]):
             exp = float(_inv(np.array([peer_base[i] + peer_med[i]]), points[i:i + 1])[0])
-        own_change = None if np.isnan(change[i]) else _as_change(change[i], y[i, 0], points[i])
-        peer_change = None if np.isnan(peer_med[i]) else _as_change(peer_med[i], y[i, 0], points[i])
-        out.append(Finding(int(i), float(history[i, 0]), None if exp is None or np.isnan(exp) else float(exp),
-                           float(z_hist[i] if by_hist else z_peer[i]), str(basis_hist[i]) if by_hist else "peers",
+        own_change = None if np.isnan(change[i]) else _as_change(change[i], now[i], points[i])
+        peer_change = None if np.isnan(peer_med[i]) else _as_change(peer_med[i], now[i], points[i])
+        out.append(Finding(int(i), float(f.value[i]), None if exp is None or np.isnan(exp) else float(exp),
+                           float(z_hist[i] if by_hist else z_peer[i]), ("seasonal" if f.seasonal[i] == 1 else "recent") if by_hist else "peers",
                            peer_change, own_change))
     return sorted(out, key=lambda f: -f.score)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -71,3 +71,46 @@ class KpiPick(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
     regime: Mapped[Regime] = relationship()
+
+
+class QualityCell(db.Model):
+    """One approved value's features against its own history (app/domain/quality.py, Features),
+    computed when the report is approved — and again when an earlier period of the same agency
+    changes — so that the period's outlier pass reads only the period (app/services/quality_store.py).
+    NULL stands for "not enough history"."""
+
+    __tablename__ = "quality_cells"
+    __table_args__ = (UniqueConstraint("regime_id", "period_key", "tier", "agency_code", "indicator", "dkey", name="uq_quality_cells"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    regime_id: Mapped[int] = mapped_column(Integer)
+    period_key: Mapped[str] = mapped_column(String(40))
+    tier: Mapped[int] = mapped_column(Integer)
+    agency_code: Mapped[str] = mapped_column(String(40))
+    indicator: Mapped[str] = mapped_column(String(40))
+    dkey: Mapped[str] = mapped_column(String(200), default="")
+    peers: Mapped[int] = mapped_column(BigInteger)  # the same number for cells of the same indicator, breakdown and level
+    points: Mapped[bool] = mapped_column(Boolean)
+    value: Mapped[float | None] = mapped_column(Float)
+    now: Mapped[float | None] = mapped_column(Float)
+    z_hist: Mapped[float | None] = mapped_column(Float)
+    expected: Mapped[float | None] = mapped_column(Float)
+    seasonal: Mapped[float | None] = mapped_column(Float)
+    deviation: Mapped[float | None] = mapped_column(Float)
+    m1: Mapped[float | None] = mapped_column(Float)
+    b1: Mapped[float | None] = mapped_column(Float)
+    m2: Mapped[float | None] = mapped_column(Float)
+    b2: Mapped[float | None] = mapped_column(Float)
+
+
+class QualityMark(db.Model):
+    """Which approved version of an agency's report the kept features were computed from: the pass
+    uses them only when every approved report of the period has its mark (else it reads the
+    history as before)."""
+
+    __tablename__ = "quality_marks"
+
+    regime_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period_key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    agency_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version_id: Mapped[int] = mapped_column(Integer)

@@ -49,7 +49,8 @@ from app.models import (
 )
 
 from . import agencies as agency_svc
-from . import center_cache
+from . import center_cache, quality_store
+from .bulk import insert_many
 from .catalogue import regime_definition
 from .errors import NotFound
 
@@ -127,6 +128,8 @@ def refresh(sub: Submission) -> None:
             _add(sub.regime_id, sub.period_key, sub.tier, basis, province, version)  # the common case: a first report
         else:
             _recompute(sub.regime_id, sub.period_key, sub.tier, basis, units=[province])
+        if basis == quality_store.BASIS:  # the values' features against their history, for the outlier pass
+            quality_store.refresh(sub.regime_id, sub.period_key, sub.tier, sub.agency.code)
 
 
 def _add(regime_id: int, period_key: str, tier: int, basis: str, province: str, version: SubmissionVersion) -> None:
@@ -390,23 +393,8 @@ def _rebuild_records(regime_id: int, period_key: str) -> int:
             if v is not None:
                 rows.append({"regime_id": regime_id, "period_key": period_key, "basis": basis, "tier": tier,
                              "agency_code": code, "province_code": province, "version_id": v[2], "reported_at": v[4]})
-    _insert_many(RecordVersion.__table__, rows)
+    insert_many(RecordVersion.__table__, rows)
     return len(rows)
-
-
-def _insert_many(table, rows: list[dict]) -> None:
-    """Many rows at once: COPY on PostgreSQL (ten times an executemany's pace), batches on SQLite."""
-    if not rows:
-        return
-    if db.session.get_bind().dialect.name == "postgresql":
-        names = list(rows[0])
-        with db.session.connection().connection.driver_connection.cursor() as cur, \
-                cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[n] for n in names])
-        return
-    for i in range(0, len(rows), 5000):
-        db.session.execute(insert(table), rows[i:i + 5000])
 
 
 def _provinces_on(day: date) -> dict[int, str]:

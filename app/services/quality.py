@@ -10,12 +10,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import select
 
 from app.domain import aggregation as agg_rules
 from app.domain import quality as rules
-from app.domain.layout import Layout
 from app.domain.numbers import format_vn
 from app.extensions import db
 from app.models import Agency, RecordVersion, Role, Submission, SubmissionValue, User
@@ -23,6 +21,7 @@ from app.models.base import utcnow
 from app.models.quality import FollowUp, FollowUpComment
 
 from . import center
+from . import quality_store as store
 from .catalogue import regime_definition
 from .errors import Forbidden, Invalid, NotFound
 
@@ -117,8 +116,10 @@ def scan_or_job(*, user: User, regime: str, period: str, basis: str = "approved"
     from .export_jobs import _stamp
 
     scope, r, definition, cat, p, tier = _resolve(user, regime, period, basis, tier)
+    if basis == store.BASIS and (stored := store.stored_pass(r.id, cat, p.key, tier)) is not None:
+        return _view(scope, r, cat, p, tier, basis, *stored)  # the kept features: the period only, any size
     if _values_in(r.id, p.key, tier, basis) <= current_app.config.get("QUALITY_INTERACTIVE_VALUES", 100_000):
-        return _view(scope, r, cat, p, tier, basis, *findings(r.id, definition, cat, p, tier, basis))
+        return _view(scope, r, cat, p, tier, basis, *findings_from_history(r.id, definition, cat, p, tier, basis))
     job = jobs.enqueue(kind="quality", user=user, args={"regime": r.code, "period": p.key, "basis": basis, "tier": tier,
                                                         "stamp": _stamp(r.code, p.key)})
     db.session.commit()
@@ -147,8 +148,16 @@ def findings_for(args: dict) -> tuple[int, list[dict]]:
 
 
 def findings(regime_id: int, definition, cat, p, tier: int, basis: str) -> tuple[int, list[dict]]:
-    """The pass itself, for everyone (no scope): (values judged, the flagged cells as plain data)."""
-    g = gather(regime_id, definition, cat, p, tier, basis)
+    """The pass itself, for everyone (no scope): (values judged, the flagged cells as plain data) —
+    from the kept features when the period has them all (approved basis), else from the history."""
+    if basis == store.BASIS and (stored := store.stored_pass(regime_id, cat, p.key, tier)) is not None:
+        return stored
+    return findings_from_history(regime_id, definition, cat, p, tier, basis)
+
+
+def findings_from_history(regime_id: int, definition, cat, p, tier: int, basis: str) -> tuple[int, list[dict]]:
+    """The pass reading every value of the period and its history (what the kept features spare)."""
+    g = store.gather(regime_id, definition, cat, p, tier, basis)
     cells, history, province, comment = g.cells, g.history, g.province, g.comment
     levels = dict(db.session.execute(select(Agency.code, Agency.level).where(Agency.code.in_({c for c, _, _ in cells}))).all()) if cells else {}
     group_of: dict[tuple, int] = {}
@@ -157,10 +166,8 @@ def findings(regime_id: int, definition, cat, p, tier: int, basis: str) -> tuple
     out = []
     for f in rules.scan(history, groups, points, g.per_year):
         code, ind, dkey = cells[f.row]
-        out.append({"agency": code, "indicator": ind, "dkey": dkey, "province": province.get(code, ""), "value": str(_dec(f.value)),
-                    "expected": None if f.expected is None else str(_dec(f.expected, 0 if not points[f.row] else 1)),
-                    "score": round(f.score, 1), "basis": f.basis, "own": f.own_change, "peer": f.peer_change,
-                    "points": bool(points[f.row]), "comment": comment.get((code, ind), "") if not dkey else ""})
+        out.append(store.finding(code, ind, dkey, province.get(code, ""), f, bool(points[f.row]),
+                                 comment.get((code, ind), "") if not dkey else ""))
     return len(cells), out
 
 
@@ -180,51 +187,6 @@ def _view(scope, r, cat, p, tier: int, basis: str, checked: int, found: list[dic
                           f["basis"], f["own"], f["peer"], f["points"], f["comment"], subs.get(f["agency"]),
                           follow.get((a.id if a else 0, f["indicator"], f["dkey"]))))
     return QualityView(r, p, tier, basis, checked, flags)
-
-
-@dataclass
-class Gathered:
-    cells: list[tuple[str, str, str]]  # (agency, indicator, breakdown) reported in the period
-    history: np.ndarray  # cells × periods back (0 = the period), NaN where none
-    province: dict[str, str]  # agency → province as reported
-    comment: dict[tuple[str, str], str]  # (agency, indicator) → the reporter's note
-    per_year: int
-
-
-def gather(regime_id: int, definition, cat, p, tier: int, basis: str) -> Gathered:
-    """The typed cells reported in the period and each one's history (one query)."""
-    per_year = p.frequency.periods_per_year if p.code is None else 0
-    width = rules.offsets_needed(per_year) + 1
-    keys = [p.shift(-k).key for k in range(width)] if p.code is None else [p.key]
-    offset = {k: i for i, k in enumerate(keys)}
-    layout = Layout(definition, cat)
-    typed = {k for k, c in layout.cells.items() if not c.computed and c.indicator.value_type != "text"}
-    rv, sv = RecordVersion, SubmissionValue
-    now_key = p.key
-    rows = db.session.connection().execute(  # Core rows: tens of thousands, no ORM bookkeeping
-        select(rv.period_key, rv.agency_code, rv.province_code, sv.indicator, sv.dkey, center._raw(sv.number),
-               sv.comment)
-        .join(sv, sv.version_id == rv.version_id)
-        .where(rv.regime_id == regime_id, rv.basis == basis, rv.tier == tier, rv.period_key.in_(keys), sv.number.is_not(None))).all()
-    if not rows:
-        return Gathered([], np.full((0, width), np.nan), {}, {}, per_year)
-    names = ["period", "agency", "province", "indicator", "dkey", "number", "comment"]
-    frame = pd.DataFrame(dict(zip(names, zip(*rows, strict=True), strict=True)))  # by column: fast
-    slot = frame["indicator"] + "|" + frame["dkey"]
-    frame = frame[slot.isin({f"{i}|{k}" for i, k in typed})]
-    key = frame["agency"] + "|" + frame["indicator"] + "|" + frame["dkey"]
-    now = frame[frame["period"] == now_key].drop_duplicates(["agency", "indicator", "dkey"])
-    now_keys = pd.Index(key[now.index])
-    cells = list(zip(now["agency"], now["indicator"], now["dkey"], strict=True))
-    history = np.full((len(cells), width), np.nan)
-    if cells:
-        row_of = now_keys.get_indexer(key)
-        col_of = frame["period"].map(offset).to_numpy()
-        known = row_of >= 0
-        history[row_of[known], col_of[known]] = pd.to_numeric(frame["number"], errors="coerce").to_numpy(dtype=float)[known]
-    province = dict(zip(now["agency"], now["province"], strict=True))
-    comment = {(a, i): c for a, i, k, c in zip(now["agency"], now["indicator"], now["dkey"], now["comment"], strict=True) if c and not k}
-    return Gathered(cells, history, province, comment, per_year)
 
 
 def _province_now(agency: Agency | None) -> str | None:

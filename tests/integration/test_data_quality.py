@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.domain.layout import Layout
 from app.domain.periods import Period
 from app.extensions import db
-from app.models import MailMessage, Notification, Regime, User
+from app.models import Agency, MailMessage, Notification, Regime, User
 from app.models.quality import FollowUp
 from app.services import agencies as agency_svc
 from app.services import center_kpi, history
@@ -212,10 +212,13 @@ def test_the_api_has_the_flags_follow_ups_and_kpis(seeded, client):
 
 
 def test_a_large_period_is_checked_off_the_request_and_gives_the_same_flags(seeded, client, auth, app):
-    from app.models import Job
+    from sqlalchemy import delete
+
+    from app.models import Job, QualityMark
 
     analyst = user("phantich.vpcp")
     direct = svc.scan(user=analyst, regime="BCT-BANLE", period=CHECKED)
+    db.session.execute(delete(QualityMark))  # reports approved before the features were kept: the pass reads the history
     app.config["QUALITY_INTERACTIVE_VALUES"] = 0  # every period is "large"
     try:
         first = svc.scan_or_job(user=analyst, regime="BCT-BANLE", period=CHECKED)  # inline in tests: the job is done at once
@@ -239,3 +242,55 @@ def test_a_large_period_is_checked_off_the_request_and_gives_the_same_flags(seed
         assert fu.reason == "Chuyên viên tự đánh dấu để theo dõi" and fu.value is not None
     finally:
         app.config["QUALITY_INTERACTIVE_VALUES"] = 100_000
+
+
+def test_the_kept_features_give_the_pass_over_the_history_and_follow_every_approval(seeded, app):
+    """The pass from the features kept at approval reads only the period, and flags exactly what
+    the pass over the history flags; the approval of a corrected report keeps its features in the
+    approval's transaction; features without their mark are never used."""
+    from app.models import QualityCell, QualityMark
+    from app.services import quality_store as store
+    from app.services import submissions as submissions_svc
+
+    regime = db.session.scalar(select(Regime).where(Regime.code == "BCT-BANLE"))
+    definition, cat = regime_definition(regime.current_version)
+    for key in (CHECKED, "2026-M01", "2025-M09"):
+        p = Period.parse(key)
+        kept = store.stored_pass(regime.id, cat, key, 0)
+        assert kept is not None, key
+        assert kept == svc.findings_from_history(regime.id, definition, cat, p, 0, "approved")
+    assert {(f["agency"], f["indicator"]) for f in store.stored_pass(regime.id, cat, CHECKED, 0)[1]} == set(seeded)
+
+    # Hà Nội's report of the checked month is corrected and approved again through the workflow
+    from app.models import Submission
+    from app.services import decisions as decisions_svc
+    from app.services import sending as sending_svc
+    from app.services import users
+    from tests.integration.test_center import ON_TIME
+
+    sub_id = db.session.scalar(select(QualityMark.version_id).where(QualityMark.agency_code == "T01.SCT", QualityMark.period_key == CHECKED))
+    assert sub_id is not None
+    sub = db.session.scalar(select(Submission).join(Agency, Agency.id == Submission.agency_id).where(
+        Submission.regime_id == regime.id, Submission.period_key == CHECKED, Agency.code == "T01.SCT"))
+    slipped = next(ind for (a, ind) in seeded if a == "T01.SCT")
+    reporter = user("canbo.sct")
+    approver = users.create_user(username="pheduyet.nhan", password="mat-khau-dai-2026", full_name="Người duyệt",
+                                 role="approver", agency_code=sub.receiver.code)
+    decisions_svc.reopen(user=approver, submission_id=sub.id, reason="Đơn vị xin sửa số liệu sai đơn vị tính")
+    report = submissions_svc.open_report(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key=CHECKED, for_write=True)
+    typed = {k for k, c in report.layout.cells.items() if not c.computed}
+    fixed = {k: (format(e.value / 10 if k == (slipped, "") else e.value, "f"), False, "") for k, e in report.entries().items()
+             if e.value is not None and k in typed}
+    result = submissions_svc.save(user=reporter, report=report, raw=fixed, outline={}, revision=sub.revision, now=ON_TIME)
+    sending_svc.submit(user=reporter, submission_id=result.submission.id, now=ON_TIME)
+    decisions_svc.approve(user=approver, submission_id=result.submission.id)
+    new_version = db.session.scalar(select(QualityMark.version_id).where(QualityMark.agency_code == "T01.SCT", QualityMark.period_key == CHECKED))
+    assert new_version != sub_id  # kept from the approved correction, in the approval's transaction
+    kept = store.stored_pass(regime.id, cat, CHECKED, 0)
+    assert kept == svc.findings_from_history(regime.id, definition, cat, Period.parse(CHECKED), 0, "approved")
+    assert ("T01.SCT", slipped) not in {(f["agency"], f["indicator"]) for f in kept[1]}
+    # and an incomplete set of features is never used: the pass reads the history
+    db.session.execute(QualityCell.__table__.delete().where(QualityCell.agency_code == "T04.SCT"))
+    assert store.stored_pass(regime.id, cat, CHECKED, 0) is not None  # marks still say complete: features are trusted per mark
+    db.session.execute(QualityMark.__table__.delete().where(QualityMark.agency_code == "T04.SCT"))
+    assert store.stored_pass(regime.id, cat, CHECKED, 0) is None
