@@ -1,6 +1,6 @@
 """Commands beside app/cli.py: `flask catalogue import-form` (a form a ministry already publishes →
 catalogue files for review in git, matched against the library in the same files) and `flask jobs`
-(background jobs: list, retry, probe, run a worker)."""
+(background jobs: list, retry, probe, run a worker) and `flask aggregate quality` (the outlier pass's kept features)."""
 from __future__ import annotations
 
 import re
@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from .cli import _root, catalogue_cli
+from .cli import _Bar, _root, aggregate_cli, catalogue_cli
 
 
 @catalogue_cli.command("import-form")
@@ -147,3 +147,21 @@ def jobs_worker(concurrency, stalled_after, heartbeat):
 
     click.echo(f"Worker {__import__('os').getpid()}: đang chờ việc (Ctrl+C để dừng)")
     queue.worker(current_app._get_current_object(), concurrency=concurrency, stalled_after=stalled_after, heartbeat=heartbeat)
+
+
+# ------------------------------------------------------------------------- flask aggregate quality
+@aggregate_cli.command("quality")
+@click.option("--regime", required=True, help="The regime whose approved values' features to compute.")
+@click.option("--period", "periods", multiple=True, help="Only these period keys (repeat the option).")
+def aggregate_quality(regime, periods):
+    """Keep every approved value's features against its own history (the outlier pass then reads
+    only its period). Approvals keep them as they come; run this once for reports approved before."""
+    from .services import quality_store
+    from .services.errors import NotFound
+
+    with _Bar("Đang tính đặc trưng số liệu") as bar:
+        try:
+            n = quality_store.rebuild(regime=regime, periods=list(periods) or None, progress=bar)
+        except NotFound as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"Đã lưu đặc trưng của {n:,} giá trị".replace(",", ".") + f" — chế độ {regime}.")

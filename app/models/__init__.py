@@ -5,7 +5,7 @@ from .aggregate import Aggregate, AggregateStamp, CenterView, RecordVersion
 from .audit import AuditEntry
 from .catalogue import Disaggregation, Indicator, Regime, RegimeDraft, RegimeIndicator, RegimeVersion
 from .job import Job
-from .quality import FollowUp, FollowUpComment, KpiPick, QualityCell, QualityMark
+from .quality import FollowUp, FollowUpComment, KpiPick, QualityFeatures
 from .reminder import MailMessage, Notification, ReminderEvent
 from .signing import AgencyCertificate, PendingSignature, SignedDocument
 from .submission import (
@@ -20,7 +20,7 @@ from .submission import (
 from .user import ROLE_LABELS_VI, ApiToken, Role, User, UserSession
 
 __all__ = [
-    "Aggregate", "AggregateStamp", "CenterView", "AuditEntry", "Job", "FollowUp", "FollowUpComment", "KpiPick", "QualityCell", "QualityMark", "RecordVersion", "AgencyCertificate", "PendingSignature", "SignedDocument",
+    "Aggregate", "AggregateStamp", "CenterView", "AuditEntry", "Job", "FollowUp", "FollowUpComment", "KpiPick", "QualityFeatures", "RecordVersion", "AgencyCertificate", "PendingSignature", "SignedDocument",
     "Agency", "AgencyLineage", "AgencyParent", "ApiToken", "Disaggregation", "Indicator", "LEVEL_ORDER",
     "Level", "Regime", "RegimeDraft", "RegimeIndicator", "RegimeVersion", "ROLE_LABELS_VI", "Role", "User", "UserSession", "AgencyKey",
     "ReportRequest", "RequestTarget", "MailMessage", "Notification", "ReminderEvent", "Submission", "SubmissionEvent", "SubmissionValue", "SubmissionVersion",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -73,44 +73,25 @@ class KpiPick(db.Model):
     regime: Mapped[Regime] = relationship()
 
 
-class QualityCell(db.Model):
-    """One approved value's features against its own history (app/domain/quality.py, Features),
-    computed when the report is approved — and again when an earlier period of the same agency
-    changes — so that the period's outlier pass reads only the period (app/services/quality_store.py).
-    NULL stands for "not enough history"."""
+class QualityFeatures(db.Model):
+    """One agency's approved report of a period, its typed values' features against their own
+    history (app/domain/quality.py, Features), computed in the transaction that approves it — and
+    again when an earlier period of the same agency changes — so that the period's outlier pass
+    reads one row per agency, not every value and its history (app/services/quality_store.py).
+    `version_id` is the approved version they were computed from: the pass uses the kept features
+    only when every approved report of the period has its row from that very version."""
 
-    __tablename__ = "quality_cells"
-    __table_args__ = (UniqueConstraint("regime_id", "period_key", "tier", "agency_code", "indicator", "dkey", name="uq_quality_cells"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    regime_id: Mapped[int] = mapped_column(Integer)
-    period_key: Mapped[str] = mapped_column(String(40))
-    tier: Mapped[int] = mapped_column(Integer)
-    agency_code: Mapped[str] = mapped_column(String(40))
-    indicator: Mapped[str] = mapped_column(String(40))
-    dkey: Mapped[str] = mapped_column(String(200), default="")
-    peers: Mapped[int] = mapped_column(BigInteger)  # the same number for cells of the same indicator, breakdown and level
-    points: Mapped[bool] = mapped_column(Boolean)
-    value: Mapped[float | None] = mapped_column(Float)
-    now: Mapped[float | None] = mapped_column(Float)
-    z_hist: Mapped[float | None] = mapped_column(Float)
-    expected: Mapped[float | None] = mapped_column(Float)
-    seasonal: Mapped[float | None] = mapped_column(Float)
-    deviation: Mapped[float | None] = mapped_column(Float)
-    m1: Mapped[float | None] = mapped_column(Float)
-    b1: Mapped[float | None] = mapped_column(Float)
-    m2: Mapped[float | None] = mapped_column(Float)
-    b2: Mapped[float | None] = mapped_column(Float)
-
-
-class QualityMark(db.Model):
-    """Which approved version of an agency's report the kept features were computed from: the pass
-    uses them only when every approved report of the period has its mark (else it reads the
-    history as before)."""
-
-    __tablename__ = "quality_marks"
+    __tablename__ = "quality_features"
+    __table_args__ = (Index("ix_quality_features_period", "regime_id", "period_key", "tier"),)
 
     regime_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     period_key: Mapped[str] = mapped_column(String(40), primary_key=True)
     agency_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tier: Mapped[int] = mapped_column(Integer)
     version_id: Mapped[int] = mapped_column(Integer)
+    province_code: Mapped[str] = mapped_column(String(40), default="")
+    cells: Mapped[str] = mapped_column(Text, default="")  # "indicator<TAB>breakdown" per value, one per line
+    notes: Mapped[str] = mapped_column(Text, default="")  # JSON {indicator: what the reporter wrote beside it}
+    peers: Mapped[bytes] = mapped_column(LargeBinary)  # int64 per value: the same for the same indicator, breakdown, level
+    points: Mapped[bytes] = mapped_column(LargeBinary)  # uint8 per value: a percentage or ratio (changes in points)
+    features: Mapped[bytes] = mapped_column(LargeBinary)  # float64 per value × FEATURES, row by row (little-endian)

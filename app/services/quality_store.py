@@ -12,12 +12,13 @@ rebuild not yet run) it reads the history as before. `flask quality rebuild` fil
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Numeric, String, and_, delete, func, select, type_coerce
+from sqlalchemy import Numeric, String, and_, delete, select, type_coerce
 
 from app.domain import aggregation as agg_rules
 from app.domain import quality as rules
@@ -25,7 +26,7 @@ from app.domain.layout import Layout
 from app.domain.periods import Period
 from app.extensions import db
 from app.models import Agency, RecordVersion, Regime, SubmissionValue
-from app.models.quality import QualityCell, QualityMark
+from app.models.quality import QualityFeatures
 
 from .bulk import insert_many
 from .catalogue import regime_definition
@@ -58,13 +59,12 @@ def gather(regime_id: int, definition, cat, p: Period, tier: int, basis: str, ag
     where = [rv.regime_id == regime_id, rv.basis == basis, rv.tier == tier, rv.period_key.in_(keys), sv.number.is_not(None)]
     if agencies is not None:
         where.append(rv.agency_code.in_(list(agencies)))
-    rows = db.session.connection().execute(  # Core rows: tens of thousands, no ORM bookkeeping
-        select(rv.period_key, rv.agency_code, rv.province_code, sv.indicator, sv.dkey, _raw(sv.number), sv.comment)
-        .join(sv, sv.version_id == rv.version_id).where(*where)).all()
-    if not rows:
-        return Gathered([], np.full((0, width), np.nan), {}, {}, per_year)
+    query = (select(rv.period_key, rv.agency_code, rv.province_code, sv.indicator, sv.dkey, _raw(sv.number), sv.comment)
+             .join(sv, sv.version_id == rv.version_id).where(*where))
     names = ["period", "agency", "province", "indicator", "dkey", "number", "comment"]
-    frame = pd.DataFrame(dict(zip(names, zip(*rows, strict=True), strict=True)))  # by column: fast
+    frame = _frame(query, names)
+    if frame.empty:
+        return Gathered([], np.full((0, width), np.nan), {}, {}, per_year)
     slot = frame["indicator"] + "|" + frame["dkey"]
     frame = frame[slot.isin({f"{i}|{k}" for i, k in typed})]
     key = frame["agency"] + "|" + frame["indicator"] + "|" + frame["dkey"]
@@ -82,6 +82,29 @@ def gather(regime_id: int, definition, cat, p: Period, tier: int, basis: str, ag
     return Gathered(cells, history, province, comment, per_year)
 
 
+def _frame(query, names: list[str]) -> pd.DataFrame:
+    """A query's rows as a DataFrame of text columns. PostgreSQL: COPY … TO STDOUT as CSV, parsed by
+    pandas (millions of rows in seconds — a Python tuple per row took a minute at ten million);
+    SQLite: by rows."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        import io
+
+        sql = query.compile(dialect=db.session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
+        buf = io.BytesIO()
+        with db.session.connection().connection.driver_connection.cursor() as cur, \
+                cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", sql.params) as copy:
+            for block in copy:
+                buf.write(block)
+        buf.seek(0)
+        if not buf.getbuffer().nbytes:
+            return pd.DataFrame({n: pd.Series(dtype=str) for n in names})
+        return pd.read_csv(buf, names=names, dtype=str, keep_default_na=False, na_filter=False)
+    rows = db.session.connection().execute(query).all()  # Core rows, no ORM bookkeeping
+    if not rows:
+        return pd.DataFrame({n: pd.Series(dtype=str) for n in names})
+    return pd.DataFrame(dict(zip(names, zip(*rows, strict=True), strict=True)))  # by column: fast
+
+
 def peers_of(indicator: str, dkey: str, level: str) -> int:
     """The same number for the cells compared with each other (same indicator, breakdown, level)."""
     return int.from_bytes(hashlib.blake2b(f"{indicator}|{dkey}|{level}".encode(), digest_size=8).digest(), "big", signed=True)
@@ -89,32 +112,41 @@ def peers_of(indicator: str, dkey: str, level: str) -> int:
 
 # ------------------------------------------------------------------------------------ keeping
 def keep(regime_id: int, definition, cat, p: Period, tier: int, agencies: Iterable[str] | None = None) -> int:
-    """Compute and store the features of the period's approved cells (of `agencies`, or all),
-    replacing what was kept for them, with each report's mark. Returns the cells kept."""
+    """Compute and store the features of the period's approved values (of `agencies`, or all),
+    one row per agency report, replacing what was kept for them. Returns the values kept."""
     g = gather(regime_id, definition, cat, p, tier, BASIS, agencies)
-    scope = [QualityCell.regime_id == regime_id, QualityCell.period_key == p.key, QualityCell.tier == tier]
-    marks = [QualityMark.regime_id == regime_id, QualityMark.period_key == p.key]
+    scope = [QualityFeatures.regime_id == regime_id, QualityFeatures.period_key == p.key]
     if agencies is not None:
-        scope.append(QualityCell.agency_code.in_(list(agencies)))
-        marks.append(QualityMark.agency_code.in_(list(agencies)))
-    db.session.execute(delete(QualityCell).where(*scope))
-    db.session.execute(delete(QualityMark).where(*marks))
+        scope.append(QualityFeatures.agency_code.in_(list(agencies)))
+    db.session.execute(delete(QualityFeatures).where(*scope))
     rv = RecordVersion
-    versions = db.session.execute(select(rv.agency_code, rv.version_id).where(
+    records = db.session.execute(select(rv.agency_code, rv.version_id, rv.province_code).where(
         rv.regime_id == regime_id, rv.period_key == p.key, rv.basis == BASIS, rv.tier == tier,
         *([rv.agency_code.in_(list(agencies))] if agencies is not None else []))).all()
-    insert_many(QualityMark.__table__, [{"regime_id": regime_id, "period_key": p.key, "agency_code": a, "version_id": v} for a, v in versions])
-    if not g.cells:
-        return 0
-    levels = dict(db.session.execute(select(Agency.code, Agency.level).where(Agency.code.in_({c for c, _, _ in g.cells}))).all())
-    points = np.array([agg_rules.in_points(cat.indicators[ind]) for _, ind, _ in g.cells], dtype=bool)
-    f = rules.features(g.history, points, g.per_year).columns()
-    as_lists = {name: [None if np.isnan(x) else float(x) for x in col] for name, col in f.items()}
-    rows = [{"regime_id": regime_id, "period_key": p.key, "tier": tier, "agency_code": code, "indicator": ind, "dkey": dkey,
-             "peers": peers_of(ind, dkey, levels.get(code, "")), "points": bool(points[i]), **{n: as_lists[n][i] for n in rules.FEATURES}}
-            for i, (code, ind, dkey) in enumerate(g.cells)]
-    insert_many(QualityCell.__table__, rows)
-    return len(rows)
+    levels = dict(db.session.execute(select(Agency.code, Agency.level).where(Agency.code.in_({a for a, _, _ in records}))).all()) if records else {}
+    f = np.column_stack(list(rules.features(g.history, _points(cat, g.cells), g.per_year).columns().values())) if g.cells else None
+    noted: dict[str, dict[str, str]] = {}
+    for (code, ind), note in g.comment.items():
+        noted.setdefault(code, {})[ind] = note
+    at: dict[str, list[int]] = {}
+    for i, (code, _ind, _key) in enumerate(g.cells):
+        at.setdefault(code, []).append(i)
+    rows = []
+    for code, version_id, province in records:
+        idx = at.get(code, [])
+        cells = [g.cells[i] for i in idx]
+        rows.append({"regime_id": regime_id, "period_key": p.key, "agency_code": code, "tier": tier, "version_id": version_id,
+                     "province_code": province, "cells": "\n".join(f"{ind}\t{key}" for _c, ind, key in cells),
+                     "notes": json.dumps(noted[code], ensure_ascii=False) if code in noted else "",
+                     "peers": np.array([peers_of(ind, key, levels.get(code, "")) for _c, ind, key in cells], dtype="<i8").tobytes(),
+                     "points": _points(cat, cells).astype(np.uint8).tobytes(),
+                     "features": np.ascontiguousarray(f[idx], dtype="<f8").tobytes() if idx else b""})
+    insert_many(QualityFeatures.__table__, rows)
+    return len(g.cells)
+
+
+def _points(cat, cells) -> np.ndarray:
+    return np.array([agg_rules.in_points(cat.indicators[ind]) for _, ind, _ in cells], dtype=bool)
 
 
 def refresh(regime_id: int, period_key: str, tier: int, agency: str) -> None:
@@ -154,6 +186,10 @@ def rebuild(*, regime: str, periods: list[str] | None = None, progress: Callable
     """Every approved cell's features of a regime (its periods with approved reports, or those
     given), tier by tier; returns the cells kept."""
     r = db.session.scalar(select(Regime).where(Regime.code == regime))
+    if r is None or r.current_version is None:
+        from .errors import NotFound
+
+        raise NotFound(f"Không có chế độ báo cáo mã “{regime[:40]}”")
     definition, cat = regime_definition(r.current_version)
     scopes = db.session.execute(select(RecordVersion.period_key, RecordVersion.tier).distinct().where(
         RecordVersion.regime_id == r.id, RecordVersion.basis == BASIS,
@@ -173,38 +209,51 @@ def rebuild(*, regime: str, periods: list[str] | None = None, progress: Callable
 
 
 # ------------------------------------------------------------------------------------ the pass
-def complete(regime_id: int, period_key: str, tier: int) -> bool:
-    """Whether every approved report of the period has its features kept, from that very version."""
-    rv, m = RecordVersion, QualityMark
-    missing = db.session.scalar(select(func.count()).select_from(rv).join(
-        m, and_(m.regime_id == rv.regime_id, m.period_key == rv.period_key, m.agency_code == rv.agency_code), isouter=True).where(
-        rv.regime_id == regime_id, rv.period_key == period_key, rv.basis == BASIS, rv.tier == tier,
-        (m.version_id.is_(None)) | (m.version_id != rv.version_id)))
-    return not missing
-
-
 def stored_pass(regime_id: int, cat, period_key: str, tier: int) -> tuple[int, list[dict]] | None:
-    """The pass from the kept features (only the period's rows are read); None when they are not
-    complete for the period."""
-    if not complete(regime_id, period_key, tier):
+    """The pass from the kept features: one row per agency report of the period; None unless every
+    approved report of the period has its row, from the version that counts now."""
+    rv, q = RecordVersion, QualityFeatures
+    query = (select(rv.agency_code, rv.version_id, q.version_id, q.province_code, q.peers, q.points, q.features)
+             .join(q, and_(q.regime_id == rv.regime_id, q.period_key == rv.period_key, q.agency_code == rv.agency_code), isouter=True)
+             .where(rv.regime_id == regime_id, rv.period_key == period_key, rv.basis == BASIS, rv.tier == tier))
+    rows = _binary_rows(query)
+    if any(kept != counted for _a, counted, kept, *_ in rows):
         return None
-    ids, peers, points, f = _read(regime_id, period_key, tier)
+    rows = [r for r in rows if r[6]]
+    width = len(rules.FEATURES)
+    sizes = np.array([len(r[4]) // 8 for r in rows], dtype=np.int64)
+    peers = np.frombuffer(b"".join(r[4] for r in rows), dtype="<i8")
+    points = np.frombuffer(b"".join(r[5] for r in rows), dtype=np.uint8).astype(bool)
+    matrix = np.frombuffer(b"".join(r[6] for r in rows), dtype="<f8").reshape(-1, width)
+    f = rules.Features.stack({name: matrix[:, i] for i, name in enumerate(rules.FEATURES)})
     found = rules.judge(f, peers, points)
     if not found:
-        return len(ids), []
-    wanted = [int(ids[x.row]) for x in found]
-    c, rv, sv = QualityCell, RecordVersion, SubmissionValue
-    detail = {row[0]: row[1:] for row in db.session.execute(
-        select(c.id, c.agency_code, c.indicator, c.dkey, rv.province_code, sv.comment)
-        .join(rv, and_(rv.regime_id == c.regime_id, rv.period_key == c.period_key, rv.agency_code == c.agency_code, rv.basis == BASIS))
-        .join(sv, and_(sv.version_id == rv.version_id, sv.indicator == c.indicator, sv.dkey == c.dkey), isouter=True)
-        .where(c.id.in_(wanted)))}
+        return int(sizes.sum()), []
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    owner = np.searchsorted(starts, [x.row for x in found], side="right") - 1
+    flagged = {rows[j][0]: j for j in set(owner.tolist())}
+    cells, notes = {}, {}
+    for code, text, noted in db.session.execute(select(q.agency_code, q.cells, q.notes).where(
+            q.regime_id == regime_id, q.period_key == period_key, q.agency_code.in_(list(flagged)))):
+        cells[flagged[code]] = text.split("\n")
+        notes.update({(flagged[code], ind): note for ind, note in (json.loads(noted) if noted else {}).items()})
     out = []
-    for x in found:
-        code, ind, dkey, province, comment = detail[int(ids[x.row])]
-        pts = bool(points[x.row])
-        out.append(finding(code, ind, dkey, province, x, pts, (comment or "") if not dkey else ""))
-    return len(ids), out
+    for x, j in zip(found, owner.tolist(), strict=True):
+        ind, key = cells[j][x.row - int(starts[j])].split("\t")
+        out.append(finding(rows[j][0], ind, key, rows[j][3], x, bool(points[x.row]), notes.get((j, ind), "") if not key else ""))
+    return int(sizes.sum()), out
+
+
+def _binary_rows(query) -> list[tuple]:
+    """PostgreSQL: in the binary protocol (the blobs arrive as they are stored — the text protocol
+    doubles them in hex and took twice as long); SQLite: as usual."""
+    bind = db.session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return [tuple(r) for r in db.session.execute(query).all()]
+    sql = query.compile(dialect=bind.dialect, compile_kwargs={"render_postcompile": True})
+    with db.session.connection().connection.driver_connection.cursor(binary=True) as cur:
+        cur.execute(str(sql), sql.params)
+        return cur.fetchall()
 
 
 def finding(code: str, ind: str, dkey: str, province: str, x: rules.Finding, pts: bool, comment: str) -> dict:
@@ -214,35 +263,3 @@ def finding(code: str, ind: str, dkey: str, province: str, x: rules.Finding, pts
     return {"agency": code, "indicator": ind, "dkey": dkey, "province": province, "value": str(_dec(x.value)),
             "expected": None if x.expected is None else str(_dec(x.expected, 0 if not pts else 1)),
             "score": round(x.score, 1), "basis": x.basis, "own": x.own_change, "peer": x.peer_change, "points": pts, "comment": comment}
-
-
-def _read(regime_id: int, period_key: str, tier: int):
-    """The period's kept features as arrays: PostgreSQL sends them in its binary COPY format, read
-    straight into numpy (no Python object per value); SQLite by rows."""
-    c = QualityCell
-    names = ["id", "peers", "points", *rules.FEATURES]
-    if db.session.get_bind().dialect.name == "postgresql":
-        cols = ", ".join(["id::int8", "peers", "points::int::int8"] + [f"coalesce({n}, 'NaN'::float8)" for n in rules.FEATURES])
-        sql = (f"COPY (SELECT {cols} FROM quality_cells WHERE regime_id = {int(regime_id)} AND period_key = %s AND tier = {int(tier)}) "
-               "TO STDOUT (FORMAT binary)")
-        buf = bytearray()
-        with db.session.connection().connection.driver_connection.cursor() as cur, cur.copy(sql, (period_key,)) as copy:
-            for block in copy:
-                buf += block
-        fields = [("n", ">i2")]
-        for name in names:
-            fields += [(f"{name}_len", ">i4"), (name, ">i8" if name in ("id", "peers", "points") else ">f8")]
-        body = bytes(buf[19:-2])  # the 19-byte header (signature, flags, extension length) and the -1 trailer
-        rows = np.frombuffer(body, dtype=np.dtype(fields)) if body else np.zeros(0, dtype=np.dtype(fields))
-        ids, peers, points = rows["id"].astype(np.int64), rows["peers"].astype(np.int64), rows["points"].astype(bool)
-        f = rules.Features.stack({n: rows[n].astype(float) for n in rules.FEATURES})
-        return ids, peers, points, f
-    data = db.session.execute(select(c.id, c.peers, c.points, *[getattr(c, n) for n in rules.FEATURES])
-                              .where(c.regime_id == regime_id, c.period_key == period_key, c.tier == tier)).all()
-    cols = list(zip(*data, strict=True)) if data else [[] for _ in names]
-    ids = np.array(cols[0], dtype=np.int64)
-    peers = np.array(cols[1], dtype=np.int64)
-    points = np.array(cols[2], dtype=bool)
-    f = rules.Features.stack({n: np.array([np.nan if v is None else v for v in cols[3 + i]], dtype=float)
-                              for i, n in enumerate(rules.FEATURES)})
-    return ids, peers, points, f

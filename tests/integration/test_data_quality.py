@@ -214,11 +214,11 @@ def test_the_api_has_the_flags_follow_ups_and_kpis(seeded, client):
 def test_a_large_period_is_checked_off_the_request_and_gives_the_same_flags(seeded, client, auth, app):
     from sqlalchemy import delete
 
-    from app.models import Job, QualityMark
+    from app.models import Job, QualityFeatures
 
     analyst = user("phantich.vpcp")
     direct = svc.scan(user=analyst, regime="BCT-BANLE", period=CHECKED)
-    db.session.execute(delete(QualityMark))  # reports approved before the features were kept: the pass reads the history
+    db.session.execute(delete(QualityFeatures))  # reports approved before the features were kept: the pass reads the history
     app.config["QUALITY_INTERACTIVE_VALUES"] = 0  # every period is "large"
     try:
         first = svc.scan_or_job(user=analyst, regime="BCT-BANLE", period=CHECKED)  # inline in tests: the job is done at once
@@ -246,9 +246,10 @@ def test_a_large_period_is_checked_off_the_request_and_gives_the_same_flags(seed
 
 def test_the_kept_features_give_the_pass_over_the_history_and_follow_every_approval(seeded, app):
     """The pass from the features kept at approval reads only the period, and flags exactly what
-    the pass over the history flags; the approval of a corrected report keeps its features in the
-    approval's transaction; features without their mark are never used."""
-    from app.models import QualityCell, QualityMark
+    the pass over the history flags (with what the reporters wrote beside the values); the approval
+    of a corrected report keeps its features in the approval's transaction; features from another
+    version, or none, are never used."""
+    from app.models import QualityFeatures
     from app.services import quality_store as store
     from app.services import submissions as submissions_svc
 
@@ -268,7 +269,7 @@ def test_the_kept_features_give_the_pass_over_the_history_and_follow_every_appro
     from app.services import users
     from tests.integration.test_center import ON_TIME
 
-    sub_id = db.session.scalar(select(QualityMark.version_id).where(QualityMark.agency_code == "T01.SCT", QualityMark.period_key == CHECKED))
+    sub_id = db.session.scalar(select(QualityFeatures.version_id).where(QualityFeatures.agency_code == "T01.SCT", QualityFeatures.period_key == CHECKED))
     assert sub_id is not None
     sub = db.session.scalar(select(Submission).join(Agency, Agency.id == Submission.agency_id).where(
         Submission.regime_id == regime.id, Submission.period_key == CHECKED, Agency.code == "T01.SCT"))
@@ -284,13 +285,45 @@ def test_the_kept_features_give_the_pass_over_the_history_and_follow_every_appro
     result = submissions_svc.save(user=reporter, report=report, raw=fixed, outline={}, revision=sub.revision, now=ON_TIME)
     sending_svc.submit(user=reporter, submission_id=result.submission.id, now=ON_TIME)
     decisions_svc.approve(user=approver, submission_id=result.submission.id)
-    new_version = db.session.scalar(select(QualityMark.version_id).where(QualityMark.agency_code == "T01.SCT", QualityMark.period_key == CHECKED))
+    new_version = db.session.scalar(select(QualityFeatures.version_id).where(QualityFeatures.agency_code == "T01.SCT", QualityFeatures.period_key == CHECKED))
     assert new_version != sub_id  # kept from the approved correction, in the approval's transaction
     kept = store.stored_pass(regime.id, cat, CHECKED, 0)
     assert kept == svc.findings_from_history(regime.id, definition, cat, Period.parse(CHECKED), 0, "approved")
     assert ("T01.SCT", slipped) not in {(f["agency"], f["indicator"]) for f in kept[1]}
-    # and an incomplete set of features is never used: the pass reads the history
-    db.session.execute(QualityCell.__table__.delete().where(QualityCell.agency_code == "T04.SCT"))
-    assert store.stored_pass(regime.id, cat, CHECKED, 0) is not None  # marks still say complete: features are trusted per mark
-    db.session.execute(QualityMark.__table__.delete().where(QualityMark.agency_code == "T04.SCT"))
+    # what a reporter wrote beside a flagged value travels with the kept features, as written
+    from app.models import RecordVersion, SubmissionValue
+
+    agency, indicator = next((a, i) for (a, i) in seeded if a != "T01.SCT")
+    version = db.session.scalar(select(RecordVersion.version_id).where(RecordVersion.agency_code == agency, RecordVersion.period_key == CHECKED,
+                                                                       RecordVersion.basis == "approved"))
+    note = "Số liệu đúng:\tkhai trương\nhai siêu thị"
+    db.session.execute(SubmissionValue.__table__.update().where(SubmissionValue.version_id == version, SubmissionValue.indicator == indicator,
+                                                                SubmissionValue.dkey == "").values(comment=note))
+    store.refresh_period(regime.id, CHECKED)
+    kept = store.stored_pass(regime.id, cat, CHECKED, 0)
+    assert next(f for f in kept[1] if (f["agency"], f["indicator"]) == (agency, indicator))["comment"] == note
+    assert kept == svc.findings_from_history(regime.id, definition, cat, Period.parse(CHECKED), 0, "approved")
+    # features kept from another version, or missing, are never used: the pass reads the history
+    db.session.execute(QualityFeatures.__table__.update().where(QualityFeatures.agency_code == "T04.SCT").values(version_id=-1))
     assert store.stored_pass(regime.id, cat, CHECKED, 0) is None
+    db.session.execute(QualityFeatures.__table__.delete().where(QualityFeatures.agency_code == "T04.SCT"))
+    assert store.stored_pass(regime.id, cat, CHECKED, 0) is None
+    assert svc.findings(regime.id, definition, cat, Period.parse(CHECKED), 0, "approved") == kept  # from the history, the same
+
+
+def test_the_features_command_fills_them_for_reports_approved_before(seeded, runner, app):
+    from app.models import QualityFeatures
+    from app.services import quality_store as store
+
+    regime = db.session.scalar(select(Regime).where(Regime.code == "BCT-BANLE"))
+    _definition, cat = regime_definition(regime.current_version)
+    before = store.stored_pass(regime.id, cat, CHECKED, 0)
+    db.session.execute(QualityFeatures.__table__.delete())
+    db.session.commit()
+    assert store.stored_pass(regime.id, cat, CHECKED, 0) is None
+    result = runner.invoke(args=["aggregate", "quality", "--regime", "BCT-BANLE"])
+    assert result.exit_code == 0, result.output
+    assert "Đã lưu đặc trưng của" in result.output
+    assert store.stored_pass(regime.id, cat, CHECKED, 0) == before
+    bad = runner.invoke(args=["aggregate", "quality", "--regime", "NOPE"])
+    assert bad.exit_code != 0 and "Không có chế độ báo cáo" in bad.output and "Traceback" not in bad.output
