@@ -57,7 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     bootstrap.init_app(app)
     auth.init_app(app)
     audit.init_app(app)
-    from .services import jobs
+    from .services import import_jobs, jobs  # noqa: F401 — import_jobs registers the import and rebuild job kinds
 
     jobs.init_app(app)
     i18n.init_app(app)

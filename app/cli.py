@@ -238,12 +238,21 @@ aggregate_cli = AppGroup("aggregate", help="The reporting center's aggregates.")
 @click.option("--regime", help="Only this regime.")
 @click.option("--period", help="Only this period key.")
 @click.option("--all", "all_", is_flag=True, help="Every regime and period.")
-def aggregate_rebuild(regime, period, all_):
+@click.option("--background", is_flag=True, help="As a background job (any worker); follow it with `flask jobs list`.")
+def aggregate_rebuild(regime, period, all_, background):
     """Recompute which versions count and every aggregate from the raw values (idempotent)."""
     from .services import aggregation
 
     if not (regime or period or all_):
         raise click.UsageError("chọn --regime/--period hoặc --all")
+    if background:
+        from .extensions import db
+        from .services import jobs
+
+        job = jobs.enqueue(kind="rebuild", args={"regime": regime, "period": period})
+        db.session.commit()
+        click.echo(f"Đã xếp việc tổng hợp lại số {job.id} ({job.status}); xem: flask jobs list")
+        return
     with _Bar("Đang tổng hợp lại") as bar:
         summary = aggregation.rebuild(regime=regime, period=period, progress=bar)
     click.echo(f"Đã tổng hợp lại {summary.scopes} (chế độ, kỳ): {summary.records} bản ghi số liệu, {summary.aggregates} dòng tổng hợp.")

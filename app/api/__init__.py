@@ -20,7 +20,7 @@ class BaocaoApi(Api):
 
 
 def init_api(app: Flask) -> None:
-    from . import agencies, center, chain, indicators, quality, regimes, signatures, submissions
+    from . import agencies, center, chain, indicators, jobs, quality, regimes, signatures, submissions
 
     api = BaocaoApi()  # one per app: flask-smorest keeps a reference to the app it serves
     api.init_app(app, spec_kwargs={
@@ -29,10 +29,10 @@ def init_api(app: Flask) -> None:
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
     })
-    for module in (regimes, indicators, agencies, submissions, chain, signatures):
+    for module in (regimes, indicators, agencies, submissions, chain, signatures, jobs):
         csrf.exempt(module.blp)  # bearer tokens need no CSRF; submissions checks it for cookie sessions itself
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
-    csrf.exempt(center.blp)  # read-only
+    csrf.exempt(center.blp)  # its imports check CSRF for cookie sessions themselves (csrf_for_cookie_sessions)
     api.register_blueprint(center.blp, url_prefix="/api/v1")
     csrf.exempt(quality.blp)  # writes check CSRF for cookie sessions themselves (csrf_for_cookie_sessions)
     api.register_blueprint(quality.blp, url_prefix="/api/v1")

@@ -246,31 +246,53 @@ class ImportOut(Schema):
 @blp.route("/imports/sdmx", methods=["POST"])
 @blp.arguments(ImportArgs, location="query")
 @blp.response(200, ImportOut)
+@blp.alt_response(202, description="a file above IMPORT_INTERACTIVE_BYTES: imported by a background job ({job, status, …}; Location: /api/v1/jobs/<id>)")
 @blp.alt_response(422, schema=ApiErrorSchema)
 def import_sdmx(args):
     """SDMX-CSV 2.0 (the body, text/csv) into draft versions: all or nothing; `dry_run=true` says what would change."""
     from flask import request
 
-    from app.services import interchange
+    from app.services import import_jobs, interchange
 
-    result = interchange.import_sdmx(user=current_user, text=request.get_data(as_text=True), dry_run=args["dry_run"])
+    body = request.get_data()
+    if not import_jobs.interactive(body):
+        return _queued(import_jobs.enqueue_import(user=current_user, fmt="sdmx", regime="", body=body, content_type="text/csv",
+                                                  dry_run=args["dry_run"]))
+    result = interchange.import_sdmx(user=current_user, text=body.decode("utf-8-sig", errors="replace"), dry_run=args["dry_run"])
     return {"dry_run": result.dry_run, "reports": result.reports}
+
+
+def _queued(job):
+    """A file above the interactive size: imported by a background job (202, and where to follow it)."""
+    from flask import jsonify
+
+    from app.extensions import db
+
+    from .jobs import as_data
+
+    db.session.commit()
+    return jsonify(as_data(job)), 202, {"Location": f"/api/v1/jobs/{job.id}"}
 
 
 @blp.route("/imports/dhis2", methods=["POST"])
 @blp.arguments(ImportArgs, location="query")
 @blp.response(200, ImportOut)
+@blp.alt_response(202, description="a file above IMPORT_INTERACTIVE_BYTES: imported by a background job ({job, status, …}; Location: /api/v1/jobs/<id>)")
 @blp.alt_response(422, schema=ApiErrorSchema)
 def import_dhis2(args):
     """A DHIS2 data value set (JSON or CSV, CODE id scheme) for `regime` into draft versions."""
     from flask import request
 
-    from app.services import interchange
+    from app.services import import_jobs, interchange
     from app.services.errors import Invalid
 
     if not args["regime"]:
         raise Invalid("Cần tham số regime", details=[{"field": "regime", "message": "Cần mã chế độ báo cáo"}])
-    result = interchange.import_dhis2(user=current_user, regime=args["regime"], body=request.get_data(),
+    body = request.get_data()
+    if not import_jobs.interactive(body):
+        return _queued(import_jobs.enqueue_import(user=current_user, fmt="dhis2", regime=args["regime"], body=body,
+                                                  content_type=request.content_type or "application/json", dry_run=args["dry_run"]))
+    result = interchange.import_dhis2(user=current_user, regime=args["regime"], body=body,
                                       content_type=request.content_type or "application/json", dry_run=args["dry_run"])
     return {"dry_run": result.dry_run, "reports": result.reports}
 

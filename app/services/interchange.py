@@ -28,7 +28,8 @@ class ImportResult:
     reports: list[dict] = field(default_factory=list)  # one per (agency, period): what changes
 
 
-def import_rows(*, user: User, regime: str, rows, source_label: str, dry_run: bool) -> ImportResult:
+def import_rows(*, user: User, regime: str, rows, source_label: str, dry_run: bool, commit: bool = True) -> ImportResult:
+    """All or nothing. `commit=False` (a background job): the caller commits — the job's "done" with it."""
     groups: dict[tuple[str, str], dict] = defaultdict(dict)
     where: dict[tuple[str, str], dict] = defaultdict(dict)
     problems = []
@@ -71,7 +72,7 @@ def import_rows(*, user: User, regime: str, rows, source_label: str, dry_run: bo
         raise Invalid(f"Không nhập: {exc} — không có gì bị thay đổi", details=details) from None
     if dry_run:
         db.session.rollback()
-    else:
+    elif commit:
         db.session.commit()
     return result
 
@@ -80,21 +81,21 @@ def _num(v):
     return Decimal(str(v)) if v is not None and not isinstance(v, str) else v
 
 
-def import_sdmx(*, user: User, text: str, dry_run: bool) -> ImportResult:
+def import_sdmx(*, user: User, text: str, dry_run: bool, commit: bool = True) -> ImportResult:
     try:
         regime, rows = fmt.read_sdmx_csv(text)
     except fmt.InterchangeError as exc:
         raise Invalid(str(exc), details=[{"code": "format", "message": str(exc)}]) from None
-    return import_rows(user=user, regime=regime, rows=rows, source_label="dòng", dry_run=dry_run)
+    return import_rows(user=user, regime=regime, rows=rows, source_label="dòng", dry_run=dry_run, commit=commit)
 
 
-def import_dhis2(*, user: User, regime: str, body: bytes, content_type: str, dry_run: bool) -> ImportResult:
+def import_dhis2(*, user: User, regime: str, body: bytes, content_type: str, dry_run: bool, commit: bool = True) -> ImportResult:
     try:
         rows = fmt.read_dhis2(body, content_type)
     except fmt.InterchangeError as exc:
         raise Invalid(str(exc), details=[{"code": "format", "message": str(exc)}]) from None
     label = "dataValues" if "json" in content_type else "dòng"
-    return import_rows(user=user, regime=regime, rows=rows, source_label=label, dry_run=dry_run)
+    return import_rows(user=user, regime=regime, rows=rows, source_label=label, dry_run=dry_run, commit=commit)
 
 
 # ----------------------------------------------------------------------------- SDMX and DHIS2

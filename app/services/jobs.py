@@ -37,6 +37,15 @@ from app.models.base import utcnow
 from .errors import Forbidden, NotFound
 
 
+class Refused(Exception):
+    """The job's input cannot be done (bad content, not allowed): not retried; `data` (the reasons)
+    is kept as its result."""
+
+    def __init__(self, message: str, data: bytes = b""):
+        super().__init__(message)
+        self.data = data
+
+
 @dataclass
 class Result:
     data: bytes | None = None  # written to storage
@@ -171,6 +180,15 @@ def run(job_id: int, *, worker: str | None = None) -> str:
             result_bytes=len(result.data or b""), finished_at=utcnow(), heartbeat_at=utcnow(), error=""))
         db.session.commit()
         return "done"
+    except Refused as exc:
+        db.session.rollback()
+        path = f"{job.kind}-{job.id}-{job.attempts}-refused.json"
+        (storage_dir() / path).write_bytes(exc.data)
+        db.session.execute(update(Job).where(Job.id == job_id).values(
+            status="failed", step="Không thực hiện được", error=str(exc)[:500], result_path=path, result_name=f"{job.kind}-loi.json",
+            result_bytes=len(exc.data), finished_at=utcnow(), heartbeat_at=utcnow()))
+        db.session.commit()
+        return "failed"
     except Exception as exc:  # noqa: BLE001 — recorded on the job, retried or shown with the reason
         db.session.rollback()
         current_app.logger.exception("job %s (%s) failed", job_id, job.kind)
@@ -264,9 +282,11 @@ def get(*, user: User, job_id: int) -> Job:
     return job
 
 
-def result(*, user: User, job_id: int) -> tuple[bytes, str]:
+def result(*, user: User, job_id: int, failed_too: bool = False) -> tuple[bytes, str]:
+    """The result file of a job done (and, with `failed_too`, the reasons a refused job kept)."""
     job = get(user=user, job_id=job_id)
-    if job.status != "done" or not job.result_path or not (storage_dir() / job.result_path).exists():
+    if job.status not in (("done", "failed") if failed_too else ("done",)) or not job.result_path \
+            or not (storage_dir() / job.result_path).exists():
         raise NotFound("Kết quả chưa có hoặc đã hết hạn lưu")
     return (storage_dir() / job.result_path).read_bytes(), job.result_name
 

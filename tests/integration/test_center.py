@@ -364,3 +364,13 @@ def test_rebuild_equals_incremental_when_a_province_has_a_report_awaiting_approv
     assert ("T01", "latest") in bases and ("T01", "approved") not in bases and ("CP", "approved") in bases
     svc.rebuild(regime="BCT-BANLE", period="2026-M12")
     assert snapshot() == incremental
+
+
+def test_rebuild_as_a_background_job(runner, app):
+    from app.models import Job
+
+    load_history()
+    result = runner.invoke(args=["aggregate", "rebuild", "--regime", "VPCP-TTHC", "--background"])
+    assert result.exit_code == 0 and "Đã xếp việc tổng hợp lại" in result.output
+    job = db.session.scalar(select(Job).where(Job.kind == "rebuild"))
+    assert job.status == "done" and "Đã tổng hợp lại" in job.step  # inline in tests; a worker elsewhere

@@ -259,3 +259,73 @@ def test_importing_a_dhis2_data_value_set(app, client):
     assert missing.status_code == 422
     broken = client.post("/api/v1/imports/dhis2?regime=BCT-BANLE", data="{", headers={**headers, "Content-Type": "application/json"})
     assert broken.status_code == 422 and "JSON" in broken.get_json()["error"]["message"]
+
+
+def test_a_large_import_runs_as_a_job_once_and_a_refused_one_keeps_its_reasons(app, client):
+    """Above IMPORT_INTERACTIVE_BYTES the import is a background job: 202 and where to follow it;
+    the same file again shares the job (imported once); a refused file fails at once (no retry)
+    with its reasons as the result, and nothing changed; someone else cannot read the job."""
+    from app.models import Job, Submission
+    from tests.helpers import retail_values
+
+    app.config["IMPORT_INTERACTIVE_BYTES"] = 10  # every file is "large"
+    try:
+        headers = {"Authorization": f"Bearer {issue_token(user=user('canbo.sct'))}", "Content-Type": "text/csv"}
+        bad = client.post("/api/v1/imports/sdmx", data=sdmx_rows({**retail_values(), "BL_HH_02": "abc"}), headers=headers)
+        assert bad.status_code == 202 and bad.headers["Location"] == f"/api/v1/jobs/{bad.get_json()['job']}"
+        state = client.get(bad.headers["Location"], headers=headers).get_json()
+        assert state["status"] == "failed" and state["attempts"] == 1 and "Không nhập" in state["error"]  # not retried
+        reasons = client.get(state["result_url"], headers=headers).get_json()
+        assert reasons["error"]["details"][0]["where"] == "dòng 3"
+        assert db.session.query(Submission).count() == 0
+
+        body = sdmx_rows(retail_values())
+        queued = client.post("/api/v1/imports/sdmx", data=body, headers=headers)
+        assert queued.status_code == 202
+        state = client.get(queued.headers["Location"], headers=headers).get_json()
+        assert state["status"] == "done" and state["kind"] == "import"
+        report = client.get(state["result_url"], headers=headers).get_json()
+        assert report["reports"][0]["agency"] == "T01.SCT" and report["reports"][0]["version"] == 1
+        again = client.post("/api/v1/imports/sdmx", data=body, headers=headers)
+        assert again.get_json()["job"] == queued.get_json()["job"]  # the same file: the same job, not a second import
+        sub = db.session.query(Submission).one()
+        assert len(sub.versions) == 1 and {v.indicator: v.number for v in sub.latest.values}["BL_TONG"] == 1722
+        assert db.session.query(Job).filter_by(kind="import").count() == 2
+
+        other = {"Authorization": f"Bearer {issue_token(user=user('phantich.vpcp'))}"}
+        assert client.get(queued.headers["Location"], headers=other).status_code == 403
+        assert client.get(f"{queued.headers['Location']}/result", headers=other).status_code == 403
+        assert client.get("/api/v1/jobs/999999", headers=headers).status_code == 404
+    finally:
+        app.config["IMPORT_INTERACTIVE_BYTES"] = 2_000_000
+
+
+def test_a_job_killed_mid_import_leaves_nothing_and_its_retry_imports_once(app, client, monkeypatch):
+    """The import and the job's "done" commit together: a failure after the import's writes (a
+    worker dying) rolls both back; the retry imports once."""
+    from app.models import Job, Submission
+    from app.services import import_jobs, jobs
+    from tests.helpers import retail_values
+
+    reporter = user("canbo.sct")
+    calls = []
+    real = jobs.Result
+
+    def dying(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("worker killed")  # after the import's writes, before the job is done
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(import_jobs.jobs, "Result", dying)
+    job = import_jobs.enqueue_import(user=reporter, fmt="sdmx", regime="", body=sdmx_rows(retail_values()).encode(),
+                                     content_type="text/csv", dry_run=False)
+    db.session.commit()
+    job = db.session.get(Job, job.id)
+    assert job.status == "queued" and job.attempts == 1  # failed once, waits for its retry
+    assert db.session.query(Submission).count() == 0  # nothing of the first attempt was kept
+    job.run_after = None
+    db.session.commit()
+    assert jobs.run(job.id) == "done"
+    sub = db.session.query(Submission).one()
+    assert len(sub.versions) == 1

@@ -198,6 +198,9 @@ MATRIX: dict[str, list[tuple[str, str, set[str]]]] = {
     "quality.kpi_remove": [("DELETE", "/api/v1/kpis/999999", set())],
     "aggregates.import_sdmx": [("POST", "/api/v1/imports/sdmx", {"reporter"})],
     "aggregates.import_dhis2": [("POST", "/api/v1/imports/dhis2", {"reporter"})],
+    # a job is read by whoever asked for it (here the reporter) and administrators
+    "jobs.job": [("GET", "/api/v1/jobs/{job}", {"reporter", "admin"})],
+    "jobs.result": [("GET", "/api/v1/jobs/{job}/result", {"reporter", "admin"})],
 }
 
 CASES = [(endpoint, method, url, who, principal)
@@ -233,8 +236,11 @@ def world(app):
     cert = AgencyCertificate(agency_id=reporter.agency_id, fingerprint="ab" * 32, subject="CN=Ma tran quyen", serial="1",
                              issuer="CA", not_before=utcnow() - timedelta(days=1), not_after=utcnow() + timedelta(days=300))
     db.session.add(cert)
+    from app.services import jobs
+
+    job = jobs.enqueue(kind="probe", args={"seconds": 0}, user=reporter)  # done at once in tests (JOBS_INLINE)
     db.session.commit()
-    return {"ids": ids, "sid": sub.id, "token": token_id, "cert": cert.id}
+    return {"ids": ids, "sid": sub.id, "token": token_id, "cert": cert.id, "job": job.id}
 
 
 def _call(app, world, principal, method, url):
@@ -300,7 +306,7 @@ def _call(app, world, principal, method, url):
 
 
 def _url(world, url: str) -> str:
-    return url.format(sid=world["sid"], token=world["token"], reporter_id=world["ids"]["reporter"], cert=world["cert"])
+    return url.format(sid=world["sid"], token=world["token"], reporter_id=world["ids"]["reporter"], cert=world["cert"], job=world["job"])
 
 
 def _denied(response) -> bool:
