@@ -26,6 +26,8 @@ class QualityArgs(Schema):
     period = fields.String(required=True, validate=validate.Length(min=1, max=40))
     include = fields.String(load_default="", validate=validate.OneOf(["", "submitted"]))
     tier = fields.Integer(strict=True, load_default=None, allow_none=True)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000),
+                          metadata={"description": "100 flags a page, furthest out first"})
 
 
 class FlagOut(Schema):
@@ -50,6 +52,9 @@ class QualityOut(Schema):
     period = fields.String()
     tier = fields.Integer()
     checked = fields.Integer(metadata={"description": "values judged"})
+    total = fields.Integer(metadata={"description": "flags the caller may see, on every page"})
+    page = fields.Integer()
+    pages = fields.Integer()
     flags = fields.List(fields.Nested(FlagOut))
 
 
@@ -61,12 +66,13 @@ class QualityOut(Schema):
 @blp.alt_response(422, schema=ApiErrorSchema)
 def quality(args):
     v = svc.scan_or_job(user=current_user, regime=args["regime"], period=args["period"], tier=args["tier"],
-                        basis="latest" if args["include"] == "submitted" else "approved")
+                        basis="latest" if args["include"] == "submitted" else "approved", page=args["page"])
     if not isinstance(v, svc.QualityView):  # a large period: running off the request — ask again
         from flask import jsonify
 
         return jsonify({"job": v.id, "status": v.status, "step": v.step}), 202
-    return {"regime": v.regime.code, "period": v.period.key, "tier": v.tier, "checked": v.checked, "flags": [
+    return {"regime": v.regime.code, "period": v.period.key, "tier": v.tier, "checked": v.checked, "total": v.total, "page": v.page,
+            "pages": v.pages, "flags": [
         {"agency": f.agency, "agency_name": f.agency_name, "indicator": f.indicator, "indicator_name": f.indicator_name,
          "disaggregation_key": f.dkey, "value": _s(f.value), "expected": _s(f.expected), "score": f.score, "basis": f.basis,
          "own_change": f.own_change, "peer_change": f.peer_change, "reason": f.reason, "explanation": f.explanation,

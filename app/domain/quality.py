@@ -194,10 +194,9 @@ def judge(f: Features, groups: np.ndarray, points: np.ndarray, threshold: float 
 
     inv = pd.factorize(groups)[0]
     size = np.bincount(inv)
-    first = np.full(len(size), n)
-    np.minimum.at(first, inv, np.arange(n))
     in_big = (size >= 5)[inv]  # groups of under five units are not compared
-    g_floor = floor[first]
+    g_floor = np.empty(len(size))
+    g_floor[inv] = floor  # one indicator per group: one floor
     with np.errstate(invalid="ignore", divide="ignore"):
         stats = _robust_groups([deviation, f.m1, f.m2], inv, g_floor, 5)
         med, spread = stats[0]

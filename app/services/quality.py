@@ -79,7 +79,10 @@ class QualityView:
     tier: int
     basis: str
     checked: int  # how many values were judged
-    flags: list[Flag]
+    flags: list[Flag]  # those of the page asked for (all when no page was asked)
+    total: int = 0  # flags the reader may see, on every page
+    page: int = 1
+    pages: int = 1
 
 
 def _analyst(user: User) -> str | None:
@@ -99,14 +102,14 @@ def _resolve(user: User, regime: str, period: str, basis: str, tier: int | None)
     return scope, r, definition, cat, p, (tier if tier in tiers else tiers[0])
 
 
-def scan(*, user: User, regime: str, period: str, basis: str = "approved", tier: int | None = None) -> QualityView:
+def scan(*, user: User, regime: str, period: str, basis: str = "approved", tier: int | None = None, page: int | None = None) -> QualityView:
     """Every reported value of a tier judged against its own history and its peers (one query)."""
     scope, r, definition, cat, p, tier = _resolve(user, regime, period, basis, tier)
     checked, found = findings(r.id, definition, cat, p, tier, basis)
-    return _view(scope, r, cat, p, tier, basis, checked, found)
+    return _view(scope, r, cat, p, tier, basis, checked, found, page)
 
 
-def scan_or_job(*, user: User, regime: str, period: str, basis: str = "approved", tier: int | None = None):
+def scan_or_job(*, user: User, regime: str, period: str, basis: str = "approved", tier: int | None = None, page: int | None = None):
     """The pass in the request when the period is small enough (`QUALITY_INTERACTIVE_VALUES`); else
     a background job (shared by everyone asking for the same figures) — returns the job while it
     runs, the view once it is done."""
@@ -117,16 +120,16 @@ def scan_or_job(*, user: User, regime: str, period: str, basis: str = "approved"
 
     scope, r, definition, cat, p, tier = _resolve(user, regime, period, basis, tier)
     if basis == store.BASIS and (stored := store.stored_pass(r.id, cat, p.key, tier)) is not None:
-        return _view(scope, r, cat, p, tier, basis, *stored)  # the kept features: the period only, any size
+        return _view(scope, r, cat, p, tier, basis, *stored, page)  # the kept features: the period only, any size
     if _values_in(r.id, p.key, tier, basis) <= current_app.config.get("QUALITY_INTERACTIVE_VALUES", 100_000):
-        return _view(scope, r, cat, p, tier, basis, *findings_from_history(r.id, definition, cat, p, tier, basis))
+        return _view(scope, r, cat, p, tier, basis, *findings_from_history(r.id, definition, cat, p, tier, basis), page)
     job = jobs.enqueue(kind="quality", user=user, args={"regime": r.code, "period": p.key, "basis": basis, "tier": tier,
                                                         "stamp": _stamp(r.code, p.key)})
     db.session.commit()
     if job.status != "done":
         return job
     stored = json.loads((jobs.storage_dir() / job.result_path).read_bytes())
-    return _view(scope, r, cat, p, tier, basis, stored["checked"], stored["found"])
+    return _view(scope, r, cat, p, tier, basis, stored["checked"], stored["found"], page)
 
 
 def _values_in(regime_id: int, period_key: str, tier: int, basis: str) -> int:
@@ -171,11 +174,24 @@ def findings_from_history(regime_id: int, definition, cat, p, tier: int, basis: 
     return len(cells), out
 
 
-def _view(scope, r, cat, p, tier: int, basis: str, checked: int, found: list[dict]) -> QualityView:
-    """The flags a reader may see (their province, or all), with names, the report and any follow-up."""
-    codes = {f["agency"] for f in found}
+PAGE = 100  # flags per page, furthest out first
+
+
+def _view(scope, r, cat, p, tier: int, basis: str, checked: int, found: list[dict], page: int | None = None) -> QualityView:
+    """The flags a reader may see (their province, or all), with names, the report and any follow-up
+    — of one page of PAGE when `page` is given (a period of ten million values can flag thousands)."""
+    if scope is not None:
+        codes = {f["agency"] for f in found if f["province"] != scope}
+        moved = {a.code: a for a in db.session.scalars(select(Agency).where(Agency.code.in_(codes)))} if codes else {}
+        found = [f for f in found if f["province"] == scope or _province_now(moved.get(f["agency"])) == scope]
+    total = len(found)
+    pages = max(1, -(-total // PAGE))
+    if page is not None:
+        page = min(max(1, page), pages)
+        found = found[(page - 1) * PAGE:page * PAGE]
+    mine = found
+    codes = {f["agency"] for f in mine}
     agencies = {a.code: a for a in db.session.scalars(select(Agency).where(Agency.code.in_(codes)))} if codes else {}
-    mine = [f for f in found if scope is None or f["province"] == scope or _province_now(agencies.get(f["agency"])) == scope]
     subs = _submissions(r.id, p.key, {f["agency"] for f in mine}, agencies)
     follow = _follow_ups(r.id, p.key, {f["agency"] for f in mine}, agencies)
     flags = []
@@ -186,7 +202,7 @@ def _view(scope, r, cat, p, tier: int, basis: str, checked: int, found: list[dic
                           d.unit, f["dkey"], Decimal(f["value"]), None if f["expected"] is None else Decimal(f["expected"]), f["score"],
                           f["basis"], f["own"], f["peer"], f["points"], f["comment"], subs.get(f["agency"]),
                           follow.get((a.id if a else 0, f["indicator"], f["dkey"]))))
-    return QualityView(r, p, tier, basis, checked, flags)
+    return QualityView(r, p, tier, basis, checked, flags, total, page or 1, pages if page is not None else 1)
 
 
 def _province_now(agency: Agency | None) -> str | None:

@@ -232,16 +232,23 @@ def stored_pass(regime_id: int, cat, period_key: str, tier: int) -> tuple[int, l
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     owner = np.searchsorted(starts, [x.row for x in found], side="right") - 1
     flagged = {rows[j][0]: j for j in set(owner.tolist())}
-    cells, notes = {}, {}
+    cells, notes, split = {}, {}, {}
     for code, text, noted in db.session.execute(select(q.agency_code, q.cells, q.notes).where(
             q.regime_id == regime_id, q.period_key == period_key, q.agency_code.in_(list(flagged)))):
-        cells[flagged[code]] = text.split("\n")
+        cells[flagged[code]] = split.get(text) or split.setdefault(text, text.split("\n"))  # most reports share one form
         notes.update({(flagged[code], ind): note for ind, note in (json.loads(noted) if noted else {}).items()})
     out = []
     for x, j in zip(found, owner.tolist(), strict=True):
         ind, key = cells[j][x.row - int(starts[j])].split("\t")
         out.append(finding(rows[j][0], ind, key, rows[j][3], x, bool(points[x.row]), notes.get((j, ind), "") if not key else ""))
     return int(sizes.sum()), out
+
+
+def _text(x: float) -> str:
+    """A figure as exact decimal text, whole numbers without a fraction ("1234", "12.5")."""
+    if abs(x) < 1e15 and x == int(x):  # (not for inf or NaN: the comparison fails first)
+        return str(int(x))
+    return repr(x)
 
 
 def _binary_rows(query) -> list[tuple]:
@@ -258,8 +265,6 @@ def _binary_rows(query) -> list[tuple]:
 
 def finding(code: str, ind: str, dkey: str, province: str, x: rules.Finding, pts: bool, comment: str) -> dict:
     """A flagged cell as plain data (what the page, the API and a stored job result show)."""
-    from .quality import _dec
-
-    return {"agency": code, "indicator": ind, "dkey": dkey, "province": province, "value": str(_dec(x.value)),
-            "expected": None if x.expected is None else str(_dec(x.expected, 0 if not pts else 1)),
+    return {"agency": code, "indicator": ind, "dkey": dkey, "province": province, "value": _text(x.value),
+            "expected": None if x.expected is None else _text(round(x.expected, 1 if pts else 0)),
             "score": round(x.score, 1), "basis": x.basis, "own": x.own_change, "peer": x.peer_change, "points": pts, "comment": comment}

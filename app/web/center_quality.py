@@ -28,7 +28,9 @@ def _arg(name: str, size: int = 40) -> str:
 def center_quality(regime, period):
     basis = "latest" if request.args.get("include") == "submitted" else "approved"
     tier = _arg("tier", 3)
-    view = svc.scan_or_job(user=current_user, regime=regime, period=period, basis=basis, tier=int(tier) if tier.isdigit() else None)
+    page = _arg("page", 6)
+    view = svc.scan_or_job(user=current_user, regime=regime, period=period, basis=basis, tier=int(tier) if tier.isdigit() else None,
+                           page=int(page) if page.isdigit() else 1)
     if not isinstance(view, svc.QualityView):  # a large period: the pass runs off the request; this page follows it
         return render_template("center/quality_job.html", job=view, regime=regime, period=period), 202
     return render_template("center/quality.html", q=view, form=EmptyForm(), include=request.args.get("include", ""),

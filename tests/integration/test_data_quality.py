@@ -327,3 +327,26 @@ def test_the_features_command_fills_them_for_reports_approved_before(seeded, run
     assert store.stored_pass(regime.id, cat, CHECKED, 0) == before
     bad = runner.invoke(args=["aggregate", "quality", "--regime", "NOPE"])
     assert bad.exit_code != 0 and "Không có chế độ báo cáo" in bad.output and "Traceback" not in bad.output
+
+
+def test_a_period_with_many_flags_is_read_page_by_page(seeded, app, client, auth):
+    analyst = user("phantich.vpcp")
+    whole = svc.scan(user=analyst, regime="BCT-BANLE", period=CHECKED)
+    old = svc.PAGE
+    svc.PAGE = 2
+    try:
+        first = svc.scan(user=analyst, regime="BCT-BANLE", period=CHECKED, page=1)
+        last = svc.scan(user=analyst, regime="BCT-BANLE", period=CHECKED, page=99)  # past the end: the last page
+        assert first.total == len(whole.flags) and first.pages == -(-len(whole.flags) // 2) and last.page == first.pages
+        assert [(f.agency, f.indicator) for f in first.flags] == [(f.agency, f.indicator) for f in whole.flags[:2]]
+        assert [(f.agency, f.indicator) for f in last.flags] == [(f.agency, f.indicator) for f in whole.flags[(last.page - 1) * 2:]]
+        auth.login("phantich.vpcp")
+        html = client.get(f"/center/BCT-BANLE/{CHECKED}/quality?page=2").get_data(as_text=True)
+        assert 'data-testid="quality-pages"' in html and f"Trang 2 / {first.pages}" in html and 'rel="prev"' in html
+        assert client.get(f"/center/BCT-BANLE/{CHECKED}/quality?page=abc").status_code == 200  # a bad page: the first
+        token = {"Authorization": "Bearer " + __import__("app.services.users", fromlist=["x"]).issue_token(user=analyst)}
+        body = client.get(f"/api/v1/quality?regime=BCT-BANLE&period={CHECKED}&page=2", headers=token).get_json()
+        assert body["page"] == 2 and body["total"] == len(whole.flags) and len(body["flags"]) == 2
+        assert client.get(f"/api/v1/quality?regime=BCT-BANLE&period={CHECKED}&page=0", headers=token).status_code == 422
+    finally:
+        svc.PAGE = old
