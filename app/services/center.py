@@ -171,11 +171,21 @@ def view(*, user: User, regime: str, period: str, unit: str = NATION, units: str
     version = r.current_version
     definition, cat = regime_definition(version)
     p = _period(definition, period)
-    shown = None if child_indicators is None else sorted(set(child_indicators))
+    shown = None if child_indicators is None or unit == NATION else sorted(set(child_indicators))
+    if shown is not None or not _keeps(unit):  # an agency's own view, or a page's choice of columns: computed each time
+        return _compute(r, version, definition, cat, p, unit, units, basis, tier, shown)
     keys = [p.key, p.previous().key, p.same_period_last_year().key]
-    key = center_cache.key_of("view", version.id, version.content_hash, p.key, unit, units, basis, tier, shown)
-    data = center_cache.cached(key, r.id, keys, lambda: pack(_compute(r, version, definition, cat, p, unit, units, basis, tier, shown)))
+    key = center_cache.key_of("view", version.id, version.content_hash, p.key, unit, units, basis, tier)
+    data = center_cache.cached(key, r.id, keys, lambda: pack(_compute(r, version, definition, cat, p, unit, units, basis, tier, None)))
     return unpack(data, regime=r, version=version, definition=definition, catalogue=cat, period=p, unit=unit, units=units, basis=basis)
+
+
+def _keeps(unit: str) -> bool:
+    """The views kept (center_cache): the nation's, the ministries' and each province's — a few
+    dozen units, the costly ones; an agency's own view is cheap and there are thousands."""
+    if unit in (NATION, CENTRAL):
+        return True
+    return db.session.scalar(select(Agency.level).where(Agency.code == unit)) == Level.PROVINCE.value
 
 
 def _compute(r: Regime, version: RegimeVersion, definition: RegimeDef, cat: Catalogue, p: Period, unit: str, units: str, basis: str,

@@ -320,6 +320,11 @@ def prune(*, days: int | None = None) -> int:
         job.result_path = ""
         n += 1
     db.session.commit()
+    cut = before.timestamp()
+    for kept in (storage_dir() / "inputs").glob("*.bin"):  # files imported by a job (import_jobs.py)
+        if kept.stat().st_mtime < cut:
+            kept.unlink(missing_ok=True)
+            n += 1
     return n
 
 

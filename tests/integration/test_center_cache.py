@@ -123,3 +123,16 @@ def test_old_kept_views_are_dropped(app, analyst):
     assert center_cache.prune() == 0
     db.session.execute(CenterView.__table__.update().values(made_at=datetime.now(UTC) - timedelta(days=31)))
     assert center_cache.prune() == 1
+
+
+def test_only_the_costly_views_are_kept(app, analyst, computed):
+    """The nation's and the provinces' views are kept; an agency's own view (thousands of them) and
+    a page's own choice of columns are computed each time — a reader cannot fill the table by
+    varying them."""
+    load_history()
+    page_view(app, user=analyst, regime="VPCP-TTHC", period="2025-Q1", unit="T01-63")  # a province (of the time)
+    assert db.session.scalar(select(func.count()).select_from(CenterView)) == 1
+    page_view(app, user=analyst, regime="VPCP-TTHC", period="2025-Q1", unit="T01-63", child_indicators=["TTHC_NHAN_TONG"])
+    page_view(app, user=analyst, regime="VPCP-TTHC", period="2025-Q1", unit="T01-63", child_indicators=["TTHC_DAGQ_QUAHAN"])
+    assert db.session.scalar(select(func.count()).select_from(CenterView)) == 1
+    assert len(computed) == 3

@@ -77,3 +77,20 @@ def test_the_admin_page_and_the_cli(app, client, auth, runner):
     auth.logout()
     auth.login("phantich.vpcp")
     assert client.get("/admin/jobs").status_code in (302, 403)
+
+
+def test_files_kept_for_import_jobs_are_removed_after_the_retention(app):
+    import os
+    import time
+
+    from app.services import jobs
+
+    inputs = jobs.storage_dir() / "inputs"
+    inputs.mkdir(exist_ok=True)
+    old, new = inputs / "a.bin", inputs / "b.bin"
+    old.write_bytes(b"x")
+    new.write_bytes(b"y")
+    past = time.time() - 8 * 86400
+    os.utime(old, (past, past))
+    jobs.prune(days=7)
+    assert not old.exists() and new.exists()
