@@ -4,13 +4,9 @@ queue the mail and the in-app notifications in the same transaction, then delive
 SMTP with retries and back-off."""
 from __future__ import annotations
 
-import email.policy
-import smtplib
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from email.message import EmailMessage
 
 from flask import current_app
 from sqlalchemy import func, or_, select, update
@@ -22,7 +18,7 @@ from app import faults
 from app.adapters.mail import render as render_template
 from app.domain import reminders as rules
 from app.domain.catalogue import RegimeDef
-from app.domain.contacts import check_email, one_line
+from app.domain.contacts import one_line
 from app.domain.deadlines import VN_TZ, compute_deadline
 from app.domain.hierarchy import obligations
 from app.domain.periods import Frequency, Period
@@ -44,9 +40,7 @@ from app.models.base import utcnow
 from . import agencies as agency_svc
 from .catalogue import regime_definition
 from .errors import Forbidden, Invalid
-
-BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))  # then failed
-MAX_ATTEMPTS = len(BACKOFF) + 1
+from .mail_delivery import DeliveryResult, deliver  # noqa: F401 — delivery lives beside; callers use reminders.deliver
 
 
 # ------------------------------------------------------------------------------------- gather
@@ -302,135 +296,6 @@ def _chunks(items: list, size: int):
 
 
 # -------------------------------------------------------------------------------------- deliver
-@dataclass
-class DeliveryResult:
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-
-
-def deliver(*, now: datetime | None = None, limit: int = 1000) -> DeliveryResult:
-    """Send queued mail. Each message is leased first, so two deliverers never send the same one;
-    a refused message is retried with back-off and marked failed after its last attempt; one bad
-    recipient never blocks the others."""
-    now = now or utcnow()
-    token = uuid.uuid4().hex
-    db.session.execute(update(MailMessage).where(MailMessage.status == "sending", MailMessage.lease_until < now)
-                       .values(status="pending", lease=None))
-    ids = db.session.scalars(select(MailMessage.id).where(MailMessage.status == "pending", MailMessage.next_attempt_at <= now)
-                             .order_by(MailMessage.id).limit(limit)).all()
-    if ids:
-        db.session.execute(update(MailMessage).where(MailMessage.id.in_(ids), MailMessage.status == "pending")
-                           .values(status="sending", lease=token, lease_until=now + timedelta(minutes=10)))
-    db.session.commit()
-    ids = db.session.scalars(select(MailMessage.id).where(MailMessage.lease == token, MailMessage.status == "sending")
-                             .order_by(MailMessage.id)).all()
-    result = DeliveryResult()
-    if not ids:
-        return result
-    connections = max(1, min(current_app.config.get("MAIL_CONNECTIONS", 1), len(ids) // 50 + 1))
-    if connections == 1 or db.engine.dialect.name != "postgresql":  # SQLite: one writer at a time anyway
-        _send(ids, now, result)
-        return result
-    # several SMTP connections, each with its own database session: the leased messages split between
-    # them, each still marked sent in its own commit the moment the server accepts it (never twice)
-    import threading
-
-    app = current_app._get_current_object()
-    parts = [ids[i::connections] for i in range(connections)]
-    results = [DeliveryResult() for _ in parts]
-
-    def work(part, out):
-        with app.app_context():
-            try:
-                _send(part, now, out)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=work, args=(part, out)) for part, out in zip(parts, results, strict=True)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for r in results:
-        result.sent, result.retried, result.failed = result.sent + r.sent, result.retried + r.retried, result.failed + r.failed
-    return result
-
-
-def _send(ids: list[int], now: datetime, result: DeliveryResult) -> None:
-    """Send leased messages over one SMTP connection."""
-    batch = db.session.scalars(select(MailMessage).where(MailMessage.id.in_(ids)).order_by(MailMessage.id)).all()
-    cfg = current_app.config
-    try:
-        smtp = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=cfg["MAIL_TIMEOUT"])
-        if cfg["MAIL_USE_TLS"]:
-            smtp.starttls()
-        if cfg["MAIL_USERNAME"]:
-            smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"] or "")
-    except (OSError, smtplib.SMTPException) as exc:
-        for m in batch:
-            _retry(m, now, f"không kết nối được máy chủ thư: {exc}", result)
-        db.session.commit()
-        return
-    try:
-        for m in batch:
-            try:
-                smtp.send_message(_message(m, cfg["MAIL_SENDER"]))
-                m.status, m.sent_at, m.attempts, m.lease = "sent", utcnow(), m.attempts + 1, None
-                db.session.commit()  # at once: a crash must not leave sent mail marked "sending" (resent later)
-                result.sent += 1
-                faults.point("deliver.marked")  # crash tests: between two messages
-            except smtplib.SMTPServerDisconnected as exc:
-                _retry(m, now, str(exc), result)
-                smtp = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=cfg["MAIL_TIMEOUT"])
-            except (smtplib.SMTPException, OSError) as exc:
-                _retry(m, now, str(exc), result)
-            except Exception as exc:  # noqa: BLE001 — a message that cannot be built (bad address, header) fails alone
-                m.attempts, m.lease, m.status = m.attempts + 1, None, "failed"
-                m.last_error = f"không tạo được thư: {exc}"[:1000]
-                result.failed += 1
-            db.session.commit()
-    finally:
-        db.session.commit()
-        try:
-            smtp.quit()
-        except (smtplib.SMTPException, OSError):
-            pass
-
-
-def _retry(m: MailMessage, now: datetime, error: str, result: DeliveryResult) -> None:
-    m.attempts += 1
-    m.last_error = error[:1000]
-    m.lease = None
-    if m.attempts >= MAX_ATTEMPTS:
-        m.status = "failed"
-        result.failed += 1
-    else:
-        m.status = "pending"
-        m.next_attempt_at = now + BACKOFF[m.attempts - 1]
-        result.retried += 1
-
-
-# Long Vietnamese subjects: the default folding drops the space between two RFC 2047 encoded
-# words ("mức bán" → "mứcbán"); lines of up to 998 characters keep them whole.
-MAIL_POLICY = email.policy.SMTP.clone(max_line_length=998)
-
-
-def _message(m: MailMessage, sender: str) -> EmailMessage:
-    msg = EmailMessage(policy=MAIL_POLICY)
-    msg["Subject"] = one_line(m.subject, 500)
-    msg["From"] = sender
-    msg["To"] = check_email(m.to_address)  # stored before addresses were checked? refused here, that message only
-    # stable per message: if a crash falls between the server's "250 OK" and our commit, the resent
-    # copy carries the same Message-ID, which mail clients treat as the same message
-    domain = sender.rsplit("@", 1)[-1].strip(" >") or "baocao.local"
-    msg["Message-ID"] = f"<baocao-mail-{m.id}@{domain}>"
-    msg.set_content(m.body_text)
-    msg.add_alternative(m.body_html, subtype="html")
-    return msg
-
-
-# ------------------------------------------------------------------------------ notifications
 def unread_count(*, user: User) -> int:
     return db.session.scalar(select(func.count()).select_from(Notification)
                              .where(Notification.user_id == user.id, Notification.read_at.is_(None))) or 0

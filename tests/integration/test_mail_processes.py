@@ -1,0 +1,59 @@
+"""Mail delivery over several SMTP connections, each from its own process (PostgreSQL): every
+queued message reaches the server exactly once and is marked sent; one refused address is retried
+alone. Runs the app on a database of its own (the delivering processes cannot see the suite's
+rolled-back transaction)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+pytestmark = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+                                reason="several delivering processes need PostgreSQL")
+
+
+def test_several_processes_deliver_each_message_once(database, tmp_path):
+    from aiosmtpd.controller import Controller
+    from flask_migrate import upgrade
+    from sqlalchemy import func, insert, select
+
+    from app import create_app
+    from app.extensions import db
+    from app.models import MailMessage, ReminderEvent
+    from app.models.base import utcnow
+    from app.services import reminders
+    from tests.conftest import MailBox, free_port
+
+    box = MailBox()
+    box.refuse.add("bad@xa.baocao.local")
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": database, "INSTANCE_DIR": str(tmp_path), "SECRET_KEY": "mail-test-0123456789abcdef",
+                          "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "MAIL_USE_TLS": False, "MAIL_USERNAME": None,
+                          "MAIL_CONNECTIONS": 3})
+        with app.app_context():
+            upgrade(directory=os.path.join(os.path.dirname(__file__), "..", "..", "app", "migrations"))
+            event = ReminderEvent(kind="reminder", regime_code="X", period_key="2026-M11", agency_code="A", step=0)
+            db.session.add(event)
+            db.session.flush()
+            now = utcnow()
+            addresses = [f"xa{i:03d}@xa.baocao.local" for i in range(180)] + ["bad@xa.baocao.local"]
+            db.session.execute(insert(MailMessage), [
+                {"event_id": event.id, "to_address": a, "subject": f"Nhắc hạn báo cáo số {i}", "body_text": "Kính gửi", "body_html": "<p>Kính gửi</p>",
+                 "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now} for i, a in enumerate(addresses)])
+            db.session.commit()
+            result = reminders.deliver(now=now)
+            assert (result.sent, result.retried, result.failed) == (180, 1, 0)
+            received = [m["To"] for _rcpt, m in box.messages]
+            assert len(received) == 180 and len(set(received)) == 180  # every message once
+            assert len({m["Message-ID"] for _rcpt, m in box.messages}) == 180
+            by_status = dict(db.session.execute(select(MailMessage.status, func.count()).group_by(MailMessage.status)).all())
+            assert by_status == {"sent": 180, "pending": 1}
+            again = reminders.deliver(now=now)  # nothing leased twice: the refused one waits for its back-off
+            assert (again.sent, again.retried) == (0, 0) and len(box.messages) == 180
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        controller.stop()
