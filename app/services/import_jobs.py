@@ -49,6 +49,9 @@ def _import(job: Job, progress: jobs.Progress) -> jobs.Result:
     progress(f"Đang đọc tệp {a['format'].upper()} ({a['bytes']:,} byte)".replace(",", "."))
     body = (jobs.storage_dir() / "inputs" / f"{a['input']}.bin").read_bytes()
     who = db.session.get(User, job.requested_by_id)
+    if who is None or not who.active:  # rights are checked when the job runs, against what is stored then
+        raise jobs.Refused("Tài khoản đã yêu cầu nhập tệp này không còn hoạt động — không nhập",
+                           json.dumps({"error": {"message": "account inactive", "details": []}}).encode())
     try:
         if a["format"] == "sdmx":
             result = interchange.import_sdmx(user=who, text=body.decode("utf-8-sig", errors="replace"), dry_run=a["dry_run"], commit=False)

@@ -329,3 +329,22 @@ def test_a_job_killed_mid_import_leaves_nothing_and_its_retry_imports_once(app, 
     assert jobs.run(job.id) == "done"
     sub = db.session.query(Submission).one()
     assert len(sub.versions) == 1
+
+
+def test_an_import_job_of_an_account_disabled_meanwhile_imports_nothing(app, monkeypatch):
+    from app.models import Job, Submission
+    from app.services import import_jobs, jobs
+    from tests.helpers import retail_values
+
+    reporter = user("canbo.sct")
+    with monkeypatch.context() as m:
+        m.setattr(jobs, "_dispatch", lambda job, delay=0: None)  # queued now, run later (as a worker would)
+        job = import_jobs.enqueue_import(user=reporter, fmt="sdmx", regime="", body=sdmx_rows(retail_values()).encode(),
+                                         content_type="text/csv", dry_run=False)
+        db.session.commit()
+    reporter.active = False
+    db.session.commit()
+    assert jobs.run(job.id) == "failed"
+    job = db.session.get(Job, job.id)
+    assert job.attempts == 1 and "không còn hoạt động" in job.error
+    assert db.session.query(Submission).count() == 0
