@@ -236,15 +236,8 @@ def judge(f: Features, groups: np.ndarray, points: np.ndarray, threshold: float 
 
 
 def _as_changes(d: np.ndarray, y_now: np.ndarray, point: np.ndarray) -> np.ndarray:
-    """_as_change for many cells at once (NaN stays NaN)."""
+    """Changes on the measuring scale as people read them (NaN stays NaN): points for percentages,
+    else a ratio − 1 (exact for large figures, where arcsinh is a logarithm)."""
     base = np.sinh(y_now - d)
     ratio = np.where(base != 0, np.sinh(y_now) / np.where(base != 0, base, 1) - 1, np.inf)
     return np.where(point, d, np.where(np.isnan(d), np.nan, ratio))
-
-
-def _as_change(d: float, y_now: float, point: bool) -> float:
-    """A change on the measuring scale as people read it: points for percentages, else a ratio − 1
-    (exact for large figures, where arcsinh is a logarithm)."""
-    if point:
-        return float(d)
-    return float(np.sinh(y_now) / np.sinh(y_now - d) - 1) if np.sinh(y_now - d) != 0 else float("inf")
