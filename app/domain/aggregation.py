@@ -137,8 +137,23 @@ def in_points(ind: IndicatorDef) -> bool:
     return ind.aggregation == "ratio" or ind.value_type == "percent" or ind.unit.strip() in ("%", "phần trăm")
 
 
+def has_value(ind: IndicatorDef, cells: Cells, key: str = "") -> bool:
+    """Whether `value` would give a figure — without computing it (thousands of units × indicators
+    per national view)."""
+    if ind.value_type == "text" or ind.aggregation == "none":
+        return False
+    if ind.aggregation == "ratio":
+        return value(ind, cells, key) is not None  # a zero denominator has no figure
+    p = cells.get((ind.code, key))
+    if p is None or not p.n:
+        return False
+    if ind.aggregation in ("sum", "average"):
+        return p.total is not None
+    return {"min": p.minimum, "max": p.maximum, "latest": p.latest}.get(ind.aggregation) is not None
+
+
 def _units_with(ind: IndicatorDef, by_unit: Mapping[str, Cells], key: str) -> set[str]:
-    return {u for u, cells in by_unit.items() if value(ind, cells, key) is not None}
+    return {u for u, cells in by_unit.items() if has_value(ind, cells, key)}
 
 
 def compare(ind: IndicatorDef, now: Mapping[str, Cells], before: Mapping[str, Cells], key: str = "",

@@ -176,8 +176,12 @@ def view(*, user: User, regime: str, period: str, unit: str = NATION, units: str
         return _compute(r, version, definition, cat, p, unit, units, basis, tier, shown)
     keys = [p.key, p.previous().key, p.same_period_last_year().key]
     key = center_cache.key_of("view", version.id, version.content_hash, p.key, unit, units, basis, tier)
-    data = center_cache.cached(key, r.id, keys, lambda: pack(_compute(r, version, definition, cat, p, unit, units, basis, tier, None)))
-    return unpack(data, regime=r, version=version, definition=definition, catalogue=cat, period=p, unit=unit, units=units, basis=basis)
+    data, stamps = center_cache.lookup(key, r.id, keys)  # the stamps first: never a view stored with newer ones than its figures
+    if data is not None:
+        return unpack(data, regime=r, version=version, definition=definition, catalogue=cat, period=p, unit=unit, units=units, basis=basis)
+    v = _compute(r, version, definition, cat, p, unit, units, basis, tier, None)
+    center_cache.store(key, r.id, p.key, stamps, pack(v))
+    return v
 
 
 def _keeps(unit: str) -> bool:

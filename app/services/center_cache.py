@@ -17,7 +17,7 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, delete, select, tuple_
@@ -63,21 +63,18 @@ def key_of(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def cached(key: str, regime_id: int, period_keys: Iterable[str], compute: Callable[[], dict]) -> dict:
-    """The stored payload while the stamps of (regime, each period) and of the map hold; else
-    `compute()`, stored for the next reader. A failure to store (two servers storing the same view
-    at once) never fails the reader."""
+def lookup(key: str, regime_id: int, period_keys: Iterable[str]) -> tuple[dict | None, str]:
+    """(the kept payload while the stamps of (regime, each period) and of the map hold — else None,
+    the stamps as they are now: store the view computed next under them)."""
     now_stamps = stamps((regime_id, k) for k in period_keys)
     row = db.session.get(CenterView, key)
     if row is not None and row.stamps == now_stamps:
-        return json.loads(row.payload)
-    payload = compute()
-    _store(key, regime_id, next(iter(period_keys), ""), now_stamps, payload)
-    return payload
+        return json.loads(row.payload), now_stamps
+    return None, now_stamps
 
 
-def _store(key: str, regime_id: int, period: str, now_stamps: str, payload: dict) -> None:
-    """On its own connection, committed at once: a page view (GET) never commits its session. A
+def store(key: str, regime_id: int, period: str, now_stamps: str, payload: dict) -> None:
+    """Keep a computed view for the next reader — on its own connection, committed at once: a page view (GET) never commits its session. A
     view computed inside a transaction that wrote is stored under that transaction's stamps — if it
     rolls back, those stamps never come again. SQLite: only from a reader (a writer holds the one
     write lock), waiting at most 0,2 s; a failure to store never fails the reader."""

@@ -85,3 +85,31 @@ def test_completeness_counts_only_obliged_agencies_and_never_exceeds_100_percent
     assert full.rate == 100
     assert completeness([], status).rate == 0
     assert classify(None, None) == "missing"
+
+
+def test_has_value_agrees_with_value_for_every_rule_and_edge():
+    """has_value() is value() is not None, without computing the figure (the national view asks it
+    for every unit and indicator)."""
+    from decimal import Decimal
+
+    from app.domain import aggregation as rules
+    from app.domain.aggregation import Partial
+    from app.domain.catalogue import IndicatorDef
+
+    def ind(code, aggregation, **kw):
+        return IndicatorDef(code=code, name_vi=code, name_en=code, unit="%" if aggregation == "ratio" else "người", value_type=kw.pop("value_type", "number"),
+                            aggregation=aggregation, **kw)
+
+    cases = [Partial(), Partial(Decimal(0), None), Partial(Decimal(2), Decimal(10), Decimal(1), Decimal(9), None, None),
+             Partial(Decimal(1), Decimal(0), Decimal(0), Decimal(0), None, Decimal(0))]
+    indicators = [ind("A", a) for a in ("sum", "average", "min", "max", "latest", "none")] + [ind("T", "sum", value_type="text")]
+    for i in indicators:
+        for p in cases:
+            cells = {(i.code, ""): p}
+            assert rules.has_value(i, cells) == (rules.value(i, cells) is not None), (i.aggregation, p)
+        assert rules.has_value(i, {}) is False
+    ratio = ind("R", "ratio", numerator=("N",), denominator=("D",), scale=100)
+    for n in cases:
+        for d in cases:
+            cells = {("N", ""): n, ("D", ""): d}
+            assert rules.has_value(ratio, cells) == (rules.value(ratio, cells) is not None)
