@@ -67,17 +67,17 @@ def lookup(key: str, regime_id: int, period_keys: Iterable[str]) -> tuple[dict |
     """(the kept payload while the stamps of (regime, each period) and of the map hold — else None,
     the stamps as they are now: store the view computed next under them)."""
     now_stamps = stamps((regime_id, k) for k in period_keys)
-    row = db.session.get(CenterView, key)
-    if row is not None and row.stamps == now_stamps:
-        return json.loads(row.payload), now_stamps
-    return None, now_stamps
+    # a plain read of the payload, only when the stamps match (no stale payload loaded, no ORM identity map)
+    payload = db.session.scalar(select(CenterView.payload).where(CenterView.key == key, CenterView.stamps == now_stamps))
+    return (json.loads(payload) if payload is not None else None), now_stamps
 
 
 def store(key: str, regime_id: int, period: str, now_stamps: str, payload: dict) -> None:
-    """Keep a computed view for the next reader — on its own connection, committed at once: a page view (GET) never commits its session. A
-    view computed inside a transaction that wrote is stored under that transaction's stamps — if it
-    rolls back, those stamps never come again. SQLite: only from a reader (a writer holds the one
-    write lock), waiting at most 0,2 s; a failure to store never fails the reader."""
+    """Keep a computed view for the next reader — on its own connection, committed at once: a page
+    view (GET) never commits its session. A view computed inside a transaction that wrote is stored
+    under that transaction's stamps — if it rolls back, those stamps never come again. SQLite: only
+    from a reader (a writer holds the one write lock), waiting at most 0,2 s; a failure to store
+    never fails the reader."""
     from app.extensions import _may_write
 
     bind = db.session.get_bind()
