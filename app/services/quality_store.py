@@ -22,6 +22,7 @@ from sqlalchemy import Numeric, String, and_, delete, select, type_coerce
 
 from app.domain import aggregation as agg_rules
 from app.domain import quality as rules
+from app.domain.errors import DomainError
 from app.domain.layout import Layout
 from app.domain.periods import Period
 from app.extensions import db
@@ -156,7 +157,7 @@ def refresh(regime_id: int, period_key: str, tier: int, agency: str) -> None:
     definition, cat = regime_definition(regime.current_version)
     try:
         p = Period.parse(period_key)
-    except Exception:  # noqa: BLE001 — a period the domain does not know has nothing to keep
+    except DomainError:  # a period the domain does not know (an ad hoc key) has nothing to keep
         return
     if p.code is not None:  # thematic and ad hoc reports have no history
         keep(regime_id, definition, cat, p, tier, [agency])
@@ -200,7 +201,7 @@ def rebuild(*, regime: str, periods: list[str] | None = None, progress: Callable
     for i, (key, tier) in enumerate(scopes, 1):
         try:
             p = Period.parse(key)
-        except Exception:  # noqa: BLE001
+        except DomainError:  # not a period of the calendar: nothing to keep
             continue
         total += keep(r.id, definition, cat, p, tier)
         db.session.commit()
