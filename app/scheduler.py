@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from datetime import datetime
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -31,10 +32,20 @@ def _clock() -> datetime:
     return datetime.fromisoformat(frozen) if frozen else datetime.now(VN_TZ)
 
 
-def _app():
-    from app import create_app
+_APP: dict = {}
+_APP_LOCK = threading.Lock()
 
-    return create_app()
+
+def _app():
+    """One app per scheduler process, built once under a lock: the jobs run in threads, and building
+    apps in several threads at once tripped CPython 3.11's parser ("AST constructor recursion depth
+    mismatch" while werkzeug compiled the routes — seen in CI when the three jobs started together)."""
+    with _APP_LOCK:
+        if "app" not in _APP:
+            from app import create_app
+
+            _APP["app"] = create_app()
+        return _APP["app"]
 
 
 def run_reminders() -> None:

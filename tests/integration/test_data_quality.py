@@ -155,7 +155,7 @@ def test_scope_and_bad_input(seeded, app):
     assert db.session.scalar(select(FollowUp).where(FollowUp.id == fu.id)).owner_id == analyst.id
 
 
-def test_quality_pages_kpis_and_small_multiples(seeded, client, auth):
+def test_quality_pages_kpis_small_multiples_and_paging(seeded, client, auth):
     auth.login("phantich.vpcp")
     page = client.get(f"/center/BCT-BANLE/{CHECKED}/quality").get_data(as_text=True)
     (agency, indicator) = next(iter(seeded))
@@ -183,6 +183,7 @@ def test_quality_pages_kpis_and_small_multiples(seeded, client, auth):
     multiples = client.get(f"/center/BCT-BANLE/{CHECKED}/multiples?indicator=BL_TONG").get_data(as_text=True)
     assert multiples.count('data-testid="multiple-') >= 30 and 'stroke-dasharray' in multiples
     assert client.get(f"/center/BCT-BANLE/{CHECKED}/multiples?indicator=NOPE").status_code == 404
+    _many_flags_are_read_page_by_page(client)  # logged in as the analyst
 
 
 def test_the_api_has_the_flags_follow_ups_and_kpis(seeded, client):
@@ -244,7 +245,7 @@ def test_a_large_period_is_checked_off_the_request_and_gives_the_same_flags(seed
         app.config["QUALITY_INTERACTIVE_VALUES"] = 100_000
 
 
-def test_the_kept_features_give_the_pass_over_the_history_and_follow_every_approval(seeded, app):
+def test_the_kept_features_give_the_pass_over_the_history_and_follow_every_approval(seeded, app, runner):
     """The pass from the features kept at approval reads only the period, and flags exactly what
     the pass over the history flags (with what the reporters wrote beside the values); the approval
     of a corrected report keeps its features in the approval's transaction; features from another
@@ -309,15 +310,17 @@ def test_the_kept_features_give_the_pass_over_the_history_and_follow_every_appro
     db.session.execute(QualityFeatures.__table__.delete().where(QualityFeatures.agency_code == "T04.SCT"))
     assert store.stored_pass(regime.id, cat, CHECKED, 0) is None
     assert svc.findings(regime.id, definition, cat, Period.parse(CHECKED), 0, "approved") == kept  # from the history, the same
+    _the_features_command_fills_them_for_reports_approved_before(runner)
 
 
-def test_the_features_command_fills_them_for_reports_approved_before(seeded, runner, app):
+def _the_features_command_fills_them_for_reports_approved_before(runner):
+    """(part of the test above: one demo history per test is what the suite's time allows)"""
     from app.models import QualityFeatures
     from app.services import quality_store as store
 
     regime = db.session.scalar(select(Regime).where(Regime.code == "BCT-BANLE"))
-    _definition, cat = regime_definition(regime.current_version)
-    before = store.stored_pass(regime.id, cat, CHECKED, 0)
+    definition, cat = regime_definition(regime.current_version)
+    before = svc.findings_from_history(regime.id, definition, cat, Period.parse(CHECKED), 0, "approved")
     db.session.execute(QualityFeatures.__table__.delete())
     db.session.commit()
     assert store.stored_pass(regime.id, cat, CHECKED, 0) is None
@@ -329,7 +332,8 @@ def test_the_features_command_fills_them_for_reports_approved_before(seeded, run
     assert bad.exit_code != 0 and "Không có chế độ báo cáo" in bad.output and "Traceback" not in bad.output
 
 
-def test_a_period_with_many_flags_is_read_page_by_page(seeded, app, client, auth):
+def _many_flags_are_read_page_by_page(client):
+    """(part of the pages test: one demo history per test is what the suite's time allows)"""
     analyst = user("phantich.vpcp")
     whole = svc.scan(user=analyst, regime="BCT-BANLE", period=CHECKED)
     old = svc.PAGE
@@ -340,7 +344,6 @@ def test_a_period_with_many_flags_is_read_page_by_page(seeded, app, client, auth
         assert first.total == len(whole.flags) and first.pages == -(-len(whole.flags) // 2) and last.page == first.pages
         assert [(f.agency, f.indicator) for f in first.flags] == [(f.agency, f.indicator) for f in whole.flags[:2]]
         assert [(f.agency, f.indicator) for f in last.flags] == [(f.agency, f.indicator) for f in whole.flags[(last.page - 1) * 2:]]
-        auth.login("phantich.vpcp")
         html = client.get(f"/center/BCT-BANLE/{CHECKED}/quality?page=2").get_data(as_text=True)
         assert 'data-testid="quality-pages"' in html and f"Trang 2 / {first.pages}" in html and 'rel="prev"' in html
         assert client.get(f"/center/BCT-BANLE/{CHECKED}/quality?page=abc").status_code == 200  # a bad page: the first
