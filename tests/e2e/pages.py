@@ -1,4 +1,6 @@
 """Steps shared by the browser tests."""
+from playwright.sync_api import expect
+
 from app.services.seed import DEMO_PASSWORD
 
 
@@ -44,3 +46,9 @@ def fill_elements(page, *, legal_basis: str, content: str, tier_name: str, outli
     page.locator("[data-testid=outline-form] input[name=sec0_code]").fill("I")
     page.locator("[data-testid=outline-form] input[name=sec0_title]").fill(outline_title)
     page.click("[data-testid=save-outline]")
+
+
+def expect_flash(page, text: str) -> None:
+    """A flashed message (success or a late submission's warning) says `text` — waited for: a click
+    returns once the next page starts loading, before its messages are there."""
+    expect(page.locator(".alert").filter(has_text=text).first).to_be_visible()

@@ -1,4 +1,6 @@
 """The foundation as a user meets it, in a real headless Chromium."""
+from playwright.sync_api import expect
+
 from tests.e2e.pages import login
 
 
@@ -10,7 +12,7 @@ def test_a_clerk_logs_in_finds_a_regime_and_reads_its_calendar(page, live_server
     page.fill("input[name=q]", "bán lẻ")
     page.click("text=Lọc")
     rows = page.locator("[data-testid=regimes] tbody tr")
-    assert rows.count() == 1
+    expect(rows).to_have_count(1)
     page.click("text=BCT-BANLE")
     assert "Thời gian chốt số liệu báo cáo" in page.inner_text("[data-testid=elements]")
     page.goto(f"{live_server}/regimes/BCT-BANLE?year=2026#calendar")

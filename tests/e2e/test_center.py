@@ -3,6 +3,7 @@ view, drill-down to a commune and back, history in today's units, completeness."
 import re
 from decimal import Decimal
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.extensions import db
@@ -39,18 +40,19 @@ def test_analyst_drills_down_switches_units_and_checks_completeness(page, live_s
     assert cell(page, "TTHC_NHAN_TONG") == "25" and cell(page, "TTHC_TYLE_DUNGHAN") == "87,0"  # (2 + 18) / 23
     page.click("[data-testid=breadcrumb] >> text=Toàn quốc")
     assert "Toàn quốc" in page.inner_text("[data-testid=center-title]") and cell(page, "TTHC_NHAN_TONG") == "95"
-    assert page.locator("[data-testid=trend-chart]").count() == 1
+    expect(page.locator("[data-testid=trend-chart]")).to_have_count(1)
 
     page.goto(f"{live_server}/center/VPCP-TTHC/2025-Q1")
-    assert page.locator("[data-testid=child-T10-63]").count() == 1  # the provinces of that time
+    expect(page.locator("[data-testid=child-T10-63]")).to_have_count(1)  # the provinces of that time
     page.click("[data-testid=units-current]")
     children = page.inner_text("[data-testid=children]")
-    assert page.locator("[data-testid=child-T10-63]").count() == 0
+    expect(page.locator("[data-testid=child-T10-63]")).to_have_count(0)
     lao_cai = page.inner_text("[data-testid=child-T15]")
     assert "Lào Cai" in lao_cai and re.search(r"\b150\b", lao_cai)  # old Lào Cai 100 + old Yên Bái 50
     assert "Hà Nội" in children and cell(page, "TTHC_NHAN_TONG") == "750"
 
     page.click("[data-testid=completeness-link]")
+    page.locator("[data-testid^=rate-]").first.wait_for()
     rates = [Decimal(t.replace(",", ".").replace("%", "").strip() or "0")
              for t in page.locator("[data-testid^=rate-]").all_inner_texts()]
     assert rates and all(r <= 100 for r in rates)

@@ -9,17 +9,13 @@ import subprocess
 
 from playwright.sync_api import expect
 
-from tests.e2e.pages import login, logout
+from tests.e2e.pages import expect_flash, login, logout
 from tests.helpers import retail_values
 
 PERIOD = "2027-M01"  # a month no other browser test touches (its cut-off starts on 15/12/2026)
 PERIOD_LABEL = "Tháng 1/2027"  # as the inbox shows it
 
 
-
-
-def flashed(page) -> str:
-    return " ".join(page.locator(".alert").all_inner_texts())  # a late submission is flashed as a warning
 
 
 def cell(page, code):
@@ -34,7 +30,7 @@ def _department_reports(page, base, values):
     page.fill("textarea[name='o|I']", "Doanh thu bán lẻ tăng nhờ mùa mua sắm cuối năm")
     page.click("[data-testid=save-button]")
     page.click("[data-testid=submit-button]")
-    assert "đã niêm phong" in flashed(page)
+    expect_flash(page, "đã niêm phong")
     logout(page)
 
 
@@ -43,7 +39,7 @@ def _province_decides_on_department(page, base, reopen=False):
     page.click("[data-testid=nav-inbox]")
     page.locator("[data-testid=inbox-row]", has_text="Sở Công Thương thành phố Hà Nội").filter(has_text=PERIOD_LABEL).locator("text=Xem").click()
     page.click("[data-testid=approve-button]")
-    assert "duyệt" in flashed(page)
+    expect_flash(page, "duyệt")
 
 
 def test_the_chain_from_department_to_ministry(page, live_server):
@@ -56,7 +52,7 @@ def test_the_chain_from_department_to_ministry(page, live_server):
     panel = page.locator("[data-testid=chain-panel]")
     assert "1/1 đơn vị" in panel.inner_text()
     page.click("[data-testid=compile-button]")
-    assert "Đã tổng hợp từ báo cáo của 1/1 đơn vị" in flashed(page)
+    expect_flash(page, "Đã tổng hợp từ báo cáo của 1/1 đơn vị")
     assert cell(page, "BL_HH_01").input_value() == "1.000"
     assert "Sở Công Thương" in page.input_value("textarea[name='o|I']")  # the unit's text under its name
     # override one cell, with its reason; write the synthesis
@@ -69,7 +65,7 @@ def test_the_chain_from_department_to_ministry(page, live_server):
     assert "Sở Công Thương thành phố Hà Nội" in page.inner_text("[data-testid=sources]")
     page.go_back()
     page.click("[data-testid=submit-button]")
-    assert "đã niêm phong" in flashed(page)
+    expect_flash(page, "đã niêm phong")
 
     # the department corrects and resubmits; the province sees that the figures below changed
     page.goto(f"{base}/reports/BCT-BANLE/T01.SCT/{PERIOD}")
@@ -95,7 +91,7 @@ def test_the_chain_from_department_to_ministry(page, live_server):
     page.locator("[data-testid=inbox-row]", has_text="Thành phố Hà Nội").filter(has_text=PERIOD_LABEL).locator("text=Xem").click()
     assert "Số tổng hợp: 1.000" in page.inner_text("[data-testid='compiled-BL_HH_01|']")  # compiled beside the figure sent
     page.click("[data-testid=approve-button]")
-    assert "duyệt" in flashed(page)
+    expect_flash(page, "duyệt")
     logout(page)
 
     # the national center: compiled and primary figures, the difference flagged

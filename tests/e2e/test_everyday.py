@@ -3,7 +3,7 @@ a reporter whose report is returned is told under the bell, follows the notice t
 resubmits from it."""
 from playwright.sync_api import expect
 
-from tests.e2e.pages import login, logout
+from tests.e2e.pages import expect_flash, login, logout
 from tests.helpers import retail_values
 
 PERIOD = "2027-M06"  # a month no other browser test touches, nor the month before it
@@ -45,7 +45,7 @@ def test_a_returned_report_is_told_under_the_bell_and_resubmitted_from_the_notic
         page.locator(f"input[data-cell='{code}|']").fill(str(value))
     page.click("[data-testid=save-button]")
     page.click("[data-testid=submit-button]")
-    assert "đã niêm phong" in flashed(page)
+    expect_flash(page, "đã niêm phong")
     logout(page)
 
     login(page, base, "pheduyet.hn")
@@ -67,6 +67,6 @@ def test_a_returned_report_is_told_under_the_bell_and_resubmitted_from_the_notic
     page.locator("input[data-cell='BL_HH_01|']").fill("1.250")
     page.click("[data-testid=save-button]")
     page.click("[data-testid=submit-button]")
-    assert "đã niêm phong" in flashed(page)
+    expect_flash(page, "đã niêm phong")
     page.click("[data-testid=history-link]")
     expect(page.locator("[data-testid=versions] tbody tr")).to_have_count(2)  # the returned version kept, the new one beside it
