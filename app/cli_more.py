@@ -119,16 +119,19 @@ def jobs_retry(job_id):
 @click.option("--seconds", type=float, default=1.0, help="How long the job waits before it finishes.")
 @click.option("--log", "log_path", default="", help="A file the job appends one line to when it finishes.")
 @click.option("--fail", is_flag=True, help="Make the job fail (to see retries and the reason).")
-def jobs_probe(seconds, log_path, fail):
-    """Enqueue a harmless job: checks that workers take jobs (and, with --log, that each is done once)."""
+@click.option("--count", type=click.IntRange(1, 1000), default=1, help="How many such jobs (one id per line).")
+def jobs_probe(seconds, log_path, fail, count):
+    """Enqueue harmless jobs: checks that workers take jobs (and, with --log, that each is done once)."""
     import uuid
 
     from .extensions import db
     from .services import jobs
 
-    job = jobs.enqueue(kind="probe", args={"seconds": seconds, "log": log_path, "fail": fail, "nonce": uuid.uuid4().hex})
+    made = [jobs.enqueue(kind="probe", args={"seconds": seconds, "log": log_path, "fail": fail, "nonce": uuid.uuid4().hex})
+            for _ in range(count)]
     db.session.commit()
-    click.echo(job.id)
+    for job in made:
+        click.echo(job.id)
 
 
 @jobs_cli.command("worker")

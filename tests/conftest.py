@@ -3,6 +3,7 @@ TEST_DATABASE_URL is set); every test runs inside a transaction that is rolled b
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -53,28 +54,54 @@ class _ConnectionSession(FlaskSession):
         return self.bind
 
 
+@contextmanager
+def bound_session(connection):
+    """db.session bound to `connection` for the block: services' commits become savepoint releases."""
+    original = db.session
+    db.session = db._make_scoped_session(
+        {"bind": connection, "join_transaction_mode": "create_savepoint", "class_": _ConnectionSession})
+    try:
+        yield
+    finally:
+        db.session.remove()
+        db.session = original
+
+
+@pytest.fixture(scope="module")
+def module_connection(app):
+    """A connection whose transaction lasts a module's tests, rolled back after them: data several
+    tests read (fifteen months of history, say) is loaded into it once, by a module-scoped fixture
+    using `bound_session`; each test then runs in a savepoint inside it (`_rollback`)."""
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        try:
+            yield connection
+        finally:
+            outer.rollback()
+            connection.close()
+
+
 @pytest.fixture(autouse=True)
 def _rollback(request):
     """Run each database test in a transaction rolled back afterwards (services' commits become
-    savepoint releases)."""
+    savepoint releases) — a savepoint of the module's transaction when the module shares one."""
     if "app" not in request.fixturenames:
         yield
         return
     app = request.getfixturevalue("app")
     limiter.reset()  # login throttling counts per test
     with app.app_context():
-        connection = db.engine.connect()
-        outer = connection.begin()
-        original = db.session
-        db.session = db._make_scoped_session(
-            {"bind": connection, "join_transaction_mode": "create_savepoint", "class_": _ConnectionSession})
+        shared = "module_connection" in request.fixturenames
+        connection = request.getfixturevalue("module_connection") if shared else db.engine.connect()
+        outer = connection.begin_nested() if shared else connection.begin()
         try:
-            yield
+            with bound_session(connection):
+                yield
         finally:
-            db.session.remove()
-            db.session = original
             outer.rollback()
-            connection.close()
+            if not shared:
+                connection.close()
 
 
 @pytest.fixture

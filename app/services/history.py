@@ -119,16 +119,21 @@ def demo_values(layout: Layout, agency: str, period: str, scale: int = 1000) -> 
     return out
 
 
-def seed_history(*, actor: User, communes_of: tuple[str, ...] = ("T01",), compile_last: int = 2) -> dict[str, int]:
+def seed_history(*, actor: User, communes_of: tuple[str, ...] = ("T01",), compile_last: int = 2,
+                 regimes: tuple[str, ...] | None = None, periods: tuple[str, ...] | None = None) -> dict[str, int]:
     """Approved demo reports (about nine in ten agencies report, one in five late): BCT-BANLE from
     the 34 Departments of Industry and Trade (Aug 2025 – Oct 2026); VPCP-TTHC from the 63 provinces
     of the time (2024 – Q2 2025) and, after the reorganisation, from the departments and the
     communes of `communes_of` (Q3 2025 – Q3 2026). For the last `compile_last` periods of each, the
-    provinces' own reports are compiled from those (the compile chain)."""
+    provinces' own reports are compiled from those (the compile chain). `regimes` and `periods`
+    narrow it (tests that need one regime's few periods)."""
     counts = {}
     plan = [("BCT-BANLE", [f"{y}-M{m:02d}" for y, m in [(2025, m) for m in range(8, 13)] + [(2026, m) for m in range(1, 11)]]),
             ("VPCP-TTHC", [f"{y}-Q{q}" for y in (2024, 2025) for q in range(1, 5)] + ["2026-Q1", "2026-Q2", "2026-Q3"])]
     for code, keys in plan:
+        keys = [k for k in keys if periods is None or k in periods]
+        if regimes is not None and code not in regimes:
+            continue
         regime = db.session.scalar(select(Regime).where(Regime.code == code))
         if regime is None:
             continue

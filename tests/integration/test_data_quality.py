@@ -19,6 +19,7 @@ from app.services import center_kpi, history
 from app.services import quality as svc
 from app.services.catalogue import regime_definition
 from app.services.errors import Forbidden, Invalid, NotFound
+from tests.conftest import bound_session
 
 MONTHS = [f"2025-M{m:02d}" for m in range(8, 13)] + [f"2026-M{m:02d}" for m in range(1, 11)]
 CHECKED = "2026-M10"
@@ -65,9 +66,11 @@ def load_retail_history(actor: User, *, skip_before: int = 3) -> dict[tuple[str,
     return seeded
 
 
-@pytest.fixture
-def seeded(app):
-    return load_retail_history(user("quantri"))
+@pytest.fixture(scope="module")
+def seeded(app, module_connection):
+    """Loaded once for the module's tests (each runs in a savepoint of the module's transaction)."""
+    with app.app_context(), bound_session(module_connection):
+        return load_retail_history(user("quantri"))
 
 
 def test_seeded_slips_are_found_and_the_tet_month_is_not_flagged(seeded):

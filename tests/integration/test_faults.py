@@ -213,7 +213,8 @@ def test_sigkill_mid_rebuild_keeps_the_aggregates_whole(crash_db):
         from app.models import User
         from app.services.history import seed_history
 
-        seed_history(actor=db.session.scalar(select(User).where(User.username == "quantri")), communes_of=(), compile_last=0)
+        seed_history(actor=db.session.scalar(select(User).where(User.username == "quantri")), communes_of=(), compile_last=0,
+                     periods=("2026-M09", "2026-M10", "2026-Q2", "2026-Q3"))  # two periods of each regime
         db.session.remove()
     before = counts(url)
     marker = tmp / "rebuild-fault"

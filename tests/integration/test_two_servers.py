@@ -93,10 +93,13 @@ def test_one_app_server_killed_mid_run_the_other_carries_on_nothing_lost(databas
     assert flask(env, "db", "upgrade", "-d", "app/migrations").returncode == 0
     seeded = flask(env, "seed", "demo", "--no-history")
     assert seeded.returncode == 0, seeded.stderr[-2000:]
-    for agency in CLERKS:
-        made = flask(env, "users", "create", "--username", "clerk_" + agency.replace(".", "_").lower(), "--full-name", f"Cán bộ {agency}",
-                     "--role", "reporter", "--agency", agency, "--password", "mat-khau-dai-2026")
-        assert made.returncode == 0, made.stderr[-1000:]
+    made = subprocess.run([sys.executable, "-c", (  # the six clerks' accounts in one process (a CLI call each took 15 s)
+        "import sys; from wsgi import app; from app.services.users import create_user\n"
+        "with app.app_context():\n"
+        "    for a in sys.argv[1:]:\n"
+        "        create_user(username='clerk_' + a.replace('.', '_').lower(), password='mat-khau-dai-2026',"
+        " full_name='Cán bộ ' + a, role='reporter', agency_code=a)"), *CLERKS], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr[-1000:]
     servers, ports = [], [port(), port()]
     for p in ports:
         servers.append(subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "--workers", "2", "--threads", "2", "--bind",
