@@ -146,8 +146,9 @@ def jobs_worker(concurrency, stalled_after, heartbeat):
 
     if db.engine.dialect.name != "postgresql":
         raise click.ClickException("Trên SQLite các việc chạy ngay trong tiến trình web và bộ lập lịch; không cần worker")
-    from .adapters import queue
+    from .adapters import pdf_render, queue
 
+    pdf_render.warm(current_app.config["PDF_PROCESSES"])  # the PDF renderers started before the first long report
     click.echo(f"Worker {__import__('os').getpid()}: đang chờ việc (Ctrl+C để dừng)")
     queue.worker(current_app._get_current_object(), concurrency=concurrency, stalled_after=stalled_after, heartbeat=heartbeat)
 

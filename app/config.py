@@ -110,9 +110,13 @@ def load_config(env: dict | None = None) -> dict:
         # the data-quality pass runs in the request up to this many values in a period, else as a background job
         "QUALITY_INTERACTIVE_VALUES": _int(env, "QUALITY_INTERACTIVE_VALUES", 100_000, lo=0),  # tests: run each job at once, in the caller's transaction
         "IMPORT_INTERACTIVE_BYTES": _int(env, "IMPORT_INTERACTIVE_BYTES", 2_000_000, lo=0),  # SDMX/DHIS2 files above: imported by a background job
+        "UPLOAD_INTERACTIVE_BYTES": _int(env, "UPLOAD_INTERACTIVE_BYTES", 1_000_000, lo=0),  # Excel workbooks above: read by a background job
         # on the embedded default (SQLite) jobs run in the web process: at most this many at once, this many waiting
         "EXPORT_RENDER_THREADS": _int(env, "EXPORT_RENDER_THREADS", 2, lo=1),
         "EXPORT_RENDER_QUEUE": _int(env, "EXPORT_RENDER_QUEUE", 20, lo=1),
+        # a long PDF's parts are laid out side by side on this many processes (started once, by the
+        # process that renders; 1: in that process)
+        "PDF_PROCESSES": _int(env, "PDF_PROCESSES", min(4, os.cpu_count() or 1), lo=1),
         # digital signatures (docs/operations.md): a time-stamping authority, fetching OCSP/CRLs, a PKCS#11 token or HSM
         "PKI_TSA_URL": env.get("PKI_TSA_URL", ""),
         "PKI_ALLOW_FETCHING": _bool(env, "PKI_ALLOW_FETCHING", False),

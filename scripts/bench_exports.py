@@ -56,6 +56,11 @@ def main() -> None:
         history.seed_history(actor=admin, communes_of=communes_of)
         print(f"demo history loaded in {time.perf_counter() - t:.1f} s")
         analyst = db.session.scalar(select(User).where(User.username == "phantich.vpcp"))
+        from app.adapters import pdf_render
+
+        t = time.perf_counter()
+        pdf_render.warm(app.config["PDF_PROCESSES"])  # as `flask jobs worker` does at start
+        print(f"{app.config['PDF_PROCESSES']} PDF processes started in {time.perf_counter() - t:.2f} s")
         cases = [("one province (Hà Nội), monthly", "BCT-BANLE", "2026-M10", "T01"),
                  ("nation, 34 provinces, charts", "BCT-BANLE", "2026-M10", "CP")]
         if opts.national_tthc:
@@ -74,9 +79,15 @@ def main() -> None:
             t = time.perf_counter()
             exports.pdf(user=analyst, regime=regime, period=period, agency=agency)
             reuse = time.perf_counter() - t
+            for whole in (work / "exports").glob("*.pdf"):
+                whole.unlink()  # the day's copy gone (another day, another signer): the parts are kept
+            t = time.perf_counter()
+            exports.pdf(user=analyst, regime=regime, period=period, agency=agency)
+            parts_kept = time.perf_counter() - t
             target = 2 if agency != "CP" else 10
-            print(f"PDF {label}: median {statistics.median(times):.2f} s, {pages} pages, {len(data):,} bytes "
-                  f"(target < {target} s); asked again: {reuse:.2f} s (reused)")
+            print(f"PDF {label}: median {statistics.median(times):.2f} s (runs {', '.join(f'{x:.2f}' for x in times)}), {pages} pages, "
+                  f"{len(data):,} bytes (target < {target} s); asked again: {reuse:.2f} s (the day's copy); "
+                  f"made again from kept parts: {parts_kept:.2f} s")
         t = time.perf_counter()
         data, _ = exports.xlsx_bytes(user=analyst, regime="BCT-BANLE", period="2026-M10")
         print(f"Excel of the national view: {time.perf_counter() - t:.2f} s, {len(data):,} bytes")

@@ -264,14 +264,9 @@ def import_sdmx(args):
 
 def _queued(job):
     """A file above the interactive size: imported by a background job (202, and where to follow it)."""
-    from flask import jsonify
+    from .jobs import queued
 
-    from app.extensions import db
-
-    from .jobs import as_data
-
-    db.session.commit()
-    return jsonify(as_data(job)), 202, {"Location": f"/api/v1/jobs/{job.id}"}
+    return queued(job)
 
 
 @blp.route("/imports/dhis2", methods=["POST"])

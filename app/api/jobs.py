@@ -33,6 +33,17 @@ def as_data(job) -> dict:
             "attempts": job.attempts, "result_url": f"/api/v1/jobs/{job.id}/result" if job.result_path else None}
 
 
+def queued(job):
+    """A request whose work went to a background job: 202, the job, and where to follow it (the
+    job is committed by the service that queued it or here)."""
+    from flask import jsonify
+
+    from app.extensions import db
+
+    db.session.commit()
+    return jsonify(as_data(job)), 202, {"Location": f"/api/v1/jobs/{job.id}"}
+
+
 @blp.route("/<int:job_id>")
 @blp.response(200, JobOut)
 @blp.alt_response(403, schema=ApiErrorSchema)

@@ -20,6 +20,7 @@ from app.services.errors import Invalid
 
 from . import csrf_for_cookie_sessions, require_login
 from .common import envelope, page_of
+from .jobs import JobOut
 from .schemas import ApiErrorSchema, PageArgs
 
 blp = Blueprint("submissions", __name__, description="Báo cáo gửi — submissions")
@@ -204,12 +205,25 @@ def create(data):
 @blp.arguments(UploadIn, location="form")
 @blp.arguments(UploadFile, location="files")
 @blp.response(201, SubmissionDetail)
+@blp.alt_response(202, schema=JobOut, description="A large workbook: read by a background job")
 @blp.alt_response(422, schema=ApiErrorSchema)
 def upload(form, files):
-    """A filled Excel template; same all-or-nothing contract as the web upload."""
+    """A filled Excel template; same all-or-nothing contract as the web upload. A workbook above
+    UPLOAD_INTERACTIVE_BYTES is read by a background job: 202 and `Location: /api/v1/jobs/<id>`
+    (its result: the version made, or every problem by sheet and cell)."""
+    from app.services import upload_jobs
+
+    from .jobs import queued
+
     f = files["file"]
+    data = f.read()
+    if not upload_jobs.interactive(data):
+        svc.open_report(user=current_user, regime_code=form["regime"], agency_code=form["agency"], period_key=form["period"],
+                        for_write=True)  # scope checked now, against what is stored (and again by the worker)
+        return queued(upload_jobs.enqueue_upload(user=current_user, regime=form["regime"], agency=form["agency"],
+                                                 period=form["period"], data=data, file_name=f.filename or "upload.xlsx", revision=None))
     result = uploads_svc.upload(user=current_user, regime_code=form["regime"], agency_code=form["agency"], period_key=form["period"],
-                        data=f.read(), file_name=f.filename or "upload.xlsx")
+                        data=data, file_name=f.filename or "upload.xlsx")
     return detail(result.submission, [x.as_dict() for x in result.findings])
 
 

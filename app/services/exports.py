@@ -193,10 +193,7 @@ def version_document(report, version) -> Document:
 
 
 def version_pdf(report, version) -> bytes:
-    from weasyprint import HTML
-
-    return HTML(string=render_html(version_document(report, version), report.regime.code),
-                base_url=str(Path(current_app.config["INSTANCE_DIR"]))).write_pdf()
+    return render_pdf(version_document(report, version), report.regime.code)[0]
 
 
 def _subtitle(name: str) -> str:
@@ -284,24 +281,56 @@ def _environment(regime_code: str) -> Environment:
                        autoescape=select_autoescape(["html"]))
 
 
-def render_html(doc: Document, regime_code: str) -> str:
+def render_html(doc: Document, regime_code: str, part: dict | None = None) -> str:
     env = _environment(regime_code)
     name = "report.html" if (Path(current_app.config["CATALOGUE_ROOT"]) / "report_templates" / regime_code / "report.html").exists() \
         else "_pdf/base.html"
-    return env.get_template(name).render(doc=doc)
+    return env.get_template(name).render(doc=doc, part=part)
+
+
+# a part of a long report: about this many table rows, ~8 pages, ~1 s to lay out (smaller parts
+# share the processes more evenly; each part's last page may be part-filled)
+PART_ROWS = 300
+
+
+def parts(doc: Document) -> list[dict]:
+    """The report in parts that lay out independently (app/adapters/pdf_render.py): the report
+    itself, then appendix 1 in groups of whole units and appendix 2 in slices of its list, each
+    about PART_ROWS table rows. A slice starts on a new page, as the appendices do."""
+    out = [{"main": True, "units": [], "agencies": None}]
+    start = 0
+    while start < len(doc.units):
+        end, rows = start, 0
+        while end < len(doc.units) and (end == start or rows + len(doc.units[end]["rows"]) <= PART_ROWS):
+            rows += len(doc.units[end]["rows"]) + 2  # the unit's heading and its table's head
+            end += 1
+        out.append({"main": False, "units": doc.units[start:end], "units_from": start, "units_head": start == 0, "agencies": None})
+        start = end
+    for start in range(0, max(1, len(doc.agencies)), PART_ROWS):
+        out.append({"main": False, "units": [], "agencies": doc.agencies[start:start + PART_ROWS], "agencies_from": start,
+                    "agencies_head": start == 0})
+    return out
+
+
+def render_pdf(doc: Document, regime_code: str) -> tuple[bytes, int]:
+    """The PDF of `doc` (and how many parts had to be laid out): its parts rendered side by side on
+    PDF_PROCESSES processes, each kept under exports/parts by its HTML's hash (an unchanged appendix
+    is laid out once), joined, numbered and footed."""
+    from app.adapters import pdf_render
+
+    htmls = [render_html(doc, regime_code, part) for part in parts(doc)]
+    instance = Path(current_app.config["INSTANCE_DIR"])
+    return pdf_render.document(htmls, footer=doc.footer, base_url=str(instance), cache_dir=instance / "exports" / "parts",
+                               processes=current_app.config.get("PDF_PROCESSES", 1))
 
 
 def pdf(*, user: User, regime: str, period: str, agency: str = aggregation.NATION, units: str = "as_reported") -> tuple[bytes, str, bool]:
     """(PDF bytes, file name, whether it came from the cache). The cache key is the data hash,
     the regime's template and the day (the date line and generation time are printed)."""
-    from weasyprint import HTML
-
     doc, v = build_document(user=user, regime=regime, period=period, agency=agency, units=units)
-    html = render_html(doc, regime)
+    head = render_html(doc, regime, parts(doc)[0])
     db.session.commit()  # the reading is done: end the transaction before the long render holds it open
-    # the template's head, without the footer line: it carries the generation minute, and a cache
-    # key with it missed whenever two requests straddled a minute (a cached copy keeps its own time)
-    template_hash = hashlib.sha256(html.split("<body>", 1)[0].replace(doc.footer, "").encode()).hexdigest()[:12]
+    template_hash = hashlib.sha256(head.split("<body>", 1)[0].encode()).hexdigest()[:12]
     cache = Path(current_app.config["INSTANCE_DIR"]) / "exports"
     cache.mkdir(parents=True, exist_ok=True)
     key = f"{regime}_{v.period.key}_{v.unit}_{units}_{doc.data_hash[:24]}_{template_hash}_{datetime.now(VN_TZ):%Y%m%d}.pdf"
@@ -311,7 +340,7 @@ def pdf(*, user: User, regime: str, period: str, agency: str = aggregation.NATIO
     if cached:
         data = path.read_bytes()
     else:
-        data = HTML(string=html, base_url=str(cache)).write_pdf()
+        data, _rendered = render_pdf(doc, regime)
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(data)
         tmp.replace(path)

@@ -10,7 +10,6 @@ roll-up rebuild as a job "rebuild" the same way.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 
 from flask import current_app
@@ -28,14 +27,7 @@ def interactive(body: bytes) -> bool:
 
 def enqueue_import(*, user: User, fmt: str, regime: str, body: bytes, content_type: str, dry_run: bool) -> Job:
     """Keep the file in the shared storage, queue its import (the caller commits)."""
-    digest = hashlib.sha256(body).hexdigest()
-    inputs = jobs.storage_dir() / "inputs"
-    inputs.mkdir(exist_ok=True)
-    path = inputs / f"{digest}.bin"
-    if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(body)
-        tmp.replace(path)
+    digest = jobs.keep_input(body)
     args = {"format": fmt, "regime": regime, "content_type": content_type[:100], "dry_run": dry_run, "input": digest,
             "bytes": len(body), "user": user.id}
     return jobs.enqueue(kind="import", args=args, user=user, max_attempts=3)
@@ -47,7 +39,7 @@ def _import(job: Job, progress: jobs.Progress) -> jobs.Result:
 
     a = job.args
     progress(f"Đang đọc tệp {a['format'].upper()} ({a['bytes']:,} byte)".replace(",", "."))
-    body = (jobs.storage_dir() / "inputs" / f"{a['input']}.bin").read_bytes()
+    body = jobs.read_input(a["input"])
     who = db.session.get(User, job.requested_by_id)
     if who is None or not who.active:  # rights are checked when the job runs, against what is stored then
         raise jobs.Refused("Tài khoản đã yêu cầu nhập tệp này không còn hoạt động — không nhập",

@@ -70,6 +70,24 @@ def storage_dir() -> Path:
     return path
 
 
+def keep_input(body: bytes) -> str:
+    """A job's input file kept in the shared storage under its SHA-256 (removed after the retention
+    by `prune`); returns the digest the job's arguments name it by."""
+    digest = hashlib.sha256(body).hexdigest()
+    inputs = storage_dir() / "inputs"
+    inputs.mkdir(exist_ok=True)
+    path = inputs / f"{digest}.bin"
+    if not path.exists():
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(body)
+        tmp.replace(path)
+    return digest
+
+
+def read_input(digest: str) -> bytes:
+    return (storage_dir() / "inputs" / f"{digest}.bin").read_bytes()
+
+
 def key_of(kind: str, args: dict) -> str:
     return hashlib.sha256(json.dumps([kind, args], sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:64]
 
@@ -321,10 +339,12 @@ def prune(*, days: int | None = None) -> int:
         n += 1
     db.session.commit()
     cut = before.timestamp()
-    for kept in (storage_dir() / "inputs").glob("*.bin"):  # files imported by a job (import_jobs.py)
-        if kept.stat().st_mtime < cut:
-            kept.unlink(missing_ok=True)
-            n += 1
+    exports = Path(current_app.config["INSTANCE_DIR"]) / "exports"
+    for pattern in (storage_dir() / "inputs").glob("*.bin"), exports.glob("*.pdf"), (exports / "parts").glob("*.pdf"):
+        for kept in pattern:  # files imported by a job (import_jobs.py), rendered reports and their parts (exports.py)
+            if kept.stat().st_mtime < cut:
+                kept.unlink(missing_ok=True)
+                n += 1
     return n
 
 

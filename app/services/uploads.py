@@ -28,8 +28,9 @@ def upload_limits() -> excel.Limits:
 
 
 def upload(*, user: User, regime_code: str, agency_code: str, period_key: str, data: bytes, file_name: str,
-           revision: int | None = None, now: datetime | None = None) -> SaveResult:
-    """A filled Excel template → a new draft version, or nothing at all and every problem."""
+           revision: int | None = None, now: datetime | None = None, commit: bool = True) -> SaveResult:
+    """A filled Excel template → a new draft version, or nothing at all and every problem.
+    `commit=False`: the caller commits (a background upload commits it with its job's end)."""
     report = open_report(user=user, regime_code=regime_code, agency_code=agency_code, period_key=period_key, for_write=True)
     workflow_check(report, now or utcnow())
     try:
@@ -40,7 +41,7 @@ def upload(*, user: User, regime_code: str, agency_code: str, period_key: str, d
     except excel.WorkbookRefused as exc:
         raise Invalid(f"Không nhận tệp “{file_name}”: {exc}", details=[{"code": "file", "message": str(exc), "where": file_name}]) from None
     return save(user=user, report=report, raw=book.raw, outline=report.outline(), revision=revision, source="excel",
-                file_name=file_name[:255], new_version=True, refs=book.refs, extra=book.findings, now=now)
+                file_name=file_name[:255], new_version=True, refs=book.refs, extra=book.findings, now=now, commit=commit)
 
 
 def _identity_problems(report: Report, meta: Mapping[str, str]) -> list[str]:

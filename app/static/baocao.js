@@ -35,7 +35,9 @@
       fetch(job.dataset.jobPoll, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (s) {
         var secs = Math.round((Date.now() - started) / 1000);
         step.textContent = s.step + " (" + secs + " " + (job.dataset.seconds || "s") + ")";
-        if (s.state === "done") {
+        if ((s.state === "done" || s.state === "failed") && job.dataset.reloadWhenEnded) {
+          window.location.reload();  // the page itself shows what came of it (or moves on to the report)
+        } else if (s.state === "done") {
           bar.style.width = "100%";
           document.getElementById("ready").classList.remove("d-none");
         } else if (s.state === "failed") {

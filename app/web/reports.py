@@ -20,7 +20,7 @@ from app.services import listings as listings_svc
 from app.services import references as references_svc
 from app.services import requests as requests_svc
 from app.services import sending as sending_svc
-from app.services import signing
+from app.services import signing, upload_jobs
 from app.services import submissions as svc
 from app.services import uploads as uploads_svc
 from app.services.errors import Conflict, Invalid
@@ -155,9 +155,14 @@ def report_upload(regime, agency, period):
         flash(_("Chưa nhận tệp: %(m)s", m="; ".join(p["message"] for p in problems)), "danger")
         return _render_form(report, upload_errors=problems, status=422)
     f = form.file.data
+    data = f.read()
+    if not upload_jobs.interactive(data):  # a large workbook is read off the request; its page follows it
+        job = upload_jobs.enqueue_upload(user=current_user, regime=regime, agency=agency, period=period, data=data,
+                                         file_name=f.filename or "upload.xlsx", revision=_revision(request.form))
+        return redirect(url_for("web.upload_job", job=job.id))
     try:
         result = uploads_svc.upload(user=current_user, regime_code=regime, agency_code=agency, period_key=period,
-                            data=f.read(), file_name=f.filename or "upload.xlsx", revision=_revision(request.form))
+                            data=data, file_name=f.filename or "upload.xlsx", revision=_revision(request.form))
     except (Invalid, Conflict) as exc:
         flash(str(exc), "danger")
         details = getattr(exc, "details", None) or [{"message": str(exc)}]
@@ -165,6 +170,21 @@ def report_upload(regime, agency, period):
     flash(_("Đã nhận tệp %(f)s: tạo bản nháp phiên bản %(n)s. Kiểm tra rồi bấm “Gửi báo cáo”.",
             f=f.filename, n=result.version.number), "success")
     return redirect(url_for("web.report_form", regime=regime, agency=agency, period=period))
+
+
+@bp.route("/uploads/<int:job>")
+@login_required
+def upload_job(job):
+    """A large workbook being read: the page follows the job; once it ended, the report (the new
+    version) or every problem found, by sheet and cell."""
+    state = upload_jobs.status(user=current_user, job_id=job)
+    if request.args.get("format") == "json" or request.accept_mimetypes.best == "application/json":
+        return jsonify({k: state[k] for k in ("state", "step")})
+    if state["state"] == "done":
+        flash(_("Đã nhận tệp %(f)s: tạo bản nháp phiên bản %(n)s. Kiểm tra rồi bấm “Gửi báo cáo”.",
+                f=state["file_name"], n=state["version"]), "success")
+        return redirect(url_for("web.report_form", regime=state["regime"], agency=state["agency"], period=state["period"]))
+    return render_template("reports/upload_job.html", state=state, job=job), 422 if state["state"] == "failed" else 200
 
 
 @bp.route("/submissions/<int:sid>/submit", methods=["POST"])

@@ -79,18 +79,24 @@ def test_the_admin_page_and_the_cli(app, client, auth, runner):
     assert client.get("/admin/jobs").status_code in (302, 403)
 
 
-def test_files_kept_for_import_jobs_are_removed_after_the_retention(app):
+def test_files_kept_for_import_jobs_and_rendered_reports_are_removed_after_the_retention(app):
     import os
     import time
+    from pathlib import Path
 
     from app.services import jobs
 
-    inputs = jobs.storage_dir() / "inputs"
-    inputs.mkdir(exist_ok=True)
-    old, new = inputs / "a.bin", inputs / "b.bin"
-    old.write_bytes(b"x")
-    new.write_bytes(b"y")
-    past = time.time() - 8 * 86400
-    os.utime(old, (past, past))
+    exports = Path(app.config["INSTANCE_DIR"]) / "exports"
+    olds, news = [], []
+    for folder in (jobs.storage_dir() / "inputs", exports, exports / "parts"):
+        folder.mkdir(parents=True, exist_ok=True)
+        suffix = ".bin" if folder.name == "inputs" else ".pdf"
+        old, new = folder / f"old-prune-test{suffix}", folder / f"new-prune-test{suffix}"
+        old.write_bytes(b"x")
+        new.write_bytes(b"y")
+        past = time.time() - 8 * 86400
+        os.utime(old, (past, past))
+        olds.append(old)
+        news.append(new)
     jobs.prune(days=7)
-    assert not old.exists() and new.exists()
+    assert not any(p.exists() for p in olds) and all(p.exists() for p in news)

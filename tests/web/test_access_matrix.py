@@ -96,6 +96,8 @@ MATRIX: dict[str, list[tuple[str, str, set[str]]]] = {
                         ("GET", "/reports/BCT-BANLE/T79.SCT/2026-M12", {"reporter_other", "approver_other", "analyst_other"} | NATIONAL)],
     "web.report_template": [("GET", REPORT + "/template.xlsx", READ_T01)],
     "web.report_upload": [("POST", REPORT + "/upload", {"reporter"})],
+    # a large workbook's reading: its page is the uploader's (here a refused one: 422, its problems)
+    "web.upload_job": [("GET", "/uploads/{upload_job}", {"reporter"})],
     # the target is a first-tier report: compiling it is refused (422) to its writer, forbidden to the rest
     "web.report_compile": [("POST", REPORT + "/compile", {"reporter"})],
     "web.report_sources": [("GET", REPORT + "/sources?cell=BL_HH_01|", READ_T01)],
@@ -239,8 +241,12 @@ def world(app):
     from app.services import jobs
 
     job = jobs.enqueue(kind="probe", args={"seconds": 0}, user=reporter)  # done at once in tests (JOBS_INLINE)
+    from app.services import upload_jobs
+
+    upload = upload_jobs.enqueue_upload(user=reporter, regime=P[0], agency=P[1], period=P[2], data=b"not a workbook",
+                                        file_name="x.xlsx", revision=None)  # refused at once (JOBS_INLINE)
     db.session.commit()
-    return {"ids": ids, "sid": sub.id, "token": token_id, "cert": cert.id, "job": job.id}
+    return {"ids": ids, "sid": sub.id, "token": token_id, "cert": cert.id, "job": job.id, "upload_job": upload.id}
 
 
 def _call(app, world, principal, method, url):
@@ -306,7 +312,8 @@ def _call(app, world, principal, method, url):
 
 
 def _url(world, url: str) -> str:
-    return url.format(sid=world["sid"], token=world["token"], reporter_id=world["ids"]["reporter"], cert=world["cert"], job=world["job"])
+    return url.format(sid=world["sid"], token=world["token"], reporter_id=world["ids"]["reporter"], cert=world["cert"], job=world["job"],
+                      upload_job=world["upload_job"])
 
 
 def _denied(response) -> bool:

@@ -186,3 +186,62 @@ def test_a_form_too_big_for_the_browser_is_filled_through_excel(app, client, aut
         assert "phiên bản 1" in after and 'data-testid="submit-button"' in after  # submitted from the same page
     finally:
         app.config["WEB_GRID_MAX_CELLS"] = 3000
+
+
+def test_a_large_workbook_is_read_by_a_job_its_page_names_the_cell_and_the_same_file_twice_is_one_version(app, client, auth, monkeypatch):
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import Job, SubmissionVersion
+
+    monkeypatch.setitem(app.config, "UPLOAD_INTERACTIVE_BYTES", 1000)  # every workbook is "large" here
+    auth.login()
+    template = client.get(URL + "/template.xlsx").data
+    bad = fill_template(template, retail_values({"BL_DV_02": "mười"}))
+    queued = client.post(URL + "/upload", data={"file": (io.BytesIO(bad), "lon.xlsx")}, content_type="multipart/form-data")
+    assert queued.status_code == 302 and "/uploads/" in queued.headers["Location"]
+    page = client.get(queued.headers["Location"])
+    assert page.status_code == 422  # the job ran (at once in tests) and refused the file: every problem, by sheet and cell
+    assert "Biểu 01!E24" in text(page) and "không có gì được lưu" in text(page)
+    assert db.session.scalar(select(func.count()).select_from(SubmissionVersion)) == 0  # nothing saved
+
+    good = fill_template(template, retail_values())
+    before = db.session.scalar(select(func.count()).select_from(SubmissionVersion))
+    first = client.post(URL + "/upload", data={"file": (io.BytesIO(good), "lon.xlsx")}, content_type="multipart/form-data")
+    again = client.post(URL + "/upload", data={"file": (io.BytesIO(good), "lon.xlsx")}, content_type="multipart/form-data")
+    assert first.headers["Location"] == again.headers["Location"]  # a second click is the same job
+    done = client.get(first.headers["Location"])
+    assert done.status_code == 302 and done.headers["Location"].endswith(URL)
+    assert "Đã nhận tệp lon.xlsx" in text(client.get(done.headers["Location"]))
+    assert db.session.scalar(select(func.count()).select_from(SubmissionVersion)) == before + 1
+    assert client.get(first.headers["Location"] + "?format=json").get_json()["state"] == "done"
+    job_id = int(first.headers["Location"].rsplit("/", 1)[1])
+    assert db.session.get(Job, job_id).kind == "upload"
+    auth.logout()
+    auth.login("pheduyet.hn", DEMO_PASSWORD)
+    assert client.get(first.headers["Location"]).status_code in (403, 404)  # the uploader's page only
+
+
+def test_a_large_workbook_through_the_api_answers_202_and_the_job_gives_the_version(app, client, monkeypatch):
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import User
+    from app.services.users import issue_token
+
+    monkeypatch.setitem(app.config, "UPLOAD_INTERACTIVE_BYTES", 1000)
+    clerk = db.session.scalar(select(User).where(User.username == "canbo.sct"))
+    auth_header = {"Authorization": "Bearer " + issue_token(user=clerk)}
+    template = client.get("/api/v1/regimes/BCT-BANLE/template.xlsx?agency=T01.SCT&period=2026-M12", headers=auth_header).data
+    where = {"regime": "BCT-BANLE", "agency": "T01.SCT", "period": "2026-M12"}
+    posted = client.post("/api/v1/submissions/upload", headers=auth_header, content_type="multipart/form-data",
+                         data={**where, "file": (io.BytesIO(fill_template(template, retail_values())), "lon.xlsx")})
+    assert posted.status_code == 202 and posted.headers["Location"].startswith("/api/v1/jobs/")
+    job = client.get(posted.headers["Location"], headers=auth_header).get_json()
+    assert job["status"] == "done"
+    result = client.get(job["result_url"], headers=auth_header).get_json()
+    assert result["version"] == 1 and result["submission"] > 0
+    other = {**where, "agency": "T79.SCT"}  # not the clerk's agency: refused in the request, nothing queued
+    refused = client.post("/api/v1/submissions/upload", headers=auth_header, content_type="multipart/form-data",
+                          data={**other, "file": (io.BytesIO(fill_template(template, retail_values())), "lon.xlsx")})
+    assert refused.status_code in (403, 404) and refused.get_json()["error"]["code"]

@@ -1,0 +1,79 @@
+"""Large Excel uploads as durable background jobs (app/services/jobs.py).
+
+A workbook above `UPLOAD_INTERACTIVE_BYTES` is not read in the request: the request checks that the
+user may write this report (against what is stored), keeps the file in the shared job storage by
+its SHA-256 and queues a job "upload" — one per (user, report, file, revision), so a second click
+is the same job. The worker reads and validates it exactly as the interactive upload does
+(uploads.upload); the new version and the job's "done" commit in one transaction, so a worker
+killed mid-way leaves nothing and the retry saves once. A refused workbook (a wrong cell, another
+agency's template, a report changed meanwhile) fails the job at once with every problem — sheet
+and cell — kept as its result, nothing saved.
+"""
+from __future__ import annotations
+
+import json
+
+from flask import current_app
+
+from app.extensions import db
+from app.models import Job, User
+
+from . import jobs
+from .errors import Conflict, Forbidden, Invalid, NotFound
+
+
+def interactive(data: bytes) -> bool:
+    return len(data) <= current_app.config.get("UPLOAD_INTERACTIVE_BYTES", 1_000_000)
+
+
+def enqueue_upload(*, user: User, regime: str, agency: str, period: str, data: bytes, file_name: str,
+                   revision: int | None) -> Job:
+    """Queue the upload of `data` and commit: the caller has opened the report for writing (its
+    scope checked against what is stored); the worker checks it again when it runs."""
+    args = {"regime": regime, "agency": agency, "period": period, "input": jobs.keep_input(data), "bytes": len(data),
+            "file_name": (file_name or "upload.xlsx")[:255], "revision": revision, "user": user.id}
+    job = jobs.enqueue(kind="upload", args=args, user=user, max_attempts=3)
+    db.session.commit()
+    return job
+
+
+@jobs.handler("upload")
+def _upload(job: Job, progress: jobs.Progress) -> jobs.Result:
+    from . import uploads
+
+    a = job.args
+    progress(f"Đang đọc và kiểm tra tệp {a['file_name']} ({a['bytes']:,} byte)".replace(",", "."))
+    who = db.session.get(User, job.requested_by_id)
+    if who is None or not who.active:  # rights are checked when the job runs, against what is stored then
+        raise jobs.Refused("Tài khoản đã gửi tệp này không còn hoạt động — không nhận tệp",
+                           json.dumps({"message": "account inactive", "details": []}).encode())
+    try:
+        result = uploads.upload(user=who, regime_code=a["regime"], agency_code=a["agency"], period_key=a["period"],
+                                data=jobs.read_input(a["input"]), file_name=a["file_name"], revision=a["revision"], commit=False)
+    except (Invalid, Conflict, Forbidden, NotFound) as exc:
+        db.session.rollback()
+        details = getattr(exc, "details", None) or []
+        raise jobs.Refused(str(exc), json.dumps({"message": str(exc), "details": details}, ensure_ascii=False,
+                                                 default=str).encode()) from None
+    data = json.dumps({"submission": result.submission.id, "version": result.version.number,
+                       "findings": [f.as_dict() for f in result.findings]}, ensure_ascii=False, default=str).encode()
+    # no commit here: the new version and the job's "done" commit together (jobs.run)
+    return jobs.Result(data, "upload.json", f"Đã nhận tệp {a['file_name']}: bản nháp phiên bản {result.version.number}")
+
+
+def status(*, user: User, job_id: int) -> dict:
+    """What the upload's page shows: its state and step, and once it ended, the version made or
+    every problem found."""
+    job = jobs.get(user=user, job_id=job_id)
+    if job.kind != "upload" or job.requested_by_id != user.id:  # the uploader's page (an administrator has /admin/jobs)
+        raise NotFound("Không có tệp tải lên này")
+    state = {"job": job.id, "state": {"queued": "running", "running": "running"}.get(job.status, job.status),
+             "step": job.step, **{k: job.args.get(k) for k in ("regime", "agency", "period", "file_name")},
+             "message": "", "details": [], "version": None}
+    if job.status in ("done", "failed"):
+        try:
+            body = json.loads(jobs.result(user=user, job_id=job_id, failed_too=True)[0] or b"{}")
+        except (NotFound, ValueError):
+            body = {}
+        state.update(message=body.get("message") or job.error, details=body.get("details") or [], version=body.get("version"))
+    return state

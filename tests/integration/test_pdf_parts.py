@@ -1,0 +1,80 @@
+"""A long report is rendered in parts (app/adapters/pdf_render.py, exports.parts): the report, then
+slices of its appendices, laid out side by side in worker processes, each part kept by its HTML's
+hash; the joined PDF reads as one document — pages numbered N/M through, the appendix's rows
+numbered through, headings once, the footer line on every page."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app.adapters import pdf_render
+from app.extensions import db
+from app.models import User
+from app.services import exports
+from tests.integration.test_center import load_history
+
+pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) not installed")
+
+
+def pages_text(data: bytes) -> list[str]:
+    return subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True).stdout.decode().split("\f")[:-1]
+
+
+def test_a_long_report_in_parts_reads_as_one_document_and_keeps_what_did_not_change(app, monkeypatch):
+    load_history()
+    analyst = db.session.scalar(select(User).where(User.username == "phantich.vpcp"))
+    monkeypatch.setattr(exports, "PART_ROWS", 20)  # the 79 units owing Q1 2025 in four slices, appendix 1 in several
+    doc, _v = exports.build_document(user=analyst, regime="VPCP-TTHC", period="2025-Q1")
+    parts = exports.parts(doc)
+    agency_parts = [p for p in parts if p["agencies"] is not None]
+    assert len(doc.agencies) == 79 and len(agency_parts) == 4 and [p["agencies_from"] for p in agency_parts] == [0, 20, 40, 60]
+    unit_parts = [p for p in parts if p["units"]]  # the three provinces with figures, ~12 rows each: one a part
+    assert [u["code"] for p in unit_parts for u in p["units"]] == [u["code"] for u in doc.units] and len(unit_parts) == 3
+
+    shutil.rmtree(Path(app.config["INSTANCE_DIR"]) / "exports", ignore_errors=True)
+    data, rendered = exports.render_pdf(doc, "VPCP-TTHC")
+    assert rendered == len(parts)
+    pages = pages_text(data)
+    n = len(pages)
+    for i, page in enumerate(pages, start=1):  # every page numbered through and footed
+        assert re.search(rf"\b{i}/{n}\b", page), (i, page[-300:])
+        assert "SHA-256 số liệu" in page
+    text = "\n".join(pages)
+    assert text.count("Phụ lục 2: Các đơn vị báo cáo") == 1 and text.count("Phụ lục 1: Số liệu theo tỉnh, thành phố") == 1
+    assert text.count("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM") == 1
+    appendix = text.split("Phụ lục 2: Các đơn vị báo cáo", 1)[1]
+    listed = [int(m) for m in re.findall(r"^\s*(\d+)\s+\S.*\([A-Z0-9.-]+\)\s+(?:Gửi|Chưa|Bị|Đang)", appendix, re.M)]
+    assert listed == list(range(1, 80))  # the list's numbers run on across the slices
+    assert "Tỉnh Lào Cai (T10-63)" in text and "Thành phố Hồ Chí Minh" in text
+
+    # the same document again: every part kept; another footer (a new minute) is only the overlay
+    doc.footer = doc.footer.replace("tạo lúc", "tạo lại lúc")
+    again, rendered = exports.render_pdf(doc, "VPCP-TTHC")
+    assert rendered == 0 and "tạo lại lúc" in pages_text(again)[-1]
+    # a narrative changed: only the report itself is laid out again, the appendices are kept
+    doc.sections[0]["texts"] = [{"agency": "", "text": "Đánh giá chung: giải quyết đúng hạn tăng."}]
+    changed, rendered = exports.render_pdf(doc, "VPCP-TTHC")
+    assert rendered == 1 and "Đánh giá chung: giải quyết đúng hạn tăng." in pages_text(changed)[0]
+
+
+def test_parts_laid_out_in_processes_give_the_same_document():
+    head = "<!doctype html><html lang='vi'><head><meta charset='utf-8'><style>@page { size: A4; margin: 20mm 15mm 20mm 30mm }</style></head><body>"
+    parts = [head + "<h1>BÁO CÁO</h1><p>Phần chính: Ủy ban nhân dân tỉnh Điện Biên</p></body></html>"] + [
+        head + "".join(f"<p>Dòng {k}: Xã Ẳng Nưa</p>" for k in range(start, start + 60)) + "</body></html>" for start in (1, 61, 121)]
+    footer = 'baocao · "trích dẫn" \\ </style><b>không phải thẻ</b>'  # quotes, a backslash and markup stay text
+    try:
+        alone, _ = pdf_render.document(parts, footer=footer, processes=1)
+        side_by_side, rendered = pdf_render.document(parts, footer=footer, processes=2)
+    finally:
+        pdf_render.shutdown()
+    assert rendered == 4
+    assert pages_text(side_by_side) == pages_text(alone)
+    pages = pages_text(alone)
+    assert "Phần chính: Ủy ban nhân dân tỉnh Điện Biên" in pages[0] and "Dòng 180: Xã Ẳng Nưa" in pages[-1]
+    assert all(f"{i}/{len(pages)}" in p and "</style><b>không phải thẻ</b>" in p and '"trích dẫn" \\' in p
+               for i, p in enumerate(pages, start=1))
