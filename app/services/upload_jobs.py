@@ -1,4 +1,5 @@
-"""Large Excel uploads as durable background jobs (app/services/jobs.py).
+"""Large uploaded files read by durable background jobs (app/services/jobs.py): Excel workbooks
+of a report, and catalogue zips a designer imports.
 
 A workbook above `UPLOAD_INTERACTIVE_BYTES` is not read in the request: the request checks that the
 user may write this report (against what is stored), keeps the file in the shared job storage by
@@ -16,10 +17,20 @@ import json
 from flask import current_app
 
 from app.extensions import db
-from app.models import Job, User
+from app.models import Job, Role, User
 
 from . import jobs
 from .errors import Conflict, Forbidden, Invalid, NotFound
+
+
+def _refused(exc: Exception) -> jobs.Refused:
+    """A refused input as the job's result: its message and every problem as {where, message}
+    (cell findings come shaped; a catalogue's problems name their file and line)."""
+    details = getattr(exc, "details", None)
+    if details is None:
+        details = [{"where": ":".join(str(x) for x in (p.file, p.line) if x is not None) + (f" ({p.where})" if p.where else ""),
+                    "message": p.message} for p in getattr(exc, "problems", [])]
+    return jobs.Refused(str(exc), json.dumps({"message": str(exc), "details": details}, ensure_ascii=False, default=str).encode())
 
 
 def interactive(data: bytes) -> bool:
@@ -52,28 +63,64 @@ def _upload(job: Job, progress: jobs.Progress) -> jobs.Result:
                                 data=jobs.read_input(a["input"]), file_name=a["file_name"], revision=a["revision"], commit=False)
     except (Invalid, Conflict, Forbidden, NotFound) as exc:
         db.session.rollback()
-        details = getattr(exc, "details", None) or []
-        raise jobs.Refused(str(exc), json.dumps({"message": str(exc), "details": details}, ensure_ascii=False,
-                                                 default=str).encode()) from None
+        raise _refused(exc) from None
     data = json.dumps({"submission": result.submission.id, "version": result.version.number,
                        "findings": [f.as_dict() for f in result.findings]}, ensure_ascii=False, default=str).encode()
     # no commit here: the new version and the job's "done" commit together (jobs.run)
     return jobs.Result(data, "upload.json", f"Đã nhận tệp {a['file_name']}: bản nháp phiên bản {result.version.number}")
 
 
-def status(*, user: User, job_id: int) -> dict:
+def zip_interactive(data: bytes) -> bool:
+    return len(data) <= current_app.config.get("IMPORT_INTERACTIVE_BYTES", 2_000_000)
+
+
+def enqueue_catalogue_zip(*, user: User, data: bytes, file_name: str) -> Job:
+    """Queue the import of a catalogue zip (the same checks as in the request, run by the worker
+    against what is stored then) and commit. Loading is idempotent (a regime whose content did not
+    change is left as it is), so a retry after a lost worker changes nothing twice."""
+    if not user.has_role(Role.DESIGNER):
+        raise Forbidden("Chỉ người thiết kế chế độ báo cáo được nhập chế độ báo cáo")
+    args = {"input": jobs.keep_input(data), "bytes": len(data), "file_name": (file_name or "catalogue.zip")[:255], "user": user.id}
+    job = jobs.enqueue(kind="catalogue_zip", args=args, user=user, max_attempts=3)
+    db.session.commit()
+    return job
+
+
+@jobs.handler("catalogue_zip")
+def _catalogue_zip(job: Job, progress: jobs.Progress) -> jobs.Result:
+    from . import designer
+
+    a = job.args
+    progress(f"Đang kiểm tra danh mục trong tệp {a['file_name']} ({a['bytes']:,} byte)".replace(",", "."))
+    who = db.session.get(User, job.requested_by_id)
+    if who is None or not who.active:
+        raise jobs.Refused("Tài khoản đã gửi tệp này không còn hoạt động — không nhập",
+                           json.dumps({"message": "account inactive", "details": []}).encode())
+    try:
+        summary = designer.import_zip(user=who, data=jobs.read_input(a["input"]))
+    except (Invalid, Forbidden, NotFound) as exc:
+        db.session.rollback()
+        raise _refused(exc) from None
+    data = {"created": summary.regimes_created, "versions": summary.versions_created, "unchanged": summary.unchanged}
+    return jobs.Result(json.dumps(data, ensure_ascii=False).encode(), "catalogue.json",
+                       f"Đã nhập: tạo mới {len(summary.regimes_created)}, phiên bản mới {len(summary.versions_created)}, "
+                       f"không đổi {len(summary.unchanged)}")
+
+
+def status(*, user: User, job_id: int, kind: str = "upload") -> dict:
     """What the upload's page shows: its state and step, and once it ended, the version made or
     every problem found."""
     job = jobs.get(user=user, job_id=job_id)
-    if job.kind != "upload" or job.requested_by_id != user.id:  # the uploader's page (an administrator has /admin/jobs)
+    if job.kind != kind or job.requested_by_id != user.id:  # the uploader's page (an administrator has /admin/jobs)
         raise NotFound("Không có tệp tải lên này")
     state = {"job": job.id, "state": {"queued": "running", "running": "running"}.get(job.status, job.status),
              "step": job.step, **{k: job.args.get(k) for k in ("regime", "agency", "period", "file_name")},
-             "message": "", "details": [], "version": None}
+             "message": "", "details": [], "version": None, "summary": {}}
     if job.status in ("done", "failed"):
         try:
             body = json.loads(jobs.result(user=user, job_id=job_id, failed_too=True)[0] or b"{}")
         except (NotFound, ValueError):
             body = {}
-        state.update(message=body.get("message") or job.error, details=body.get("details") or [], version=body.get("version"))
+        state.update(message=body.get("message") or job.error, details=body.get("details") or [], version=body.get("version"),
+                     summary={k: body.get(k) or [] for k in ("created", "versions", "unchanged")})
     return state

@@ -18,6 +18,7 @@ from app.domain.layout import Layout
 from app.models import Role
 from app.services import catalogue as catalogue_svc
 from app.services import designer as svc
+from app.services import upload_jobs
 from app.services.errors import Conflict, Invalid
 from app.web.messages import flash, flash_invalid
 
@@ -356,6 +357,26 @@ def designer_export(code):
     return send_file(BytesIO(data), download_name=name, as_attachment=True, mimetype="application/zip")
 
 
+@bp.route("/designer/imports/<int:job>")
+@role_required(Role.DESIGNER)
+def designer_import_job(job):
+    """A large catalogue zip being checked and loaded: the page follows the job; then the designer's
+    page with what was created, or every problem (nothing written)."""
+    from flask import jsonify
+
+    state = upload_jobs.status(user=current_user, job_id=job, kind="catalogue_zip")
+    if request.args.get("format") == "json" or request.accept_mimetypes.best == "application/json":
+        return jsonify({k: state[k] for k in ("state", "step")})
+    if state["state"] == "done":
+        s = state["summary"]
+        flash(_("Đã nhập: tạo mới %(c)s, phiên bản mới %(v)s, không đổi %(u)s.", c=", ".join(s["created"]) or "—",
+                v=", ".join(s["versions"]) or "—", u=", ".join(s["unchanged"]) or "—"), "success")
+        return redirect(url_for("web.designer"))
+    return render_template("job_progress.html", state=state, heading=_("Nhập chế độ báo cáo từ tệp zip"), subtitle="",
+                           poll_url=url_for("web.designer_import_job", job=job, format="json"), back_url=url_for("web.designer"),
+                           back_label=_("Quay lại trang thiết kế")), 422 if state["state"] == "failed" else 200
+
+
 @bp.route("/designer/import", methods=["POST"])
 @role_required(Role.DESIGNER)
 def designer_import():
@@ -366,8 +387,12 @@ def designer_import():
     if upload is None or not upload.filename:
         flash(_("Chọn tệp .zip để nhập"), "danger")
         return redirect(url_for("web.designer"))
+    data = upload.read()
+    if not upload_jobs.zip_interactive(data):  # a large zip is checked and loaded off the request
+        job = upload_jobs.enqueue_catalogue_zip(user=current_user, data=data, file_name=upload.filename)
+        return redirect(url_for("web.designer_import_job", job=job.id))
     try:
-        summary = svc.import_zip(user=current_user, data=upload.read())
+        summary = svc.import_zip(user=current_user, data=data)
     except Invalid as exc:
         flash_invalid(exc)
         return redirect(url_for("web.designer"))

@@ -184,7 +184,11 @@ def upload_job(job):
         flash(_("Đã nhận tệp %(f)s: tạo bản nháp phiên bản %(n)s. Kiểm tra rồi bấm “Gửi báo cáo”.",
                 f=state["file_name"], n=state["version"]), "success")
         return redirect(url_for("web.report_form", regime=state["regime"], agency=state["agency"], period=state["period"]))
-    return render_template("reports/upload_job.html", state=state, job=job), 422 if state["state"] == "failed" else 200
+    back = url_for("web.report_form", regime=state["regime"], agency=state["agency"], period=state["period"])
+    return render_template("job_progress.html", state=state, heading=_("Nhận tệp Excel"),
+                           subtitle=f"{state['regime']} — {state['agency']} — {state['period']}",
+                           poll_url=url_for("web.upload_job", job=job, format="json"), back_url=back,
+                           back_label=_("Quay lại báo cáo để sửa và tải lại")), 422 if state["state"] == "failed" else 200
 
 
 @bp.route("/submissions/<int:sid>/submit", methods=["POST"])

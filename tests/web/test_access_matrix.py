@@ -98,6 +98,7 @@ MATRIX: dict[str, list[tuple[str, str, set[str]]]] = {
     "web.report_upload": [("POST", REPORT + "/upload", {"reporter"})],
     # a large workbook's reading: its page is the uploader's (here a refused one: 422, its problems)
     "web.upload_job": [("GET", "/uploads/{upload_job}", {"reporter"})],
+    "web.designer_import_job": [("GET", "/designer/imports/{zip_job}", {"designer"})],  # the designer who sent it
     # the target is a first-tier report: compiling it is refused (422) to its writer, forbidden to the rest
     "web.report_compile": [("POST", REPORT + "/compile", {"reporter"})],
     "web.report_sources": [("GET", REPORT + "/sources?cell=BL_HH_01|", READ_T01)],
@@ -245,8 +246,9 @@ def world(app):
 
     upload = upload_jobs.enqueue_upload(user=reporter, regime=P[0], agency=P[1], period=P[2], data=b"not a workbook",
                                         file_name="x.xlsx", revision=None)  # refused at once (JOBS_INLINE)
+    zipped = upload_jobs.enqueue_catalogue_zip(user=db.session.get(User, ids["designer"]), data=b"not a zip", file_name="x.zip")
     db.session.commit()
-    return {"ids": ids, "sid": sub.id, "token": token_id, "cert": cert.id, "job": job.id, "upload_job": upload.id}
+    return {"ids": ids, "sid": sub.id, "token": token_id, "cert": cert.id, "job": job.id, "upload_job": upload.id, "zip_job": zipped.id}
 
 
 def _call(app, world, principal, method, url):
@@ -313,7 +315,7 @@ def _call(app, world, principal, method, url):
 
 def _url(world, url: str) -> str:
     return url.format(sid=world["sid"], token=world["token"], reporter_id=world["ids"]["reporter"], cert=world["cert"], job=world["job"],
-                      upload_job=world["upload_job"])
+                      upload_job=world["upload_job"], zip_job=world["zip_job"])
 
 
 def _denied(response) -> bool:

@@ -126,3 +126,25 @@ def test_import_page_reports_the_result(designer):
     bad = designer.post("/designer/import", data={"file": (io.BytesIO(b"xx"), "bct.zip")}, content_type="multipart/form-data",
                         follow_redirects=True)
     assert "Tệp phải là tệp .zip" in text(bad)
+
+
+def test_a_large_catalogue_zip_is_checked_and_loaded_by_a_job(app, designer, monkeypatch):
+    import zipfile
+
+    monkeypatch.setitem(app.config, "IMPORT_INTERACTIVE_BYTES", 100)  # every zip is "large" here
+    data = designer.get("/designer/BCT-BANLE/export.zip").data
+    queued = designer.post("/designer/import", data={"file": (io.BytesIO(data), "bct.zip")}, content_type="multipart/form-data")
+    assert queued.status_code == 302 and "/designer/imports/" in queued.headers["Location"]
+    assert designer.get(queued.headers["Location"] + "?format=json").get_json()["state"] == "done"
+    done = designer.get(queued.headers["Location"], follow_redirects=True)
+    assert "không đổi BCT-BANLE" in text(done)
+    # a zip whose regime file is broken: the job refuses it, names what is wrong, writes nothing
+    broken = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(broken, "w") as out:
+        for info in src.infolist():
+            body = src.read(info)
+            out.writestr(info, body.replace(b"frequency: monthly", b"frequency: sometimes") if info.filename.endswith("regime.yaml") else body)
+    refused = designer.post("/designer/import", data={"file": (io.BytesIO(broken.getvalue()), "hong.zip")},
+                            content_type="multipart/form-data")
+    page = designer.get(refused.headers["Location"])
+    assert page.status_code == 422 and "không có gì được lưu" in text(page) and "sometimes" in text(page)
