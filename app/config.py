@@ -111,6 +111,7 @@ def load_config(env: dict | None = None) -> dict:
         "QUALITY_INTERACTIVE_VALUES": _int(env, "QUALITY_INTERACTIVE_VALUES", 100_000, lo=0),  # tests: run each job at once, in the caller's transaction
         "IMPORT_INTERACTIVE_BYTES": _int(env, "IMPORT_INTERACTIVE_BYTES", 2_000_000, lo=0),  # SDMX/DHIS2 files above: imported by a background job
         "UPLOAD_INTERACTIVE_BYTES": _int(env, "UPLOAD_INTERACTIVE_BYTES", 1_000_000, lo=0),  # Excel workbooks above: read by a background job
+        "EXPORT_INTERACTIVE_VALUES": _int(env, "EXPORT_INTERACTIVE_VALUES", 500_000, lo=0),  # SDMX/DHIS2 exports of more values (about): a background job
         # on the embedded default (SQLite) jobs run in the web process: at most this many at once, this many waiting
         "EXPORT_RENDER_THREADS": _int(env, "EXPORT_RENDER_THREADS", 2, lo=1),
         "EXPORT_RENDER_QUEUE": _int(env, "EXPORT_RENDER_QUEUE", 20, lo=1),

@@ -178,6 +178,22 @@ class RangeArgs(Schema):
     start = fields.String(required=True, validate=validate.Length(min=1, max=40))
     end = fields.String(load_default="", validate=validate.Length(max=40))
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
+    background = fields.Boolean(load_default=False, metadata={
+        "description": "export as a background job (202 and Location); done anyway above EXPORT_INTERACTIVE_VALUES values"})
+
+
+def _export_job(fmt: str, args):
+    """The export as a job when asked or when the range holds more than EXPORT_INTERACTIVE_VALUES
+    values (about): 202 and where to follow it; None to answer in the request."""
+    from flask import current_app
+
+    from app.services import export_jobs
+
+    if not args["background"] and export_jobs.export_values_estimate(regime=args["regime"], start=args["start"], end=args["end"]) \
+            <= current_app.config.get("EXPORT_INTERACTIVE_VALUES", 500_000):
+        return None
+    return _queued(export_jobs.start_export(user=current_user, fmt=fmt, regime=args["regime"], start=args["start"], end=args["end"],
+                                            dhis2_format=args["format"]))
 
 
 class RegimeArg(Schema):
@@ -206,6 +222,9 @@ def sdmx_data(args):
 
     from app.services import interchange
 
+    center_svc.scope_of(current_user)
+    if (queued := _export_job("sdmx", args)) is not None:
+        return queued
     chunks, name = interchange.sdmx_data(user=current_user, regime=args["regime"], start=args["start"], end=args["end"])
     first = next(chunks)  # validation errors surface before streaming starts
     body = stream_with_context(_chain(first, chunks))
@@ -228,6 +247,9 @@ def dhis2(args):
 
     from app.services import interchange
 
+    center_svc.scope_of(current_user)
+    if (queued := _export_job("dhis2", args)) is not None:
+        return queued
     data, name = interchange.dhis2(user=current_user, regime=args["regime"], start=args["start"], end=args["end"], fmt=args["format"])
     return send_file(BytesIO(data), download_name=name, as_attachment=True,
                      mimetype="text/csv" if args["format"] == "csv" else "application/json")

@@ -59,5 +59,6 @@ def job(job_id: int):
 def result(job_id: int):
     """What the job produced (an import's report as JSON; for a refused import, the reasons)."""
     data, name = svc.result(user=current_user, job_id=job_id, failed_too=True)
-    kind = "application/json" if name.endswith(".json") else "application/octet-stream"
+    kind = {"json": "application/json", "csv": "text/csv; charset=utf-8", "pdf": "application/pdf"}.get(name.rsplit(".", 1)[-1],
+                                                                                                      "application/octet-stream")
     return Response(data, mimetype=kind, headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -48,3 +48,55 @@ def job_status(*, user: User, job: int) -> dict:
 
 def job_file(*, user: User, job: int) -> tuple[bytes, str]:
     return jobs.result(user=user, job_id=job)
+
+
+# ------------------------------------------------------------------------------- data exports
+def export_values_estimate(*, regime: str, start: str, end: str) -> int:
+    """About how many values an SDMX / DHIS2 export of the range holds: the approved reports in it
+    times the cells of the regime's form (a count of the values themselves costs a second at 10
+    million)."""
+    from sqlalchemy import func, select
+
+    from app.domain.layout import Layout
+    from app.models import RecordVersion
+
+    from .catalogue import regime_definition
+    from .interchange import _period_keys
+
+    r, keys = _period_keys(regime, start, end)
+    reports = db.session.scalar(select(func.count()).select_from(RecordVersion).where(
+        RecordVersion.regime_id == r.id, RecordVersion.basis == "approved", RecordVersion.period_key.in_(keys))) or 0
+    definition, cat = regime_definition(r.current_version)
+    return reports * len(Layout(definition, cat).cells)
+
+
+def start_export(*, user: User, fmt: str, regime: str, start: str, end: str, dhis2_format: str = "json"):
+    """Queue an SDMX-CSV or DHIS2 export of approved values (scope and input checked now, again by
+    the worker) and commit. One job per (user, format, range, the figures then): the same export
+    asked twice shares it; a new approval in the range makes a new one."""
+    from .interchange import _period_keys
+
+    center_svc.scope_of(user)
+    _period_keys(regime, start, end)
+    stamps = [_stamp(regime, key) for key in _period_keys(regime, start, end)[1]]
+    args = {"format": fmt, "regime": regime, "start": start, "end": end, "dhis2_format": dhis2_format, "user": user.id,
+            "stamp": ",".join(stamps)}
+    job = jobs.enqueue(kind="export", args=args, user=user)
+    db.session.commit()
+    return job
+
+
+@jobs.handler("export")
+def _export(job, progress: jobs.Progress) -> jobs.Result:
+    from . import interchange
+
+    a = job.args
+    who = db.session.get(User, job.requested_by_id)
+    if who is None or not who.active:
+        raise jobs.Refused("Tài khoản đã yêu cầu xuất dữ liệu này không còn hoạt động")
+    progress(f"Đang xuất {a['format'].upper()} {a['regime']} {a['start']}–{a['end'] or a['start']}")
+    if a["format"] == "sdmx":
+        chunks, name = interchange.sdmx_data(user=who, regime=a["regime"], start=a["start"], end=a["end"])
+        return jobs.Result(name=name, chunks=chunks, note="Đã xuất SDMX-CSV")
+    data, name = interchange.dhis2(user=who, regime=a["regime"], start=a["start"], end=a["end"], fmt=a["dhis2_format"])
+    return jobs.Result(data, name, "Đã xuất DHIS2")

@@ -22,7 +22,7 @@ import json
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -51,6 +51,7 @@ class Result:
     data: bytes | None = None  # written to storage
     name: str = ""  # the file name offered for download
     note: str = ""
+    chunks: Iterable[bytes | str] | None = None  # or written to storage as they come (an export of millions of values)
 
 
 Progress = Callable[[str], None]
@@ -187,15 +188,19 @@ def run(job_id: int, *, worker: str | None = None) -> str:
 
     try:
         result = HANDLERS[job.kind](job, progress)
-        path = ""
-        if result.data is not None:
+        path, size = "", 0
+        if result.data is not None or result.chunks is not None:
             path = f"{job.kind}-{job.id}-{job.attempts}.bin"
             tmp = storage_dir() / (path + ".tmp")
-            tmp.write_bytes(result.data)
+            with tmp.open("wb") as out:
+                for chunk in ([result.data] if result.data is not None else result.chunks):
+                    data = chunk.encode("utf-8") if isinstance(chunk, str) else chunk
+                    out.write(data)
+                    size += len(data)
             tmp.replace(storage_dir() / path)
         db.session.execute(update(Job).where(Job.id == job_id).values(
             status="done", step=result.note or "Xong", result_path=path, result_name=result.name[:300],
-            result_bytes=len(result.data or b""), finished_at=utcnow(), heartbeat_at=utcnow(), error=""))
+            result_bytes=size, finished_at=utcnow(), heartbeat_at=utcnow(), error=""))
         db.session.commit()
         return "done"
     except Refused as exc:

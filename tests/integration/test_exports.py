@@ -348,3 +348,32 @@ def test_an_import_job_of_an_account_disabled_meanwhile_imports_nothing(app, mon
     job = db.session.get(Job, job.id)
     assert job.attempts == 1 and "không còn hoạt động" in job.error
     assert db.session.query(Submission).count() == 0
+
+
+def test_large_data_exports_are_background_jobs_with_the_same_content_in_the_readers_scope(app, client, monkeypatch):
+    load_history()
+    analyst = {"Authorization": f"Bearer {issue_token(user=user('phantich.vpcp'))}"}
+    streamed = client.get("/api/v1/exports/sdmx/data?regime=VPCP-TTHC&start=2025-Q1", headers=analyst).data
+    asked = client.get("/api/v1/exports/sdmx/data?regime=VPCP-TTHC&start=2025-Q1&background=true", headers=analyst)
+    assert asked.status_code == 202 and asked.headers["Location"].startswith("/api/v1/jobs/")
+    job = client.get(asked.headers["Location"], headers=analyst).get_json()
+    assert job["status"] == "done" and job["kind"] == "export"
+    file = client.get(job["result_url"], headers=analyst)
+    assert file.mimetype == "text/csv" and file.data == streamed  # the same file, written by the job
+    again = client.get("/api/v1/exports/sdmx/data?regime=VPCP-TTHC&start=2025-Q1&background=true", headers=analyst)
+    assert again.get_json()["job"] == job["job"]  # asked twice: one job
+
+    monkeypatch.setitem(app.config, "EXPORT_INTERACTIVE_VALUES", 10)  # more values than this: a job without being asked
+    dhis2 = client.get("/api/v1/exports/dhis2?regime=VPCP-TTHC&start=2025-Q1&format=csv", headers=analyst)
+    assert dhis2.status_code == 202
+    body = client.get(client.get(dhis2.headers["Location"], headers=analyst).get_json()["result_url"], headers=analyst).data.decode()
+    assert "TTHC_NHAN_TONG,2025Q1,T10-63,default,,100,baocao,,,false" in body
+
+    province = {"Authorization": f"Bearer {issue_token(user=user('pheduyet.hn'))}"}  # Hà Nội's approver: Hà Nội's scope
+    mine = client.get("/api/v1/exports/sdmx/data?regime=VPCP-TTHC&start=2025-Q1", headers=province)
+    result = client.get(client.get(mine.headers["Location"], headers=province).get_json()["result_url"], headers=province).data.decode()
+    assert "T10-63" not in result and "T15-63" not in result  # the worker reads as the requester: no other province
+    other = client.get(asked.headers["Location"], headers=province)  # the analyst's job is not theirs
+    assert other.status_code in (403, 404)
+    refused = client.get("/api/v1/exports/sdmx/data?regime=VPCP-TTHC&start=2025-M01&background=true", headers=analyst)
+    assert refused.status_code == 422 and refused.is_json  # a bad range is refused in the request, no job
