@@ -1,8 +1,8 @@
 """PDF rendering with WeasyPrint, in parts: a long report is laid out as several HTML documents
 (the report itself, then its appendices in slices) that render side by side in worker processes,
 each kept by the hash of its HTML so an unchanged appendix is laid out once; the parts are joined
-with pypdf, every page with its number ("N/M") and the document's footer line stamped from an
-overlay rendered by WeasyPrint too (text stays text, in the document's font).
+with pypdf, and every page gets its number (which depends on the parts before it) drawn in the
+top margin as text, as Decree 30/2020 places it.
 
 No Flask here: the callers pass the directory of kept parts and the number of processes."""
 from __future__ import annotations
@@ -14,11 +14,6 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
-
-FONT = '"Times New Roman", "Liberation Serif", serif'
-# where the number and the footer line sit: the bottom margin of the report's pages (20 mm,
-# Decree 30/2020's A4 margins in report_templates/_pdf/base.html)
-BOTTOM_MARGIN = "20mm 15mm 20mm 30mm"
 
 _pool: Executor | None = None
 _pool_size = 0
@@ -107,32 +102,52 @@ def render_parts(parts: Sequence[str], *, base_url: str | None, cache_dir: Path 
 def css_string(text: str) -> str:
     """`text` inside a CSS string in a <style> element: quotes and backslashes escaped, and any
     character that could end the element or the line written as a CSS escape."""
-    return "".join(f"\\{ord(c):x} " if c in '"\\<>&\n\r' or ord(c) < 32 else c for c in text)
+    return "".join(f"\\{ord(c):x} " if c in '"\'\\<>&\n\r' or ord(c) < 32 else c for c in text)
 
 
-def _overlay_html(sizes: list[tuple[float, float]], footer: str, first: int, total: int) -> str:
-    """One page per page to stamp, each empty but for its number (`first`, first + 1, … of `total`)
-    at the bottom centre and the footer line at the bottom left, in the page's size."""
-    foot = css_string(footer)
-    rules, pages = [], []
-    for k, (w, h) in enumerate(sizes):
-        rules.append(f"@page p{k} {{ size: {w:.2f}pt {h:.2f}pt; margin: {BOTTOM_MARGIN};"
-                     f" @bottom-center {{ content: \"{first + k}/{total}\"; font-family: {FONT}; font-size: 11pt; }}"
-                     f" @bottom-left {{ content: \"{foot}\"; font-family: {FONT}; font-size: 7pt; color: #555; }} }}")
-        pages.append(f'<div style="page: p{k}"></div>')
-    return f"<!doctype html><html><head><meta charset='utf-8'><style>{''.join(rules)}</style></head><body>{''.join(pages)}</body></html>"
+# The page number, as Decree 30/2020 sets it: Arabic numerals, 13 pt, upright, centred in the top
+# margin, not shown on the first page; an appendix numbered on its own. Times-Roman — one of the
+# fonts every PDF reader has (PDF's standard 14): digits only, so no font need be embedded.
+NUMBER_PT = 13
+MM = 72 / 25.4
 
 
-def stamp(data: bytes, *, first: int, total: int, footer: str) -> bytes:
-    """A part's pages with their numbers and the footer line (in a worker process, like the render)."""
+def _number_stream(text: str, width_pt: float, height_pt: float) -> bytes:
+    w = len(text) * 0.5 * NUMBER_PT  # every Times-Roman digit is half an em wide
+    left, right = 30 * MM, 15 * MM  # the template's side margins
+    x = left + (width_pt - left - right - w) / 2
+    y = height_pt - 10 * MM - NUMBER_PT * 0.35  # the middle of the 20 mm top margin
+    return f"q BT /BaocaoPageNo {NUMBER_PT} Tf 1 0 0 1 {x:.2f} {y:.2f} Tm ({text}) Tj ET Q".encode("ascii")
+
+
+def stamp(data: bytes, *, first: int, show_first: bool = True) -> bytes:
+    """A part's pages numbered `first`, first + 1, … (the first page left unnumbered when
+    `show_first` is false): each page's content wrapped in q … Q (WeasyPrint's pages turn the
+    coordinates over) and followed by a few bytes that draw the number — no layout; the original
+    content streams are copied as they are."""
     from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+
+    def stream(body: bytes):
+        s = DecodedStreamObject()
+        s.set_data(body)
+        return writer._add_object(s)  # streams are indirect objects
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
-    sizes = [(float(p.mediabox.width), float(p.mediabox.height)) for p in writer.pages]
-    overlay = PdfReader(io.BytesIO(render_one(_overlay_html(sizes, footer, first, total))))
-    for page, mark in zip(writer.pages, overlay.pages, strict=True):
-        page.merge_page(mark)
-        page.compress_content_streams()  # the merged page content is written uncompressed otherwise (7× larger)
+    font = writer._add_object(DictionaryObject({NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
+                                                NameObject("/BaseFont"): NameObject("/Times-Roman"),
+                                                NameObject("/Encoding"): NameObject("/WinAnsiEncoding")}))
+    save = stream(b"q\n")
+    for k, page in enumerate(writer.pages):
+        if k == 0 and not show_first:
+            continue
+        resources = page.setdefault(NameObject("/Resources"), DictionaryObject()).get_object()
+        fonts = resources.setdefault(NameObject("/Font"), DictionaryObject()).get_object()
+        fonts[NameObject("/BaocaoPageNo")] = font
+        contents = page.get(NameObject("/Contents"))
+        original = list(contents.get_object()) if isinstance(contents.get_object(), ArrayObject) else [contents]
+        number = stream(b"\nQ\n" + _number_stream(str(first + k), float(page.mediabox.width), float(page.mediabox.height)))
+        page[NameObject("/Contents")] = ArrayObject([save, *original, number])
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -144,22 +159,22 @@ def _page_count(data: bytes) -> int:
     return len(PdfReader(io.BytesIO(data)).pages)
 
 
-def document(parts: Sequence[str], *, footer: str, base_url: str | None = None, cache_dir: Path | None = None,
-             processes: int = 1) -> tuple[bytes, int]:
+def document(parts: Sequence[str], *, sequences: Sequence[int] | None = None, base_url: str | None = None,
+             cache_dir: Path | None = None, processes: int = 1) -> tuple[bytes, int]:
     """The PDF of a document made of `parts` (HTML), and how many parts were laid out anew: the
-    parts laid out (or taken as kept), then each stamped with its page numbers — which depend on
-    the pages before it — side by side again, then joined."""
+    parts laid out (or taken as kept), numbered, joined. Parts with the same `sequences` number
+    are numbered on from one another (the report; each appendix on its own), the first page of
+    each sequence unnumbered; by default all parts are one sequence."""
     from pypdf import PdfReader, PdfWriter
 
     pdfs, rendered = render_parts(parts, base_url=base_url, cache_dir=cache_dir, processes=processes)
-    counts = [_page_count(p) for p in pdfs]
-    total, firsts = sum(counts), [1 + sum(counts[:i]) for i in range(len(counts))]
-    if len(pdfs) > 1 and processes > 1:
-        pool = _executor(processes)
-        futures = [pool.submit(stamp, p, first=f, total=total, footer=footer) for p, f in zip(pdfs, firsts, strict=True)]
-        stamped = [f.result() for f in futures]
-    else:
-        stamped = [stamp(p, first=f, total=total, footer=footer) for p, f in zip(pdfs, firsts, strict=True)]
+    sequences = list(sequences) if sequences is not None else [0] * len(pdfs)
+    seen: dict[int, int] = {}
+    stamped = []
+    for data, seq in zip(pdfs, sequences, strict=True):
+        before = seen.get(seq, 0)
+        stamped.append(stamp(data, first=before + 1, show_first=before > 0))
+        seen[seq] = before + _page_count(data)
     writer = PdfWriter()
     for data in stamped:
         writer.append(PdfReader(io.BytesIO(data)))

@@ -61,7 +61,8 @@ class Document:
     agencies: list[dict] = field(default_factory=list)
     units: list[dict] = field(default_factory=list)  # one level down: each unit's figures
     data_hash: str = ""
-    footer: str = ""
+    footer: str = ""  # on every page: what the document is and the hash of its figures (no time: parts are kept by it)
+    generated: str = ""  # when it was made, printed once, under the signature
     number: str = ""  # "12/BC-UBND" when the document is an agency's own sent report, else left to fill in
     date_text: str = ""  # "ngày 10 tháng 12 năm 2026" likewise
     signer_name: str = ""  # who submitted the agency's own report
@@ -138,7 +139,8 @@ def build_document(*, user: User, regime: str, period: str, agency: str = aggreg
         # the narrative and the seal are part of what the document says: the cache key and footer cover them
         doc.data_hash = hashlib.sha256(f"{doc.data_hash}|{sub.id}:{version.number}:{version.seal_hash}".encode()).hexdigest()
     generated = datetime.now(VN_TZ).strftime("%H:%M %d/%m/%Y")
-    doc.footer = f"baocao · tạo lúc {generated} · SHA-256 số liệu: {doc.data_hash}"
+    doc.generated = generated
+    doc.footer = f"baocao · SHA-256 số liệu: {doc.data_hash}"
     return doc, v
 
 
@@ -276,9 +278,13 @@ def _data_uri(svg: str) -> str:
 
 # ----------------------------------------------------------------------------------- rendering
 def _environment(regime_code: str) -> Environment:
+    from app.adapters.pdf_render import css_string
+
     root = Path(current_app.config["CATALOGUE_ROOT"]) / "report_templates"
-    return Environment(loader=ChoiceLoader([FileSystemLoader(str(root / regime_code)), FileSystemLoader(str(root))]),
-                       autoescape=select_autoescape(["html"]))
+    env = Environment(loader=ChoiceLoader([FileSystemLoader(str(root / regime_code)), FileSystemLoader(str(root))]),
+                      autoescape=select_autoescape(["html"]))
+    env.filters["css_string"] = css_string
+    return env
 
 
 def render_html(doc: Document, regime_code: str, part: dict | None = None) -> str:
@@ -296,19 +302,21 @@ PART_ROWS = 300
 def parts(doc: Document) -> list[dict]:
     """The report in parts that lay out independently (app/adapters/pdf_render.py): the report
     itself, then appendix 1 in groups of whole units and appendix 2 in slices of its list, each
-    about PART_ROWS table rows. A slice starts on a new page, as the appendices do."""
-    out = [{"main": True, "units": [], "agencies": None}]
+    about PART_ROWS table rows. A slice starts on a new page, as the appendices do; `sequence`
+    says which pages are numbered on from one another."""
+    out = [{"main": True, "units": [], "agencies": None, "sequence": 0}]
     start = 0
     while start < len(doc.units):
         end, rows = start, 0
         while end < len(doc.units) and (end == start or rows + len(doc.units[end]["rows"]) <= PART_ROWS):
             rows += len(doc.units[end]["rows"]) + 2  # the unit's heading and its table's head
             end += 1
-        out.append({"main": False, "units": doc.units[start:end], "units_from": start, "units_head": start == 0, "agencies": None})
+        out.append({"main": False, "units": doc.units[start:end], "units_from": start, "units_head": start == 0, "agencies": None,
+                    "sequence": 1})
         start = end
     for start in range(0, max(1, len(doc.agencies)), PART_ROWS):
         out.append({"main": False, "units": [], "agencies": doc.agencies[start:start + PART_ROWS], "agencies_from": start,
-                    "agencies_head": start == 0})
+                    "agencies_head": start == 0, "sequence": 2})
     return out
 
 
@@ -318,9 +326,12 @@ def render_pdf(doc: Document, regime_code: str) -> tuple[bytes, int]:
     is laid out once), joined, numbered and footed."""
     from app.adapters import pdf_render
 
-    htmls = [render_html(doc, regime_code, part) for part in parts(doc)]
+    cut = parts(doc)
+    htmls = [render_html(doc, regime_code, part) for part in cut]
     instance = Path(current_app.config["INSTANCE_DIR"])
-    return pdf_render.document(htmls, footer=doc.footer, base_url=str(instance), cache_dir=instance / "exports" / "parts",
+    # the report numbered on its own, then each appendix on its own (Decree 30/2020)
+    return pdf_render.document(htmls, sequences=[p["sequence"] for p in cut], base_url=str(instance),
+                               cache_dir=instance / "exports" / "parts",
                                processes=current_app.config.get("PDF_PROCESSES", 1))
 
 

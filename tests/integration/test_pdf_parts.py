@@ -1,7 +1,8 @@
 """A long report is rendered in parts (app/adapters/pdf_render.py, exports.parts): the report, then
 slices of its appendices, laid out side by side in worker processes, each part kept by its HTML's
-hash; the joined PDF reads as one document — pages numbered N/M through, the appendix's rows
-numbered through, headings once, the footer line on every page."""
+hash; the joined PDF reads as one document — pages numbered as Decree 30/2020 says (top centre, not
+the first page, each appendix on its own), the appendix's rows numbered through, headings once,
+the footer line on every page."""
 from __future__ import annotations
 
 import re
@@ -40,10 +41,18 @@ def test_a_long_report_in_parts_reads_as_one_document_and_keeps_what_did_not_cha
     data, rendered = exports.render_pdf(doc, "VPCP-TTHC")
     assert rendered == len(parts)
     pages = pages_text(data)
-    n = len(pages)
-    for i, page in enumerate(pages, start=1):  # every page numbered through and footed
-        assert re.search(rf"\b{i}/{n}\b", page), (i, page[-300:])
-        assert "SHA-256 số liệu" in page
+    # numbered as Decree 30/2020 says: at the top, the first page not, each appendix on its own
+    a1 = next(i for i, p in enumerate(pages) if "Phụ lục 1: Số liệu theo tỉnh, thành phố" in p)
+    a2 = next(i for i, p in enumerate(pages) if "Phụ lục 2: Các đơn vị báo cáo" in p)
+    assert 0 < a1 < a2 < len(pages) - 3  # appendix 2 runs over several parts' pages
+    for start, end in ((0, a1), (a1, a2), (a2, len(pages))):
+        for k in range(start, end):
+            top = pages[k].strip().splitlines()[0].strip()
+            if k == start:
+                assert not top.isdigit(), (k, top)
+            else:
+                assert top == str(k - start + 1), (k, top)
+    assert all("SHA-256 số liệu" in p for p in pages)  # the footer on every page
     text = "\n".join(pages)
     assert text.count("Phụ lục 2: Các đơn vị báo cáo") == 1 and text.count("Phụ lục 1: Số liệu theo tỉnh, thành phố") == 1
     assert text.count("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM") == 1
@@ -52,10 +61,12 @@ def test_a_long_report_in_parts_reads_as_one_document_and_keeps_what_did_not_cha
     assert listed == list(range(1, 80))  # the list's numbers run on across the slices
     assert "Tỉnh Lào Cai (T10-63)" in text and "Thành phố Hồ Chí Minh" in text
 
-    # the same document again: every part kept; another footer (a new minute) is only the overlay
-    doc.footer = doc.footer.replace("tạo lúc", "tạo lại lúc")
+    # the same document again: every part kept; made a minute later: only the report itself again
     again, rendered = exports.render_pdf(doc, "VPCP-TTHC")
-    assert rendered == 0 and "tạo lại lúc" in pages_text(again)[-1]
+    assert rendered == 0 and pages_text(again) == pages
+    doc.generated = "23:59 31/12/2026"
+    later, rendered = exports.render_pdf(doc, "VPCP-TTHC")
+    assert rendered == 1 and "Tạo bởi baocao lúc 23:59 31/12/2026" in "\n".join(pages_text(later))
     # a narrative changed: only the report itself is laid out again, the appendices are kept
     doc.sections[0]["texts"] = [{"agency": "", "text": "Đánh giá chung: giải quyết đúng hạn tăng."}]
     changed, rendered = exports.render_pdf(doc, "VPCP-TTHC")
@@ -63,18 +74,20 @@ def test_a_long_report_in_parts_reads_as_one_document_and_keeps_what_did_not_cha
 
 
 def test_parts_laid_out_in_processes_give_the_same_document():
-    head = "<!doctype html><html lang='vi'><head><meta charset='utf-8'><style>@page { size: A4; margin: 20mm 15mm 20mm 30mm }</style></head><body>"
+    footer = pdf_render.css_string('baocao · "trích dẫn" \\ </style><b>không phải thẻ</b> l\'an')  # quotes, a backslash, markup
+    head = ("<!doctype html><html lang='vi'><head><meta charset='utf-8'><style>@page { size: A4; margin: 20mm 15mm 20mm 30mm;"
+            f" @bottom-left {{ content: \"{footer}\"; font-size: 7pt }} }}</style></head><body>")
     parts = [head + "<h1>BÁO CÁO</h1><p>Phần chính: Ủy ban nhân dân tỉnh Điện Biên</p></body></html>"] + [
         head + "".join(f"<p>Dòng {k}: Xã Ẳng Nưa</p>" for k in range(start, start + 60)) + "</body></html>" for start in (1, 61, 121)]
-    footer = 'baocao · "trích dẫn" \\ </style><b>không phải thẻ</b>'  # quotes, a backslash and markup stay text
     try:
-        alone, _ = pdf_render.document(parts, footer=footer, processes=1)
-        side_by_side, rendered = pdf_render.document(parts, footer=footer, processes=2)
+        alone, _ = pdf_render.document(parts, processes=1)
+        side_by_side, rendered = pdf_render.document(parts, processes=2)
     finally:
         pdf_render.shutdown()
     assert rendered == 4
     assert pages_text(side_by_side) == pages_text(alone)
     pages = pages_text(alone)
     assert "Phần chính: Ủy ban nhân dân tỉnh Điện Biên" in pages[0] and "Dòng 180: Xã Ẳng Nưa" in pages[-1]
-    assert all(f"{i}/{len(pages)}" in p and "</style><b>không phải thẻ</b>" in p and '"trích dẫn" \\' in p
-               for i, p in enumerate(pages, start=1))
+    assert [p.strip().splitlines()[0].strip() for p in pages[1:]] == [str(i) for i in range(2, len(pages) + 1)]
+    assert not pages[0].strip().startswith("1")  # the first page bears no number
+    assert all("</style><b>không phải thẻ</b>" in p and '"trích dẫn" \\' in p and "l'an" in p for p in pages)
