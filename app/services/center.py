@@ -171,11 +171,14 @@ def view(*, user: User, regime: str, period: str, unit: str = NATION, units: str
     version = r.current_version
     definition, cat = regime_definition(version)
     p = _period(definition, period)
-    shown = None if child_indicators is None or unit == NATION else sorted(set(child_indicators))
-    if shown is not None or not _keeps(unit):  # an agency's own view, or a page's choice of columns: computed each time
-        return _compute(r, version, definition, cat, p, unit, units, basis, tier, shown)
+    shown = None if child_indicators is None or unit == NATION else sorted(set(child_indicators) - {""})
+    columns = "all"
+    if shown is not None and set(shown) <= set(first := shown_first(regime)):
+        shown, columns = sorted(first), "first"  # the page's default columns: one kept view for every reader of them
+    if (shown is not None and columns != "first") or not _keeps(unit):
+        return _compute(r, version, definition, cat, p, unit, units, basis, tier, shown)  # an agency's own view, chosen columns
     keys = [p.key, p.previous().key, p.same_period_last_year().key]
-    key = center_cache.key_of("view", version.id, version.content_hash, p.key, unit, units, basis, tier)
+    key = center_cache.key_of("view", version.id, version.content_hash, p.key, unit, units, basis, tier, columns)
     data, stamps = center_cache.lookup(key, r.id, keys)  # the stamps first: never a view stored with newer ones than its figures
     if data is not None:
         return unpack(data, regime=r, version=version, definition=definition, catalogue=cat, period=p, unit=unit, units=units, basis=basis)

@@ -96,6 +96,6 @@ def test_a_render_holds_no_write_lock_and_renders_are_bounded(own_app, monkeypat
     assert [s["state"] for s in states] == ["done", "done", "done"], states
     assert seen["max"] == 1
     if url.startswith("sqlite"):
-        assert seen["writes"] == ["ok", "ok", "ok"]
+        assert len(seen["writes"]) >= 3 and set(seen["writes"]) == {"ok"}  # every part of every render (exports.parts)
     if os.environ.get("TEST_DATABASE_URL"):
         assert not url.startswith("sqlite")
