@@ -103,3 +103,11 @@ def test_every_page_speaks_the_users_language(app, world, principal, lang):  # n
         for problem in problems_in(visible(response.get_data(as_text=True), lang), lang):
             report.setdefault(url, []).append(problem)
     assert not report, "\n".join(f"{url}:\n  " + "\n  ".join(sorted(set(p))[:15]) for url, p in report.items())
+
+
+def test_every_kind_of_background_job_has_a_name_in_both_languages(app):
+    from app.services import jobs
+    from app.web.labels import LABELS
+
+    named = LABELS["job_kind"]
+    assert set(jobs.HANDLERS) - {"flaky"} <= set(named), "job kinds the admin's job list would show by their code"
