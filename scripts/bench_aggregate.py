@@ -248,8 +248,15 @@ def main() -> None:
             center_svc.view(user=analyst, regime="BENCH-QG", period=last, unit="T01", child_indicators=shown)
             timings.append(time.perf_counter() - t)
         FIGURES["province_ms"] = statistics.median(timings) * 1000
-        print(f"province page (Hà Nội; its agencies' first six indicators, as the page shows them): "
+        print(f"province page (Hà Nội; its agencies' first six indicators, as the page shows them), first reader after a change: "
               f"median {statistics.median(timings) * 1000:.0f} ms")
+        timings = []
+        for _ in range(7):  # every reader after the first: the kept view (decision 0014)
+            t = time.perf_counter()
+            center_svc.view(user=analyst, regime="BENCH-QG", period=last, unit="T01", child_indicators=shown)
+            timings.append(time.perf_counter() - t)
+        FIGURES["province_kept_ms"] = statistics.median(timings) * 1000
+        print(f"province page, kept (every reader after the first): median {statistics.median(timings) * 1000:.1f} ms (target < 100 ms)")
         timings = []
         for _ in range(3):
             changed()
