@@ -182,7 +182,7 @@ def view(*, user: User, regime: str, period: str, unit: str = NATION, units: str
     data, stamps = center_cache.lookup(key, r.id, keys)  # the stamps first: never a view stored with newer ones than its figures
     if data is not None:
         return unpack(data, regime=r, version=version, definition=definition, catalogue=cat, period=p, unit=unit, units=units, basis=basis)
-    v = _compute(r, version, definition, cat, p, unit, units, basis, tier, None)
+    v = _compute(r, version, definition, cat, p, unit, units, basis, tier, shown)
     center_cache.store(key, r.id, p.key, stamps, pack(v))
     return v
 

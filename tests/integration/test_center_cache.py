@@ -137,6 +137,7 @@ def test_only_the_costly_views_are_kept(app, analyst, computed):
     assert db.session.scalar(select(func.count()).select_from(CenterView)) == 2 and len(computed) == 2
     fewer = page_view(app, user=analyst, regime="VPCP-TTHC", period="2025-Q1", unit="T01-63", child_indicators=first[:2])
     assert len(computed) == 2 and figures(fewer) == figures(default)  # a subset of the first columns: the same kept view
+    assert default.children and all(set(c.values) <= set(first) for c in default.children)  # its agencies read for those only
     other = [c for c in center_svc.shown_first("VPCP-TTHC", n=100) if c not in first][:1]
     assert other
     page_view(app, user=analyst, regime="VPCP-TTHC", period="2025-Q1", unit="T01-63", child_indicators=other)
