@@ -285,6 +285,7 @@ def export_pdf(regime, period, agency, units, out, fmt):
     """Write the consolidated report (or its data) for (regime, period, agency) to --out."""
     import time
 
+    from .domain.numbers import format_vn
     from .models import Role, User
     from .services import exports
 
@@ -304,7 +305,7 @@ def export_pdf(regime, period, agency, units, out, fmt):
         bar.update(1)
         Path(out).write_bytes(data)
         bar.update(1)
-    click.echo(f"Đã ghi {out}: {len(data):,} byte trong {time.perf_counter() - start:.2f} s{' (dùng lại bản đã lập)' if cached else ''}.")
+    click.echo(f"Đã ghi {out}: {format_vn(len(data))} byte trong {format_vn(time.perf_counter() - start, 2)} giây{' (dùng lại bản đã lập)' if cached else ''}.")
 
 
 backup_cli = AppGroup("backup", help="Back up and restore the database and generated files.")

@@ -16,6 +16,7 @@ import json
 
 from flask import current_app
 
+from app.domain.numbers import format_vn
 from app.extensions import db
 from app.models import Job, Role, User
 
@@ -53,7 +54,7 @@ def _upload(job: Job, progress: jobs.Progress) -> jobs.Result:
     from . import uploads
 
     a = job.args
-    progress(f"Đang đọc và kiểm tra tệp {a['file_name']} ({a['bytes']:,} byte)".replace(",", "."))
+    progress(f"Đang đọc và kiểm tra tệp {a['file_name']} ({format_vn(a['bytes'])} byte)")
     who = db.session.get(User, job.requested_by_id)
     if who is None or not who.active:  # rights are checked when the job runs, against what is stored then
         raise jobs.Refused("Tài khoản đã gửi tệp này không còn hoạt động — không nhận tệp",
@@ -91,7 +92,7 @@ def _catalogue_zip(job: Job, progress: jobs.Progress) -> jobs.Result:
     from . import designer
 
     a = job.args
-    progress(f"Đang kiểm tra danh mục trong tệp {a['file_name']} ({a['bytes']:,} byte)".replace(",", "."))
+    progress(f"Đang kiểm tra danh mục trong tệp {a['file_name']} ({format_vn(a['bytes'])} byte)")
     who = db.session.get(User, job.requested_by_id)
     if who is None or not who.active:
         raise jobs.Refused("Tài khoản đã gửi tệp này không còn hoạt động — không nhập",
