@@ -93,3 +93,45 @@ def test_excel_download_fill_upload(page, live_server, tmp_path):
     page.click("[data-testid=upload-button]")
     assert "Đã nhận tệp dung.xlsx" in page.inner_text(".alert-success")
     assert cell(page, "BL_TONG").input_value() == "1.722"
+
+
+def test_a_large_workbook_is_read_in_the_background_and_its_page_follows_it(page, live_server, live_app, tmp_path, monkeypatch):
+    """Above UPLOAD_INTERACTIVE_BYTES the workbook is read by a job (here, every workbook): the
+    clerk lands on its page, which follows the job and moves on by itself — to the problems, by
+    sheet and cell, or to the report with the new version."""
+    import time
+
+    from app.services import jobs
+
+    monkeypatch.setitem(live_app.config, "UPLOAD_INTERACTIVE_BYTES", 1000)
+    read = jobs.HANDLERS["upload"]
+
+    def slow(job, progress):  # long enough for the page to show the job running and follow it
+        time.sleep(1.5)
+        return read(job, progress)
+
+    monkeypatch.setitem(jobs.HANDLERS, "upload", slow)
+    login(page, live_server, "canbo.sct")
+    page.goto(f"{live_server}/reports/BCT-BANLE/T01.SCT/2027-M04")
+    with page.expect_download() as info:
+        page.click("[data-testid=template-link]")
+    template = tmp_path / "mau.xlsx"
+    info.value.save_as(template)
+    bad = tmp_path / "lon-loi.xlsx"
+    bad.write_bytes(fill_template(template.read_bytes(), retail_values({"BL_DV_05": "năm trăm"})))
+    page.set_input_files("[data-testid=upload-file]", str(bad))
+    page.click("[data-testid=upload-button]")
+    page.wait_for_url("**/uploads/*")
+    expect(page.locator("[data-testid=job-step]")).to_be_visible()  # running: the page follows it
+    expect(page.locator("[data-testid=upload-problems]")).to_contain_text("Biểu 01!E27")
+    assert "không có gì được lưu" in page.inner_text("[data-testid=upload-refused]")
+    page.click("[data-testid=back-link]")
+    good = tmp_path / "lon.xlsx"
+    good.write_bytes(fill_template(template.read_bytes(), retail_values()))
+    page.set_input_files("[data-testid=upload-file]", str(good))
+    page.click("[data-testid=upload-button]")
+    page.wait_for_url("**/uploads/*")
+    expect(page.locator("[data-testid=job-step]")).to_be_visible()
+    page.wait_for_url("**/reports/BCT-BANLE/T01.SCT/2027-M04")  # the job page moved on by itself
+    expect(page.locator(".alert-success")).to_contain_text("Đã nhận tệp lon.xlsx")
+    assert cell(page, "BL_TONG").input_value() == "1.722"
