@@ -26,15 +26,33 @@ def render_one(html: str, base_url: str | None = None) -> bytes:
     return HTML(string=html, base_url=base_url).write_pdf()
 
 
+def _follow_parent(parent: int) -> None:
+    """In a renderer: exit as soon as the process that started it is gone (a web or job worker
+    killed or restarted would otherwise leave its renderers behind)."""
+    import os
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="follow-parent").start()
+
+
 def _executor(processes: int) -> Executor:
     """The renderers: `processes` worker processes, started once per process that renders
-    (spawned, not forked: the caller may be a threaded web or job worker)."""
+    (spawned, not forked: the caller may be a threaded web or job worker); each exits with it."""
+    import os
+
     global _pool, _pool_size
     with _pool_lock:
         if _pool is None or _pool_size != processes:
             if _pool is not None:
                 _pool.shutdown(wait=False, cancel_futures=True)
-            _pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+            _pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_follow_parent, initargs=(os.getpid(),))
             _pool_size = processes
         return _pool
 

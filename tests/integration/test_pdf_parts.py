@@ -91,3 +91,54 @@ def test_parts_laid_out_in_processes_give_the_same_document():
     assert [p.strip().splitlines()[0].strip() for p in pages[1:]] == [str(i) for i in range(2, len(pages) + 1)]
     assert not pages[0].strip().startswith("1")  # the first page bears no number
     assert all("</style><b>không phải thẻ</b>" in p and '"trích dẫn" \\' in p and "l'an" in p for p in pages)
+
+
+def test_renderers_exit_with_the_process_that_started_them(tmp_path):
+    """A web or job worker killed (or restarted by gunicorn) must not leave its renderer processes
+    behind: they exit within a second or two of it."""
+    import os
+    import signal
+    import sys
+    import time
+
+    script = ("import sys, time\nfrom app.adapters import pdf_render\n"
+              "if __name__ == '__main__':\n    pdf_render.warm(2)\n    print('ready', flush=True)\n    time.sleep(60)\n")
+    (tmp_path / "starter.py").write_text(script)
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "starter.py")], cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+
+        def children() -> set[int]:
+            out = set()
+            for stat in Path("/proc").glob("[0-9]*/stat"):
+                try:
+                    fields = stat.read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == proc.pid:
+                    out.add(int(stat.parent.name))
+            return out
+
+        renderers = children()
+        assert len(renderers) >= 2  # the two renderers (and multiprocessing's resource tracker)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid) for pid in renderers):
+            time.sleep(0.2)
+        left = [pid for pid in renderers if Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid)]
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+        assert not left, "renderer processes outlived the process that started them"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:", 1)[1].split("\n", 1)[0]
+    except (OSError, IndexError):
+        return "zombie"
