@@ -105,6 +105,7 @@ def load_config(env: dict | None = None) -> dict:
         "JOB_STORAGE_DIR": env.get("JOB_STORAGE_DIR", ""),
         "JOB_RETENTION_DAYS": _int(env, "JOB_RETENTION_DAYS", 7, lo=1),
         "JOBS_INLINE": _bool(env, "JOBS_INLINE", False),
+        "JOBS_PER_USER": _int(env, "JOBS_PER_USER", 10, lo=1),  # a user's jobs queued or running at once (each file sent is kept and read)
         # mail delivery: SMTP connections in parallel (PostgreSQL; each message still marked sent in its own commit)
         "MAIL_CONNECTIONS": _int(env, "MAIL_CONNECTIONS", 4, lo=1),
         # the data-quality pass runs in the request up to this many values in a period, else as a background job

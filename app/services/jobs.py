@@ -28,13 +28,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import event, func, or_, select, update
 
 from app.extensions import db
 from app.models import Job, Role, User
 from app.models.base import utcnow
 
-from .errors import Forbidden, NotFound
+from .errors import Busy, Forbidden, NotFound
 
 
 class Refused(Exception):
@@ -114,6 +114,11 @@ def enqueue(*, kind: str, args: dict, user: User | None = None, key: str | None 
     job = db.session.scalar(select(Job).where(Job.kind == kind, Job.key == key))
     if job is not None and (job.status in ("queued", "running") or (job.status == "done" and _result_exists(job))):
         return job
+    if user is not None:  # each file a user sends is kept and read: their unfinished work is bounded
+        waiting = db.session.scalar(select(func.count()).select_from(Job).where(
+            Job.requested_by_id == user.id, Job.status.in_(("queued", "running"))))
+        if waiting >= current_app.config.get("JOBS_PER_USER", 10):
+            raise Busy(f"Bạn đang có {waiting} việc chờ xử lý (tải tệp, xuất, lập báo cáo); hãy đợi chúng xong rồi thử lại")
     if job is None:
         job = Job(kind=kind, key=key, args=args, created_at=utcnow())
         db.session.add(job)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from app.extensions import db
@@ -100,3 +101,24 @@ def test_files_kept_for_import_jobs_and_rendered_reports_are_removed_after_the_r
         news.append(new)
     jobs.prune(days=7)
     assert not any(p.exists() for p in olds) and all(p.exists() for p in news)
+
+
+def test_a_users_unfinished_jobs_are_bounded(app, monkeypatch):
+    """Each file a user sends is kept and read by a job: at most JOBS_PER_USER of theirs wait or run
+    at once; the next is refused with a "try later" (503), someone else's still goes in."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import User
+    from app.services import jobs
+    from app.services.errors import Busy
+
+    monkeypatch.setattr(jobs, "_dispatch", lambda job, delay=0: None)  # nobody takes them: they stay queued
+    monkeypatch.setitem(app.config, "JOBS_PER_USER", 3)
+    clerk = db.session.scalar(select(User).where(User.username == "canbo.sct"))
+    other = db.session.scalar(select(User).where(User.username == "phantich.vpcp"))
+    made = [jobs.enqueue(kind="probe", args={"seconds": 0, "n": i}, user=clerk) for i in range(3)]
+    assert jobs.enqueue(kind="probe", args={"seconds": 0, "n": 0}, user=clerk).id == made[0].id  # the same request: its job
+    with pytest.raises(Busy):
+        jobs.enqueue(kind="probe", args={"seconds": 0, "n": 3}, user=clerk)
+    assert jobs.enqueue(kind="probe", args={"seconds": 0, "n": 3}, user=other).status == "queued"
