@@ -13,6 +13,7 @@ import multiprocessing
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 _pool: Executor | None = None
@@ -72,6 +73,14 @@ def warm(processes: int) -> None:
             f.result()
 
 
+def _discard(pool: Executor) -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is pool:
+            _pool = None
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
 def shutdown() -> None:
     global _pool
     with _pool_lock:
@@ -102,9 +111,18 @@ def render_parts(parts: Sequence[str], *, base_url: str | None, cache_dir: Path 
     if len(todo) > 1 and processes > 1:
         todo_sorted = sorted(todo, key=lambda i: -len(parts[i]))
         pool = _executor(processes)
-        futures = {i: pool.submit(render_one, parts[i], base_url) for i in todo_sorted}
+        try:
+            futures = {i: pool.submit(render_one, parts[i], base_url) for i in todo_sorted}
+        except BrokenProcessPool:  # a renderer died since the last report: new ones
+            _discard(pool)
+            pool = _executor(processes)
+            futures = {i: pool.submit(render_one, parts[i], base_url) for i in todo_sorted}
         for i, fut in futures.items():
-            out[i] = fut.result()
+            try:
+                out[i] = fut.result()
+            except BrokenProcessPool:  # a renderer died (killed, out of memory): new ones next time, this part here
+                _discard(pool)
+                out[i] = render_one(parts[i], base_url)
     else:
         for i in todo:
             out[i] = render_one(parts[i], base_url)

@@ -142,3 +142,24 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/status").read_text().split("State:", 1)[1].split("\n", 1)[0]
     except (OSError, IndexError):
         return "zombie"
+
+
+def test_a_renderer_that_dies_costs_no_report():
+    """A renderer killed (out of memory, say) breaks its pool: the report being made is finished in
+    the process that asked, and the next one gets new renderers."""
+    import os
+    import signal
+
+    head = "<!doctype html><html lang='vi'><head><meta charset='utf-8'></head><body>"
+    parts = [head + f"<p>Phần {k}: Phường Hoàn Kiếm</p></body></html>" for k in range(4)]
+    try:
+        pdf_render.warm(2)
+        victim = next(iter(pdf_render._pool._processes))  # the executor's own record of its processes
+        os.kill(victim, signal.SIGKILL)
+        data, rendered = pdf_render.document(parts, processes=2)
+        assert rendered == 4 and [p.strip().splitlines()[-1] for p in pages_text(data)][0].endswith("Phường Hoàn Kiếm")
+        assert "Phần 3: Phường Hoàn Kiếm" in pages_text(data)[3]
+        again, _ = pdf_render.document([p.replace("Phần", "Mục") for p in parts], processes=2)  # new renderers
+        assert "Mục 3: Phường Hoàn Kiếm" in pages_text(again)[3]
+    finally:
+        pdf_render.shutdown()
