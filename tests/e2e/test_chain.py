@@ -29,6 +29,7 @@ def _department_reports(page, base, values):
         cell(page, code).fill(str(value))
     page.fill("textarea[name='o|I']", "Doanh thu bán lẻ tăng nhờ mùa mua sắm cuối năm")
     page.click("[data-testid=save-button]")
+    expect_flash(page, "Đã lưu bản nháp")  # saved (the page reloaded) before sending
     page.click("[data-testid=submit-button]")
     expect_flash(page, "đã niêm phong")
     logout(page)
@@ -77,6 +78,7 @@ def test_the_chain_from_department_to_ministry(page, live_server):
     page.goto(f"{base}/reports/BCT-BANLE/T01.SCT/{PERIOD}")
     cell(page, "BL_LT_01").fill("40")
     page.click("[data-testid=save-button]")
+    expect_flash(page, "Đã lưu bản nháp")  # saved (the page reloaded) before sending
     page.click("[data-testid=submit-button]")
     logout(page)
     _province_decides_on_department(page, base)

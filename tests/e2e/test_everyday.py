@@ -30,6 +30,7 @@ def test_sending_asks_first_and_no_sends_nothing(browser, live_server):
     for code, value in retail_values().items():
         page.locator(f"input[data-cell='{code}|']").fill(str(value))
     page.click("[data-testid=save-button]")
+    expect_flash(page, "Đã lưu bản nháp")  # saved (the page reloaded) before sending
     page.click("[data-testid=submit-button]")
     assert asked and "khóa và niêm phong" in asked[0]
     expect(page.locator("[data-testid=submit-button]")).to_be_visible()  # still a draft: nothing was sent
@@ -44,6 +45,7 @@ def test_a_returned_report_is_told_under_the_bell_and_resubmitted_from_the_notic
     for code, value in retail_values().items():
         page.locator(f"input[data-cell='{code}|']").fill(str(value))
     page.click("[data-testid=save-button]")
+    expect_flash(page, "Đã lưu bản nháp")  # saved (the page reloaded) before sending
     page.click("[data-testid=submit-button]")
     expect_flash(page, "đã niêm phong")
     logout(page)
@@ -66,6 +68,7 @@ def test_a_returned_report_is_told_under_the_bell_and_resubmitted_from_the_notic
     callout.locator("[data-testid=fix-and-resend]").click()
     page.locator("input[data-cell='BL_HH_01|']").fill("1.250")
     page.click("[data-testid=save-button]")
+    expect_flash(page, "Đã lưu bản nháp")  # saved (the page reloaded) before sending
     page.click("[data-testid=submit-button]")
     expect_flash(page, "đã niêm phong")
     page.click("[data-testid=history-link]")

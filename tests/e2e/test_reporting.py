@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.pages import login, logout
+from tests.e2e.pages import expect_flash, login, logout
 from tests.helpers import fill_template, retail_values
 
 
@@ -56,6 +56,7 @@ def test_web_form_submit_return_fix_resubmit_approve(page, live_server):
     cell(page, "BL_HH_01").fill("980")
     page.fill("input[name='c|BL_HH_01']", "Đã đối chiếu, điều chỉnh theo số liệu Cục Thống kê")
     page.click("[data-testid=save-button]")
+    expect_flash(page, "Đã lưu bản nháp")  # saved (the page reloaded) before sending
     page.click("[data-testid=submit-button]")
     assert "Niêm phong hợp lệ" in page.inner_text("[data-testid=seal]")
     logout(page)
@@ -99,15 +100,16 @@ def test_a_large_workbook_is_read_in_the_background_and_its_page_follows_it(page
     """Above UPLOAD_INTERACTIVE_BYTES the workbook is read by a job (here, every workbook): the
     clerk lands on its page, which follows the job and moves on by itself — to the problems, by
     sheet and cell, or to the report with the new version."""
-    import time
+    import threading
 
     from app.services import jobs
 
     monkeypatch.setitem(live_app.config, "UPLOAD_INTERACTIVE_BYTES", 1000)
     read = jobs.HANDLERS["upload"]
+    go = threading.Semaphore(0)
 
-    def slow(job, progress):  # long enough for the page to show the job running and follow it
-        time.sleep(1.5)
+    def slow(job, progress):  # the job waits until the test has seen its page show it running
+        go.acquire(timeout=30)
         return read(job, progress)
 
     monkeypatch.setitem(jobs.HANDLERS, "upload", slow)
@@ -123,6 +125,7 @@ def test_a_large_workbook_is_read_in_the_background_and_its_page_follows_it(page
     page.click("[data-testid=upload-button]")
     page.wait_for_url("**/uploads/*")
     expect(page.locator("[data-testid=job-step]")).to_be_visible()  # running: the page follows it
+    go.release()
     expect(page.locator("[data-testid=upload-problems]")).to_contain_text("Biểu 01!E27")
     assert "không có gì được lưu" in page.inner_text("[data-testid=upload-refused]")
     page.click("[data-testid=back-link]")
@@ -132,6 +135,7 @@ def test_a_large_workbook_is_read_in_the_background_and_its_page_follows_it(page
     page.click("[data-testid=upload-button]")
     page.wait_for_url("**/uploads/*")
     expect(page.locator("[data-testid=job-step]")).to_be_visible()
+    go.release()
     page.wait_for_url("**/reports/BCT-BANLE/T01.SCT/2027-M04")  # the job page moved on by itself
     expect(page.locator(".alert-success")).to_contain_text("Đã nhận tệp lon.xlsx")
     assert cell(page, "BL_TONG").input_value() == "1.722"
