@@ -34,6 +34,21 @@ def _refused(exc: Exception) -> jobs.Refused:
     return jobs.Refused(str(exc), json.dumps({"message": str(exc), "details": details}, ensure_ascii=False, default=str).encode())
 
 
+def _read_as_sender(job: Job, progress: jobs.Progress, step: str, work):
+    """`work(user, data)` on the job's kept file, as the user who sent it — refused if that account
+    is gone or disabled, or if the work refuses the input (every problem kept, nothing saved)."""
+    progress(f"{step} {job.args['file_name']} ({format_vn(job.args['bytes'])} byte)")
+    who = db.session.get(User, job.requested_by_id)
+    if who is None or not who.active:  # rights are checked when the job runs, against what is stored then
+        raise jobs.Refused("Tài khoản đã gửi tệp này không còn hoạt động — không nhận tệp",
+                           json.dumps({"message": "account inactive", "details": []}).encode())
+    try:
+        return work(who, jobs.read_input(job.args["input"]))
+    except (Invalid, Conflict, Forbidden, NotFound) as exc:
+        db.session.rollback()
+        raise _refused(exc) from None
+
+
 def interactive(data: bytes) -> bool:
     return len(data) <= current_app.config.get("UPLOAD_INTERACTIVE_BYTES", 1_000_000)
 
@@ -54,17 +69,9 @@ def _upload(job: Job, progress: jobs.Progress) -> jobs.Result:
     from . import uploads
 
     a = job.args
-    progress(f"Đang đọc và kiểm tra tệp {a['file_name']} ({format_vn(a['bytes'])} byte)")
-    who = db.session.get(User, job.requested_by_id)
-    if who is None or not who.active:  # rights are checked when the job runs, against what is stored then
-        raise jobs.Refused("Tài khoản đã gửi tệp này không còn hoạt động — không nhận tệp",
-                           json.dumps({"message": "account inactive", "details": []}).encode())
-    try:
-        result = uploads.upload(user=who, regime_code=a["regime"], agency_code=a["agency"], period_key=a["period"],
-                                data=jobs.read_input(a["input"]), file_name=a["file_name"], revision=a["revision"], commit=False)
-    except (Invalid, Conflict, Forbidden, NotFound) as exc:
-        db.session.rollback()
-        raise _refused(exc) from None
+    result = _read_as_sender(job, progress, "Đang đọc và kiểm tra tệp", lambda who, data: uploads.upload(
+        user=who, regime_code=a["regime"], agency_code=a["agency"], period_key=a["period"], data=data, file_name=a["file_name"],
+        revision=a["revision"], commit=False))
     data = json.dumps({"submission": result.submission.id, "version": result.version.number,
                        "findings": [f.as_dict() for f in result.findings]}, ensure_ascii=False, default=str).encode()
     # no commit here: the new version and the job's "done" commit together (jobs.run)
@@ -91,17 +98,7 @@ def enqueue_catalogue_zip(*, user: User, data: bytes, file_name: str) -> Job:
 def _catalogue_zip(job: Job, progress: jobs.Progress) -> jobs.Result:
     from . import designer
 
-    a = job.args
-    progress(f"Đang kiểm tra danh mục trong tệp {a['file_name']} ({format_vn(a['bytes'])} byte)")
-    who = db.session.get(User, job.requested_by_id)
-    if who is None or not who.active:
-        raise jobs.Refused("Tài khoản đã gửi tệp này không còn hoạt động — không nhập",
-                           json.dumps({"message": "account inactive", "details": []}).encode())
-    try:
-        summary = designer.import_zip(user=who, data=jobs.read_input(a["input"]))
-    except (Invalid, Forbidden, NotFound) as exc:
-        db.session.rollback()
-        raise _refused(exc) from None
+    summary = _read_as_sender(job, progress, "Đang kiểm tra danh mục trong tệp", lambda who, data: designer.import_zip(user=who, data=data))
     data = {"created": summary.regimes_created, "versions": summary.versions_created, "unchanged": summary.unchanged}
     return jobs.Result(json.dumps(data, ensure_ascii=False).encode(), "catalogue.json",
                        f"Đã nhập: tạo mới {len(summary.regimes_created)}, phiên bản mới {len(summary.versions_created)}, "
