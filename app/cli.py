@@ -241,7 +241,7 @@ aggregate_cli = AppGroup("aggregate", help="The reporting center's aggregates.")
 @click.option("--background", is_flag=True, help="As a background job (any worker); follow it with `flask jobs list`.")
 def aggregate_rebuild(regime, period, all_, background):
     """Recompute which versions count and every aggregate from the raw values (idempotent)."""
-    from .services import aggregation
+    from .services import aggregation_rebuild
 
     if not (regime or period or all_):
         raise click.UsageError("chọn --regime/--period hoặc --all")
@@ -254,7 +254,7 @@ def aggregate_rebuild(regime, period, all_, background):
         click.echo(f"Đã xếp việc tổng hợp lại số {job.id} ({job.status}); xem: flask jobs list")
         return
     with _Bar("Đang tổng hợp lại") as bar:
-        summary = aggregation.rebuild(regime=regime, period=period, progress=bar)
+        summary = aggregation_rebuild.rebuild(regime=regime, period=period, progress=bar)
     click.echo(f"Đã tổng hợp lại {summary.scopes} (chế độ, kỳ): {summary.records} bản ghi số liệu, {summary.aggregates} dòng tổng hợp.")
 
 

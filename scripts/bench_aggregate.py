@@ -85,7 +85,7 @@ def main() -> None:
     from app.domain.numbers import format_vn
     from app.extensions import db
     from app.models import Agency, Regime, Submission, SubmissionValue, SubmissionVersion, User
-    from app.services import agencies, aggregation
+    from app.services import agencies, aggregation_rebuild
     from app.services import catalogue as catalogue_svc
     from app.services import center as center_svc
     from app.services import decisions as decisions_svc
@@ -107,7 +107,7 @@ def main() -> None:
         vpcp = db.session.scalar(select(Agency.id).where(Agency.code == "VPCP"))
         reporters = db.session.execute(select(Agency.id, Agency.code, Agency.level).where(
             Agency.level.in_(["province", "commune"]), Agency.valid_to.is_(None))).all()
-        provinces = aggregation._provinces_on(datetime.now(UTC).date())
+        provinces = aggregation_rebuild._provinces_on(datetime.now(UTC).date())
         periods = [f"2025-M{m:02d}" for m in range(8, 13)] + [f"2026-M{m:02d}" for m in range(1, 13)]
         periods = periods[-args.months:]
         n_values = len(reporters) * cells * len(periods)
@@ -191,7 +191,7 @@ def main() -> None:
 
         # ---- rebuild ------------------------------------------------------------------------------
         t = time.perf_counter()
-        summary = aggregation.rebuild(regime="BENCH-QG")
+        summary = aggregation_rebuild.rebuild(regime="BENCH-QG")
         FIGURES["rebuild_s"] = time.perf_counter() - t
         print(f"rebuild --regime BENCH-QG (all {len(periods)} periods): {time.perf_counter() - t:.1f} s — "
               f"{summary.records:,} record versions, {summary.aggregates:,} aggregate rows (target < 5 s)")

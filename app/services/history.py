@@ -18,7 +18,7 @@ from app.extensions import db
 from app.models import Agency, Regime, Role, Submission, SubmissionEvent, SubmissionValue, SubmissionVersion, User
 
 from . import agencies as agency_svc
-from . import aggregation, quality_store
+from . import aggregation_rebuild, quality_store
 from .catalogue import regime_definition
 from .errors import Forbidden
 from .sending import _signing_key, seal_payload
@@ -77,7 +77,7 @@ def load_reports(*, actor: User, regime_code: str, period_key: str, reports: Map
         stored += 1
     db.session.flush()
     if stored:
-        aggregation.rebuild(regime=regime_code, period=period_key)  # one set-based roll-up for the whole batch
+        aggregation_rebuild.rebuild(regime=regime_code, period=period_key)  # one set-based roll-up for the whole batch
         quality_store.refresh_period(regime.id, period_key)  # and the values' features for the outlier pass
     db.session.commit()
     return stored

@@ -62,13 +62,13 @@ def _import(job: Job, progress: jobs.Progress) -> jobs.Result:
 
 @jobs.handler("rebuild")
 def _rebuild(job: Job, progress: jobs.Progress) -> jobs.Result:
-    from . import aggregation
+    from . import aggregation_rebuild
 
     def step(done: int, total: int) -> None:
         progress(f"Đã tổng hợp lại {done}/{total} (chế độ, kỳ)")
 
     a = job.args
-    summary = aggregation.rebuild(regime=a.get("regime"), period=a.get("period"), progress=step)
+    summary = aggregation_rebuild.rebuild(regime=a.get("regime"), period=a.get("period"), progress=step)
     note = f"Đã tổng hợp lại {summary.scopes} (chế độ, kỳ): {summary.records} bản ghi, {summary.aggregates} dòng tổng hợp"
     return jobs.Result(json.dumps({"scopes": summary.scopes, "records": summary.records, "aggregates": summary.aggregates}).encode(),
                        "rebuild.json", note)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.domain.numbers import normalise
 from app.extensions import db
 from app.models import Aggregate, Regime, User
-from app.services import aggregation as svc
+from app.services import aggregation_rebuild as svc
 from app.services import center as center_svc
 from app.services import center_nav as nav_svc
 from app.services import completeness as completeness_svc
@@ -365,6 +365,56 @@ def test_rebuild_equals_incremental_when_a_province_has_a_report_awaiting_approv
     assert ("T01", "latest") in bases and ("T01", "approved") not in bases and ("CP", "approved") in bases
     svc.rebuild(regime="BCT-BANLE", period="2026-M12")
     assert snapshot() == incremental
+
+
+def test_a_rebuild_writes_only_what_differs_and_repairs_what_was_damaged(app, analyst):
+    """Unchanged data: nothing written, every row keeps its id. A damaged partial is replaced, a
+    missing one added, a stray one removed, a record version pointing elsewhere put back — and
+    only those rows are written (decision 0016)."""
+    from app.models import RecordVersion
+    from tests.integration.test_data_quality import _province_departments
+
+    regime = db.session.scalar(select(Regime).where(Regime.code == "BCT-BANLE"))
+    others = [a for a in _province_departments(regime, "2026-M12") if a != "T01.SCT"][:3]
+    history.load_reports(actor=user("quantri"), regime_code="BCT-BANLE", period_key="2026-M12",
+                         reports={a: {(k, ""): Decimal(v) for k, v in retail_values().items()} for a in others})
+    submit_retail(approve=False)  # Hà Nội's "latest" differs from its "approved" (none yet)
+    db.session.commit()
+
+    def rows():
+        return {a.id: (a.unit_code, a.tier, a.basis, a.indicator, a.dkey, a.n, a.total, a.minimum, a.maximum)
+                for a in db.session.scalars(select(Aggregate).where(Aggregate.regime_id == regime.id,
+                                                                    Aggregate.period_key == "2026-M12"))}
+
+    def records():
+        return {r.id: (r.basis, r.agency_code, r.province_code, r.version_id)
+                for r in db.session.scalars(select(RecordVersion).where(RecordVersion.regime_id == regime.id))}
+
+    before, counted = rows(), records()
+    summary = svc.rebuild(regime="BCT-BANLE", period="2026-M12")
+    assert summary.written == 0 and rows() == before and records() == counted  # same ids: nothing deleted and put back
+
+    by_id = {a.id: a for a in db.session.scalars(select(Aggregate).where(Aggregate.id.in_(before)))}
+    province = next(a for a in by_id.values() if a.unit_code != "CP" and a.basis == "approved")
+    nation = next(a for a in by_id.values() if a.unit_code == "CP" and a.basis == "latest")
+    province.total += 1000  # damaged
+    db.session.delete(nation)  # lost
+    db.session.add(Aggregate(regime_id=regime.id, period_key="2026-M12", tier=province.tier, basis="approved", unit_code="T99",
+                             indicator=province.indicator, dkey="", n=1, total=Decimal(5), minimum=Decimal(5), maximum=Decimal(5)))
+    record = db.session.scalar(select(RecordVersion).where(RecordVersion.regime_id == regime.id, RecordVersion.basis == "latest",
+                                                           RecordVersion.agency_code == "T01.SCT"))
+    record.province_code = "T04"  # counted in the wrong province
+    damaged = {province.id, nation.id}
+    db.session.commit()
+
+    summary = svc.rebuild(regime="BCT-BANLE", period="2026-M12")
+    # the damaged partial and the record (deleted and inserted), the lost partial, the stray one
+    assert summary.written == 2 + 1 + 1 + 2
+    after = rows()
+    assert sorted(after.values(), key=repr) == sorted(before.values(), key=repr)
+    untouched = set(before) - damaged
+    assert all(after[i] == before[i] for i in untouched)  # the rest kept their rows
+    assert sorted(records().values()) == sorted(counted.values())
 
 
 def test_rebuild_as_a_background_job(runner, app):

@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.extensions import db
-from app.services import aggregation
+from app.services import aggregation_rebuild
 from app.services.seed import DEMO_PASSWORD
 from tests.conftest import _test_config, free_port, prepare_database
 from tests.helpers import fill_template, own_database, retail_values
@@ -123,7 +123,7 @@ def aggregates_equal_a_rebuild(app) -> bool:
 
     with app.app_context():
         before = rows()
-        aggregation.rebuild()
+        aggregation_rebuild.rebuild()
         after = rows()
         db.session.remove()
     return before == after
