@@ -12,12 +12,13 @@ wherever the same versions count and computed where they differ, the nation's fr
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import and_, column, delete, exists, func, literal, select, table, text, true, tuple_
+from sqlalchemy import and_, column, delete, exists, func, literal, or_, select, table, text, true, tuple_, union_all
 from sqlalchemy.orm import aliased
 
 from app import faults
@@ -43,7 +44,7 @@ from .errors import NotFound
 
 KEY = ["regime_id", "period_key", "tier", "basis", "unit_code", "indicator", "dkey"]
 FIGURES = ["n", "total", "minimum", "maximum"]
-RECORD = ("tier", "province_code", "version_id", "reported_at")
+RECORD_COLUMNS = ["regime_id", "period_key", "basis", "tier", "agency_code", "province_code", "version_id", "reported_at"]
 
 
 @dataclass
@@ -78,19 +79,16 @@ def rebuild(*, regime: str | None = None, period: str | None = None,
         for key in sorted(keys):  # the same locks as refresh(), so a rebuild and a submission wait for each other
             lock_period(regime_id, key)
             center_cache.bump(regime_id, key)
-        records: dict[tuple, dict[str, set]] = defaultdict(lambda: {"approved": set(), "latest": set()})
-        for key in keys:
-            rows = _records(regime_id, key)
-            summary.records += len(rows)
-            summary.written += _sync_records(regime_id, key, rows)
-            for r in rows:
-                records[(key, r["tier"], r["province_code"])][r["basis"]].add((r["agency_code"], r["version_id"]))
-            done += 1
-            progress(done, total)
+        counted, written, differ = _sync_records(regime_id, keys)
+        summary.records += counted
+        summary.written += written
+        progress(done + len(keys) // 2, total)
         if _has_latest_indicators(regime_id):
             summary.written += _recompute_all(regime_id, keys)
         else:
-            summary.written += _sync_partials(regime_id, keys, records)
+            summary.written += _sync_partials(regime_id, keys, differ)
+        done += len(keys)
+        progress(done, total)
         faults.point("rebuild.regime")  # crash tests: one regime recomputed, not yet committed
         db.session.commit()
         summary.scopes += len(keys)
@@ -105,53 +103,73 @@ def _has_latest_indicators(regime_id: int) -> bool:
 
 
 # ---------------------------------------------------------------------------------- record versions
-def _records(regime_id: int, period_key: str) -> list[dict]:
-    """The record versions every submission of one (regime, period) should have — two queries."""
-    subs = db.session.execute(select(Submission.id, Submission.agency_id, Submission.tier, Submission.approved_version, Agency.code)
-                              .join(Agency, Agency.id == Submission.agency_id)
-                              .where(Submission.regime_id == regime_id, Submission.period_key == period_key)).all()
-    if not subs:
-        return []
-    day = period_day(db.session.get(Submission, subs[0][0]))
-    versions = db.session.execute(
-        select(SubmissionVersion.submission_id, SubmissionVersion.number, SubmissionVersion.id, SubmissionVersion.status,
-               SubmissionVersion.submitted_at)
-        .join(Submission, Submission.id == SubmissionVersion.submission_id)
-        .where(Submission.regime_id == regime_id, Submission.period_key == period_key, SubmissionVersion.seal_hash.is_not(None))
-        .order_by(SubmissionVersion.submission_id, SubmissionVersion.number)).all()
-    by_sub: dict[int, list] = defaultdict(list)
-    for row in versions:
-        by_sub[row[0]].append(row)
-    provinces = _provinces_on(day)
-    rows = []
-    for sid, agency_id, tier, approved_version, code in subs:
-        sealed = by_sub.get(sid, ())
-        approved = None
-        if approved_version is not None:
-            approved = next((v for v in sealed if v[1] == approved_version), None)
-        latest = sealed[-1] if sealed and sealed[-1][3] in ("submitted", "approved") else approved
-        province = provinces.get(agency_id, CENTRAL)
-        for basis, v in (("approved", approved), ("latest", latest)):
-            if v is not None:
-                rows.append({"regime_id": regime_id, "period_key": period_key, "basis": basis, "tier": tier,
-                             "agency_code": code, "province_code": province, "version_id": v[2], "reported_at": v[4]})
-    return rows
+def _sync_records(regime_id: int, keys: list[str]) -> tuple[int, int, list[tuple]]:
+    """Make the stored record versions of the regime's periods the ones that count now: computed
+    by one query into a temporary table and compared with the stored ones. Returns how many count,
+    how many rows were written, and the (period, tier, province) whose "latest" versions are not
+    their approved ones."""
+    s, v, rv = Submission, SubmissionVersion, RecordVersion
+    few = len(keys) <= 500
+    provinces, periods = _province_tables(regime_id, keys)
+    newest = {"partition_by": s.id, "order_by": v.number.desc()}
+    sealed = (select(s.period_key, s.tier, s.agency_id, s.approved_version, v.number, v.id.label("version_id"), v.status,
+                     v.submitted_at, func.row_number().over(**newest).label("rk"), func.first_value(v.status).over(**newest).label("newest"))
+              .join(v, v.submission_id == s.id)
+              .where(s.regime_id == regime_id, s.period_key.in_(keys) if few else true(), v.seal_hash.is_not(None))).subquery("sealed")
+    sent = ("submitted", "approved")
+    counted = union_all(  # the approved version; the newest sealed one if sent or approved, else the approved one
+        select(sealed, literal("approved").label("basis")).where(sealed.c.number == sealed.c.approved_version),
+        select(sealed, literal("latest").label("basis")).where(or_(
+            and_(sealed.c.rk == 1, sealed.c.status.in_(sent)),
+            and_(sealed.c.number == sealed.c.approved_version, sealed.c.newest.not_in(sent))))).subquery("counted")
+    wanted = (select(literal(regime_id), counted.c.period_key, counted.c.basis, counted.c.tier, Agency.code,
+                     func.coalesce(provinces.c.province_code, CENTRAL), counted.c.version_id, counted.c.submitted_at)
+              .join(Agency, Agency.id == counted.c.agency_id)
+              .join(periods, periods.c.period_key == counted.c.period_key)
+              .join(provinces, and_(provinces.c.epoch == periods.c.epoch, provinces.c.agency_id == counted.c.agency_id), isouter=True))
+    desired = _temporary("rebuild_records", wanted, RECORD_COLUMNS, like="record_versions")
+    t = rv.__table__
+    same = [desired.c[c] == t.c[c] for c in RECORD_COLUMNS if c != "reported_at"] + [desired.c.reported_at.is_not_distinct_from(t.c.reported_at)]
+    gone = db.session.execute(delete(t).where(t.c.regime_id == regime_id, t.c.period_key.in_(keys) if few else true(),
+                                              ~exists().where(*same).correlate(t))).rowcount
+    stored = t.alias("stored")
+    missing = select(*[desired.c[c] for c in RECORD_COLUMNS]).where(~exists().where(
+        *[stored.c[c] == desired.c[c] for c in ("regime_id", "period_key", "basis", "agency_code")]))
+    added = db.session.execute(t.insert().from_select(RECORD_COLUMNS, missing), execution_options={"preserve_rowcount": True}).rowcount
+    # (period, tier, province) where "latest" counts other versions than "approved"
+    mine, theirs = desired.alias("mine"), desired.alias("theirs")
+    differ = set()
+    for basis, against in (("latest", "approved"), ("approved", "latest")):
+        differ |= set(db.session.execute(select(mine.c.period_key, mine.c.tier, mine.c.province_code).distinct().where(
+            mine.c.basis == basis, ~exists().where(theirs.c.basis == against, *[theirs.c[c] == mine.c[c] for c in (
+                "period_key", "tier", "province_code", "agency_code", "version_id")]))).all())
+    count = db.session.scalar(select(func.count()).select_from(desired)) or 0
+    for made in (desired, provinces, periods):
+        _drop(made)
+    return count, gone + added, sorted(tuple(row) for row in differ)
 
 
-def _sync_records(regime_id: int, period_key: str, rows: list[dict]) -> int:
-    """Make the stored record versions of one (regime, period) equal to `rows`; the rows written."""
-    rv = RecordVersion
-    stored = {(basis, agency): (row_id, values) for row_id, basis, agency, *values in db.session.execute(
-        select(rv.id, rv.basis, rv.agency_code, *[getattr(rv, c) for c in RECORD])
-        .where(rv.regime_id == regime_id, rv.period_key == period_key))}
-    wanted = {(r["basis"], r["agency_code"]): r for r in rows}
-    stale = [row_id for k, (row_id, values) in stored.items()
-             if k not in wanted or values != [wanted[k][c] for c in RECORD]]
-    new = [r for k, r in wanted.items() if k not in stored or stored[k][1] != [r[c] for c in RECORD]]
-    for i in range(0, len(stale), 1000):
-        db.session.execute(delete(rv).where(rv.id.in_(stale[i:i + 1000])))
-    insert_many(rv.__table__, new)
-    return len(stale) + len(new)
+def _province_tables(regime_id: int, keys: list[str]):
+    """Two small temporary tables: each period's epoch of the agency map, and each epoch's agency →
+    province. The map of a day (`_provinces_on`) changes only on the days a link between units
+    starts or ends, so periods between the same two changes share one map — computed once."""
+    firsts = {}
+    for key, sid in db.session.execute(select(Submission.period_key, func.min(Submission.id)).where(
+            Submission.regime_id == regime_id, Submission.period_key.in_(keys) if len(keys) <= 500 else true())
+            .group_by(Submission.period_key)).all():
+        firsts[key] = period_day(db.session.get(Submission, sid))
+    changes = sorted({d for d, in db.session.execute(select(AgencyParent.valid_from).where(AgencyParent.valid_from.is_not(None)))}
+                     | {d + timedelta(days=1) for d, in db.session.execute(select(AgencyParent.valid_to)
+                                                                           .where(AgencyParent.valid_to.is_not(None)))})
+    epochs = {key: bisect_right(changes, day) for key, day in firsts.items()}
+    periods = _temporary("rebuild_periods", None, ["period_key", "epoch"], types={"period_key": "VARCHAR(40)", "epoch": "INTEGER"})
+    insert_many(periods, [{"period_key": k, "epoch": e} for k, e in epochs.items()])
+    provinces = _temporary("rebuild_provinces", None, ["epoch", "agency_id", "province_code"],
+                           types={"epoch": "INTEGER", "agency_id": "INTEGER", "province_code": "VARCHAR(40)"})
+    day_of = {e: firsts[k] for k, e in epochs.items()}
+    insert_many(provinces, [{"epoch": e, "agency_id": aid, "province_code": code}
+                            for e, day in day_of.items() for aid, code in _provinces_on(day).items() if code != CENTRAL])
+    return provinces, periods
 
 
 def _provinces_on(day: date) -> dict[int, str]:
@@ -173,15 +191,14 @@ def _provinces_on(day: date) -> dict[int, str]:
 
 
 # ---------------------------------------------------------------------------------- partials
-def _sync_partials(regime_id: int, keys: list[str], records: dict[tuple, dict[str, set]]) -> int:
+def _sync_partials(regime_id: int, keys: list[str], differ: list[tuple]) -> int:
     """Every partial of the regime's periods computed into a temporary table, then compared with
     the stored ones; the rows written."""
     few = len(keys) <= 500
     in_periods = RecordVersion.period_key.in_(keys) if few else true()
-    desired = _temporary("rebuild_partials", _grouped(regime_id, "approved", in_periods))
+    desired = _temporary("rebuild_partials", _grouped(regime_id, "approved", in_periods), KEY + FIGURES, like="aggregates")
     columns = KEY + FIGURES
     # "latest" = "approved" wherever the same versions count; computed from the values where they differ
-    differ = [k for k, b in records.items() if b["approved"] != b["latest"]]
     copied = select(*[desired.c[c] for c in columns if c != "basis"]).add_columns(literal("latest")).where(desired.c.basis == "approved")
     if differ:
         copied = copied.where(tuple_(desired.c.period_key, desired.c.tier, desired.c.unit_code).not_in(differ))
@@ -213,39 +230,52 @@ def _grouped(regime_id: int, basis: str, where):
 
 
 def _sync(desired, scope: list) -> int:
-    """Make the stored partials within `scope` the rows of `desired`: delete every stored row that
-    is not desired as it is, insert every desired row not stored. Unchanged rows are not touched."""
-    a = Aggregate.__table__
+    """Make the stored partials within `scope` the rows of `desired`: one FULL JOIN finds the
+    stored rows that are not desired as they are (deleted) and the desired rows not stored as they
+    are (inserted). Unchanged rows are not touched."""
+    t = Aggregate.__table__
+    stored = select(t).where(*scope).subquery("stored")
     # numbers compared as numbers (SQLite keeps them as text: "1722" and "1722.0" are the same figure)
-    same = [desired.c[k] == a.c[k] for k in KEY] + [as_number(desired.c[f]).is_not_distinct_from(as_number(a.c[f])) for f in FIGURES] \
-        + [a.c.latest_at.is_(None), a.c.latest.is_(None)]
-    gone = db.session.execute(delete(a).where(*scope, ~exists().where(*same).correlate(a))).rowcount
-    stored = a.alias("stored")
-    missing = select(*[desired.c[c] for c in KEY + FIGURES]).where(~exists().where(*[stored.c[k] == desired.c[k] for k in KEY]))
-    added = db.session.execute(a.insert().from_select(KEY + FIGURES, missing), execution_options={"preserve_rowcount": True}).rowcount
-    return gone + added
+    differ = or_(*[as_number(desired.c[f]).is_distinct_from(as_number(stored.c[f])) for f in FIGURES],
+                 stored.c.latest_at.is_not(None), stored.c.latest.is_not(None))
+    found = db.session.execute(select(stored.c.id, desired.c.tier).select_from(
+        desired.join(stored, and_(*[desired.c[k] == stored.c[k] for k in KEY]), full=True))
+        .where(or_(stored.c.id.is_(None), desired.c.tier.is_(None), differ))).all()
+    stale = [row_id for row_id, _ in found if row_id is not None]
+    for i in range(0, len(stale), 1000):
+        db.session.execute(delete(t).where(t.c.id.in_(stale[i:i + 1000])))
+    added = 0
+    if any(tier is not None for _, tier in found):
+        again = t.alias("again")
+        missing = select(*[desired.c[c] for c in KEY + FIGURES]).where(~exists().where(*[again.c[k] == desired.c[k] for k in KEY]))
+        added = db.session.execute(t.insert().from_select(KEY + FIGURES, missing), execution_options={"preserve_rowcount": True}).rowcount
+    return len(stale) + added
 
 
-def _temporary(name: str, grouped):
-    """The rows of `grouped` in a temporary table shaped like the partials. PostgreSQL: created by
-    the GROUP BY itself (CREATE TABLE AS may run in parallel, an INSERT … SELECT never does), with
-    the memory to hash ten million values and no JIT compiling (seconds of it for one query),
-    dropped at commit. SQLite: the partials' column types (the same text for the same number)."""
+def _temporary(name: str, rows, columns: list[str], like: str = "", types: dict[str, str] | None = None):
+    """A temporary table `name` with `columns`, filled with the rows of the select `rows` (or
+    empty: `types` gives its column types). PostgreSQL: created by the select itself (CREATE TABLE
+    AS may run in parallel, an INSERT … SELECT never does), with the memory to hash ten million
+    values and no JIT compiling (seconds of it for one query), dropped at commit. SQLite: the
+    column types of the table `like` (the same text for the same number), then filled."""
     bind = db.session.get_bind()
-    columns = KEY + FIGURES
-    if bind.dialect.name == "postgresql":
+    made = table(name, *[column(c) for c in columns])
+    pg = bind.dialect.name == "postgresql"
+    db.session.execute(text(f"DROP TABLE IF EXISTS {name}" if pg else f"DROP TABLE IF EXISTS temp.{name}"))
+    if types:
+        db.session.execute(text(f"CREATE TEMPORARY TABLE {name} ({', '.join(f'{c} {types[c]}' for c in columns)})"
+                                + (" ON COMMIT DROP" if pg else "")))
+    elif pg:
         db.session.execute(text("SET LOCAL work_mem = '256MB'"))
         db.session.execute(text("SET LOCAL jit = off"))
-        db.session.execute(text(f"DROP TABLE IF EXISTS {name}"))
-        sql = grouped.compile(dialect=bind.dialect, compile_kwargs={"render_postcompile": True})
+        sql = rows.compile(dialect=bind.dialect, compile_kwargs={"render_postcompile": True})
         db.session.connection().exec_driver_sql(f"CREATE TEMPORARY TABLE {name} ({', '.join(columns)}) ON COMMIT DROP AS {sql}",
                                                 sql.params)
-        made = table(name, *[column(c) for c in columns])
+        return made
     else:
-        db.session.execute(text(f"DROP TABLE IF EXISTS temp.{name}"))
-        db.session.execute(text(f"CREATE TEMPORARY TABLE {name} AS SELECT {', '.join(columns)} FROM aggregates WHERE 0"))
-        made = table(name, *[column(c) for c in columns])
-        db.session.execute(made.insert().from_select(columns, grouped))
+        db.session.execute(text(f"CREATE TEMPORARY TABLE {name} AS SELECT {', '.join(columns)} FROM {like} WHERE 0"))
+    if rows is not None:
+        db.session.execute(made.insert().from_select(columns, rows))
     return made
 
 

@@ -417,6 +417,92 @@ def test_a_rebuild_writes_only_what_differs_and_repairs_what_was_damaged(app, an
     assert sorted(records().values()) == sorted(counted.values())
 
 
+def test_a_rebuild_over_periods_on_both_sides_of_a_map_change_counts_each_report_where_its_unit_was(app, analyst):
+    """The rebuild computes the agency map once per stretch of days without a change of links: a
+    department moved from Hà Nội to another province on 01/07/2026 counts in Hà Nội in May and in
+    the other province in August — as the reports themselves counted it when they came in."""
+    from datetime import date
+
+    from app.models import Agency, AgencyParent, RecordVersion
+
+    moved = db.session.scalar(select(Agency).where(Agency.code == "T01.SCT"))
+    elsewhere = db.session.scalar(select(Agency).where(Agency.code == "T04"))
+    link = next(p for p in moved.parent_links if p.valid_to is None)
+    link.valid_to = date(2026, 6, 30)
+    db.session.add(AgencyParent(child_id=moved.id, parent_id=elsewhere.id, valid_from=date(2026, 7, 1)))
+    db.session.commit()
+    values = {(k, ""): Decimal(v) for k, v in retail_values().items()}
+    for key in ("2026-M05", "2026-M08"):
+        history.load_reports(actor=user("quantri"), regime_code="BCT-BANLE", period_key=key, reports={"T01.SCT": values})
+
+    def counted():
+        return sorted((r.period_key, r.basis, r.province_code) for r in db.session.scalars(
+            select(RecordVersion).where(RecordVersion.agency_code == "T01.SCT")))
+
+    def partials():
+        return sorted((a.period_key, a.basis, a.unit_code, a.indicator, a.total) for a in db.session.scalars(
+            select(Aggregate).where(Aggregate.period_key.in_(["2026-M05", "2026-M08"]), Aggregate.unit_code != "CP")))
+
+    expected = [("2026-M05", "approved", link.parent.code), ("2026-M05", "latest", link.parent.code),
+                ("2026-M08", "approved", "T04"), ("2026-M08", "latest", "T04")]
+    assert link.parent.code == "T01" and counted() == expected
+    before = partials()
+    assert {(p, u) for p, _b, u, _i, _t in before} == {("2026-M05", "T01"), ("2026-M08", "T04")}
+    db.session.execute(delete_records())  # lost: the rebuild puts them back, each in its unit of the time
+    db.session.commit()
+    summary = svc.rebuild(regime="BCT-BANLE")
+    assert summary.written == 4 and counted() == expected and partials() == before
+
+
+def test_the_rebuild_counts_the_same_versions_as_the_submissions_did_at_each_step(app, analyst):
+    """Approved v1, then v2 sent on top of it (latest ≠ approved), then v2 returned (latest falls
+    back to v1): at each step a rebuild from nothing gives the record versions and partials the
+    submissions kept, and a rebuild over them writes nothing."""
+    from sqlalchemy import delete
+
+    from app.models import RecordVersion
+
+    def state():
+        records = sorted((r.period_key, r.basis, r.agency_code, r.province_code, r.version_id)
+                         for r in db.session.scalars(select(RecordVersion)))
+        partials = sorted((a.period_key, a.tier, a.basis, a.unit_code, a.indicator, a.n, a.total, a.minimum, a.maximum)
+                          for a in db.session.scalars(select(Aggregate)))
+        return records, partials
+
+    def check():
+        db.session.commit()
+        kept = state()
+        assert svc.rebuild(regime="BCT-BANLE").written == 0 and state() == kept
+        db.session.execute(delete(Aggregate))
+        db.session.execute(delete(RecordVersion))
+        db.session.commit()
+        summary = svc.rebuild(regime="BCT-BANLE")
+        assert state() == kept and summary.written == len(kept[0]) + len(kept[1])
+        return kept
+
+    sub = submit_retail(approve=True)
+    first = check()
+    reporter = user("canbo.sct")
+    decisions_svc.reopen(user=user("pheduyet.hn"), submission_id=sub.id, reason="Bổ sung số liệu", now=ON_TIME)
+    report = submissions_svc.open_report(user=reporter, regime_code="BCT-BANLE", agency_code="T01.SCT", period_key="2026-M12",
+                                         for_write=True)
+    raw = {(k, ""): (str(v * 2), False, "") for k, v in retail_values().items()}
+    result = submissions_svc.save(user=reporter, report=report, raw=raw, outline={}, revision=report.submission.revision, now=ON_TIME)
+    sending_svc.submit(user=reporter, submission_id=result.submission.id, now=ON_TIME)
+    second = check()
+    assert {(b, v) for _p, b, a, _u, v in second[0] if a == "T01.SCT"} == {("approved", first[0][0][4]), ("latest", result.version.id)}
+    decisions_svc.return_(user=user("pheduyet.hn"), submission_id=sub.id, reason="Sai số")
+    assert check() == first  # the returned version counts nowhere
+
+
+def delete_records():
+    from sqlalchemy import delete
+
+    from app.models import RecordVersion
+
+    return delete(RecordVersion).where(RecordVersion.agency_code == "T01.SCT")
+
+
 def test_rebuild_as_a_background_job(runner, app):
     from app.models import Job
 
