@@ -78,15 +78,17 @@ def rebuild(*, regime: str | None = None, period: str | None = None,
     for regime_id, keys in by_regime.items():
         for key in sorted(keys):  # the same locks as refresh(), so a rebuild and a submission wait for each other
             lock_period(regime_id, key)
-            center_cache.bump(regime_id, key)
         counted, written, differ = _sync_records(regime_id, keys)
         summary.records += counted
-        summary.written += written
         progress(done + len(keys) // 2, total)
         if _has_latest_indicators(regime_id):
-            summary.written += _recompute_all(regime_id, keys)
+            written += _recompute_all(regime_id, keys)
         else:
-            summary.written += _sync_partials(regime_id, keys, differ)
+            written += _sync_partials(regime_id, keys, differ)
+        if written:  # the kept views that read these periods are stale; unchanged, they stay valid
+            for key in keys:
+                center_cache.bump(regime_id, key)
+        summary.written += written
         done += len(keys)
         progress(done, total)
         faults.point("rebuild.regime")  # crash tests: one regime recomputed, not yet committed

@@ -372,6 +372,7 @@ def test_a_rebuild_writes_only_what_differs_and_repairs_what_was_damaged(app, an
     missing one added, a stray one removed, a record version pointing elsewhere put back — and
     only those rows are written (decision 0016)."""
     from app.models import RecordVersion
+    from app.services import center_cache
     from tests.integration.test_data_quality import _province_departments
 
     regime = db.session.scalar(select(Regime).where(Regime.code == "BCT-BANLE"))
@@ -391,8 +392,10 @@ def test_a_rebuild_writes_only_what_differs_and_repairs_what_was_damaged(app, an
                 for r in db.session.scalars(select(RecordVersion).where(RecordVersion.regime_id == regime.id))}
 
     before, counted = rows(), records()
+    stamp = center_cache.stamps([(regime.id, "2026-M12")])
     summary = svc.rebuild(regime="BCT-BANLE", period="2026-M12")
     assert summary.written == 0 and rows() == before and records() == counted  # same ids: nothing deleted and put back
+    assert center_cache.stamps([(regime.id, "2026-M12")]) == stamp  # the kept views of the period stay valid
 
     by_id = {a.id: a for a in db.session.scalars(select(Aggregate).where(Aggregate.id.in_(before)))}
     province = next(a for a in by_id.values() if a.unit_code != "CP" and a.basis == "approved")
@@ -408,6 +411,7 @@ def test_a_rebuild_writes_only_what_differs_and_repairs_what_was_damaged(app, an
     db.session.commit()
 
     summary = svc.rebuild(regime="BCT-BANLE", period="2026-M12")
+    assert center_cache.stamps([(regime.id, "2026-M12")]) != stamp
     # the damaged partial and the record (deleted and inserted), the lost partial, the stray one
     assert summary.written == 2 + 1 + 1 + 2
     after = rows()
