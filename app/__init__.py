@@ -57,7 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     bootstrap.init_app(app)
     auth.init_app(app)
     audit.init_app(app)
-    from .services import import_jobs, jobs, upload_jobs  # noqa: F401 — they register the import, rebuild and upload job kinds
+    from .services import import_jobs, jobs, mail_delivery, upload_jobs  # noqa: F401 — they register the import, rebuild, mail and upload job kinds
 
     jobs.init_app(app)
     i18n.init_app(app)

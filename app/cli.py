@@ -206,10 +206,16 @@ def reminders_send(at, dry_run, no_deliver):
 
 
 @reminders_cli.command("deliver")
-def reminders_deliver():
+@click.option("--background", is_flag=True, help="Queue a mail job for the job workers instead.")
+def reminders_deliver(background):
     """Deliver queued mail now (retries whose back-off has passed)."""
     from .services import reminders as svc
 
+    if background:
+        job = svc.wake(due_only=True)
+        db.session.commit()
+        click.echo(f"Đã xếp việc gửi thư số {job.id}." if job is not None else "Không có thư đến lượt gửi (hoặc đã có việc gửi thư đang chờ).")
+        return
     delivered = svc.deliver()
     click.echo(f"Gửi thư: {delivered.sent} đã gửi, {delivered.retried} sẽ thử lại, {delivered.failed} thất bại.")
 
@@ -471,28 +477,9 @@ def pki_verify(file, agency_code):
         raise SystemExit(1)
 
 
-mail_cli = AppGroup("mail", help="The demo's local mail sink.")
-
-
-@mail_cli.command("sink")
-@click.option("--port", default=2525, show_default=True)
-def mail_sink(port):
-    """A local SMTP server keeping every message in MAIL_SINK_DIR (the demo; shown on /admin/mail). Blocks."""
-    import os
-
-    from .adapters import mailsink
-
-    if os.environ.get("BAOCAO_ENV") == "production":
-        raise click.ClickException("Không chạy hộp thư trình diễn trên hệ thống thật (BAOCAO_ENV=production)")
-    folder = current_app.config.get("MAIL_SINK_DIR") or str(Path(current_app.config["INSTANCE_DIR"]) / "mail-sink")
-    click.echo(f"Hộp thư trình diễn: smtp://127.0.0.1:{port} → {folder}")
-    mailsink.serve(Path(folder), port=port)
-
-
 def init_app(app) -> None:
-    from . import cli_more  # registers catalogue import-form; the jobs group
+    from . import cli_more  # registers catalogue import-form; the jobs and mail groups
 
-    app.cli.add_command(cli_more.jobs_cli)
     for group in (catalogue_cli, agencies_cli, users_cli, seed_cli, reminders_cli, scheduler_cli, aggregate_cli, export_cli,
-                  backup_cli, pki_cli, mail_cli):
+                  backup_cli, pki_cli, cli_more.jobs_cli, cli_more.mail_cli):
         app.cli.add_command(group)

@@ -1,12 +1,13 @@
 """Commands beside app/cli.py: `flask catalogue import-form` (a form a ministry already publishes →
 catalogue files for review in git, matched against the library in the same files) and `flask jobs`
-(background jobs: list, retry, probe, run a worker) and `flask aggregate quality` (the outlier pass's kept features)."""
+(background jobs: list, retry, probe, run a worker), `flask aggregate quality` (the outlier pass's kept features) and `flask mail sink` (the demo's local mail sink)."""
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from .cli import _Bar, _root, aggregate_cli, catalogue_cli
@@ -169,3 +170,21 @@ def aggregate_quality(regime, periods):
         except NotFound as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(f"Đã lưu đặc trưng của {n:,} giá trị".replace(",", ".") + f" — chế độ {regime}.")
+
+
+mail_cli = AppGroup("mail", help="The demo's local mail sink.")
+
+
+@mail_cli.command("sink")
+@click.option("--port", default=2525, show_default=True)
+def mail_sink(port):
+    """A local SMTP server keeping every message in MAIL_SINK_DIR (the demo; shown on /admin/mail). Blocks."""
+    import os
+
+    from .adapters import mailsink
+
+    if os.environ.get("BAOCAO_ENV") == "production":
+        raise click.ClickException("Không chạy hộp thư trình diễn trên hệ thống thật (BAOCAO_ENV=production)")
+    folder = current_app.config.get("MAIL_SINK_DIR") or str(Path(current_app.config["INSTANCE_DIR"]) / "mail-sink")
+    click.echo(f"Hộp thư trình diễn: smtp://127.0.0.1:{port} → {folder}")
+    mailsink.serve(Path(folder), port=port)

@@ -108,6 +108,8 @@ def load_config(env: dict | None = None) -> dict:
         "JOBS_PER_USER": _int(env, "JOBS_PER_USER", 10, lo=1),  # a user's jobs queued or running at once (each file sent is kept and read)
         # mail delivery: SMTP connections in parallel (PostgreSQL; each message still marked sent in its own commit)
         "MAIL_CONNECTIONS": _int(env, "MAIL_CONNECTIONS", 4, lo=1),
+        # queued mail is delivered by a "mail" job queued with it (off: only the scheduler's minute delivers)
+        "MAIL_JOBS": _bool(env, "MAIL_JOBS", True),
         # the data-quality pass runs in the request up to this many values in a period, else as a background job
         "QUALITY_INTERACTIVE_VALUES": _int(env, "QUALITY_INTERACTIVE_VALUES", 100_000, lo=0),  # tests: run each job at once, in the caller's transaction
         "IMPORT_INTERACTIVE_BYTES": _int(env, "IMPORT_INTERACTIVE_BYTES", 2_000_000, lo=0),  # SDMX/DHIS2 files above: imported by a background job

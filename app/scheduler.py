@@ -53,17 +53,27 @@ def run_reminders() -> None:
 
     app = _app()
     with app.app_context():
-        result = reminders.send(now=_clock())
+        result = reminders.send(now=_clock())  # queues the messages and, with them, the job that delivers them
         log.info("reminders at %s: %d claimed, %d messages queued", result.at.isoformat(), result.claimed, result.messages)
-        delivered = reminders.deliver(now=_clock())
-        log.info("delivery: %d sent, %d to retry, %d failed", delivered.sent, delivered.retried, delivered.failed)
+        if not app.config.get("MAIL_JOBS", True):
+            delivered = reminders.deliver(now=_clock())
+            log.info("delivery: %d sent, %d to retry, %d failed", delivered.sent, delivered.retried, delivered.failed)
 
 
 def run_delivery() -> None:
-    from app.services import reminders
+    """Every minute: a "mail" job for what is due (retries whose back-off has passed, messages a
+    stopped process left) — delivered by the job workers; or, with MAIL_JOBS off, delivered here."""
+    from app.extensions import db
+    from app.services import mail_delivery, reminders
 
     app = _app()
     with app.app_context():
+        if app.config.get("MAIL_JOBS", True):
+            job = mail_delivery.wake(due_only=True, now=_clock())
+            db.session.commit()
+            if job is not None:
+                log.info("delivery: job %d queued", job.id)
+            return
         delivered = reminders.deliver(now=_clock())
         if delivered.sent or delivered.retried or delivered.failed:
             log.info("delivery: %d sent, %d to retry, %d failed", delivered.sent, delivered.retried, delivered.failed)

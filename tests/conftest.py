@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def _test_config(url: str, instance: Path) -> dict:
     return {"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "WTF_CSRF_ENABLED": False,
             "INSTANCE_DIR": str(instance), "SECRET_KEY": "test-secret-key-0123456789", "SERVER_NAME": None,
-            "JOBS_INLINE": True, "MAIL_CONNECTIONS": 1, "PDF_PROCESSES": 1}
+            "JOBS_INLINE": True, "MAIL_CONNECTIONS": 1, "PDF_PROCESSES": 1,
+            "MAIL_JOBS": False}  # tests deliver when they choose; tests/integration/test_mail_jobs.py runs the jobs
 
 
 def prepare_database(app) -> None:

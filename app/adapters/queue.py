@@ -79,8 +79,11 @@ def worker(flask_app, *, concurrency: int = 1, stalled_after: float = 30.0, hear
 
             checker = asyncio.create_task(rescue())
             try:
+                # a job done leaves procrastinate's table (the `jobs` row is the record): one mail job per burst
+                # of mail would otherwise pile up there for ever
                 await proc.run_worker_async(queues=["baocao"], concurrency=concurrency, update_heartbeat_interval=heartbeat,
-                                            stalled_worker_timeout=stalled_after, install_signal_handlers=True)
+                                            stalled_worker_timeout=stalled_after, install_signal_handlers=True,
+                                            delete_jobs="successful")
             finally:
                 checker.cancel()
 

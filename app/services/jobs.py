@@ -28,7 +28,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import event, func, or_, select, update
+from sqlalchemy import delete, event, func, or_, select, update
 
 from app.extensions import db
 from app.models import Job, Role, User
@@ -339,10 +339,11 @@ def retry(*, job_id: int) -> Job:
 
 
 def prune(*, days: int | None = None) -> int:
-    """Result files older than the retention are removed (the job rows stay, as a record)."""
+    """Result files older than the retention are removed (the job rows stay, as a record — but for
+    the "mail" jobs done, one per burst of mail: the messages themselves are the record)."""
     days = days if days is not None else current_app.config.get("JOB_RETENTION_DAYS", 7)
     before = utcnow() - timedelta(days=days)
-    n = 0
+    n = db.session.execute(delete(Job).where(Job.kind == "mail", Job.status == "done", Job.finished_at < before)).rowcount or 0
     for job in db.session.scalars(select(Job).where(Job.finished_at < before, Job.result_path != "")):
         (storage_dir() / job.result_path).unlink(missing_ok=True)
         job.result_path = ""

@@ -3,10 +3,14 @@
 Each message is leased first, so two deliverers never send the same one; it is marked sent in its
 own commit the moment the server accepts it; a refused one is retried with back-off, then failed.
 On PostgreSQL several SMTP connections deliver in parallel, each from its own process
-(`MAIL_CONNECTIONS`). Reminders and notices queue the messages (reminders.py)."""
+(`MAIL_CONNECTIONS`). Reminders and notices queue the messages (reminders.py, notices.py) and, in
+the same transaction, a "mail" job that delivers them (`wake`): on any job worker (PostgreSQL) or
+the local pool of the process that queued them (the embedded default). The scheduler wakes it
+every minute for retries whose back-off has passed and anything a stopped process left."""
 from __future__ import annotations
 
 import email.policy
+import os
 import smtplib
 import uuid
 from dataclasses import dataclass
@@ -19,8 +23,10 @@ from sqlalchemy import select, update
 from app import faults
 from app.domain.contacts import check_email, one_line
 from app.extensions import db
-from app.models import MailMessage
+from app.models import Job, MailMessage
 from app.models.base import utcnow
+
+from . import jobs
 
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))  # then failed
 MAX_ATTEMPTS = len(BACKOFF) + 1
@@ -63,6 +69,40 @@ def deliver(*, now: datetime | None = None, limit: int = 1000) -> DeliveryResult
     for r in _in_processes(parts, now):
         result.sent, result.retried, result.failed = result.sent + r.sent, result.retried + r.retried, result.failed + r.failed
     return result
+
+
+def wake(*, due_only: bool = False, now: datetime | None = None) -> Job | None:
+    """Queue a "mail" job in the caller's transaction (it exists if and only if the transaction
+    commits). One queued job is enough: it leases whatever is due when it starts — a job that
+    started just before this transaction committed leaves its messages to the next wake (at most a
+    minute: the scheduler's). `due_only`: only if a message is due (the scheduler's minute)."""
+    if not current_app.config.get("MAIL_JOBS", True):
+        return None
+    if db.session.scalar(select(Job.id).where(Job.kind == "mail", Job.status == "queued").limit(1)) is not None:
+        return None
+    at = now or utcnow()
+    if due_only and db.session.scalar(select(MailMessage.id).where(
+            ((MailMessage.status == "pending") & (MailMessage.next_attempt_at <= at))
+            | ((MailMessage.status == "sending") & (MailMessage.lease_until < at))).limit(1)) is None:
+        return None
+    # a rehearsal's frozen clock (BAOCAO_CLOCK) travels with the job; otherwise the job reads the
+    # clock when it runs — an instant from when it was queued could lease for less than it thinks
+    args = {"now": now.isoformat()} if now is not None and os.environ.get("BAOCAO_CLOCK") else {}
+    return jobs.enqueue(kind="mail", args=args, key=f"mail-{uuid.uuid4().hex}", max_attempts=5)
+
+
+@jobs.handler("mail")
+def _deliver_job(job: Job, progress: jobs.Progress) -> jobs.Result:
+    """Deliver until nothing is due (at most 50 leases of 1,000; the next wake takes the rest)."""
+    total = DeliveryResult()
+    now = datetime.fromisoformat(job.args["now"]) if job.args.get("now") else None
+    for _ in range(50):
+        r = deliver(now=now, limit=1000)
+        total.sent, total.retried, total.failed = total.sent + r.sent, total.retried + r.retried, total.failed + r.failed
+        progress(f"Đã gửi {total.sent} thư")
+        if r.sent + r.retried + r.failed < 1000:
+            break
+    return jobs.Result(note=f"Đã gửi {total.sent} thư, {total.retried} sẽ thử lại, {total.failed} thất bại")
 
 
 _FORKED: dict = {}  # the app, for the delivering processes (forked: they inherit it)

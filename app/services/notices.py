@@ -17,6 +17,8 @@ from app.extensions import db
 from app.models import MailMessage, Notification, ReminderEvent, User
 from app.models.base import utcnow
 
+from .mail_delivery import wake
+
 
 @dataclass(frozen=True)
 class Notice:
@@ -48,10 +50,14 @@ def send(notice: Notice, recipients: list[User], *, now=None) -> int:
     title, text = one_line(notice.title, 500), notice.text[:4000]
     html = (f"<p>{escape(text)}</p>".replace("\n", "<br>")
             + (f'<p><a href="{escape(link)}">{escape(link)}</a></p>' if link else ""))
+    mailed = False
     for user in people.values():
         db.session.add(Notification(user_id=user.id, event_id=event_id, title=title, body=text, link=notice.link, created_at=now))
         if user.email and user.mail_notices:
             db.session.add(MailMessage(event_id=event_id, user_id=user.id, to_address=user.email, subject=one_line(f"[baocao] {title}", 500),
                                        body_text=f"{text}\n\n{link}".strip(), body_html=html, status="pending", attempts=0,
                                        next_attempt_at=now, created_at=now))
+            mailed = True
+    if mailed:
+        wake()  # delivered as soon as the caller commits — by a job queued in its transaction
     return len(people)

@@ -40,7 +40,7 @@ from app.models.base import utcnow
 from . import agencies as agency_svc
 from .catalogue import regime_definition
 from .errors import Forbidden, Invalid
-from .mail_delivery import DeliveryResult, deliver  # noqa: F401 — delivery lives beside; callers use reminders.deliver
+from .mail_delivery import DeliveryResult, deliver, wake  # noqa: F401 — delivery lives beside; callers use reminders.deliver
 
 
 # ------------------------------------------------------------------------------------- gather
@@ -284,6 +284,8 @@ def send(*, now: datetime | None = None, dry_run: bool = False) -> RunResult:
         db.session.execute(MailMessage.__table__.insert(), chunk)
     for chunk in _chunks(notes, 1000):
         db.session.execute(Notification.__table__.insert(), chunk)
+    if mails:
+        wake(now=now)  # their delivery job, in the same transaction
     faults.point("reminders.before_commit")  # crash tests: claimed and queued, not yet committed
     db.session.commit()
     result.claimed, result.messages, result.notifications = len(claimed), len(mails), len(notes)

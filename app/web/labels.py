@@ -75,7 +75,8 @@ LABELS = {
     "job_status": {"queued": _l("Đang chờ"), "running": _l("Đang chạy"), "done": _l("Xong"), "failed": _l("Lỗi, đã dừng")},
     "job_kind": {"pdf": _l("Lập báo cáo PDF"), "probe": _l("Kiểm tra worker"), "quality": _l("Kiểm tra chất lượng số liệu"),
                  "import": _l("Nhập tệp SDMX/DHIS2"), "rebuild": _l("Tổng hợp lại số liệu"), "upload": _l("Nhận tệp Excel báo cáo"),
-                 "catalogue_zip": _l("Nhập chế độ báo cáo (zip)"), "export": _l("Xuất dữ liệu SDMX/DHIS2")},
+                 "catalogue_zip": _l("Nhập chế độ báo cáo (zip)"), "export": _l("Xuất dữ liệu SDMX/DHIS2"),
+                 "mail": _l("Gửi thư điện tử")},
     "follow_up_status": {"open": _l("Đang theo dõi"), "asked": _l("Đã đề nghị kiểm tra"), "closed": _l("Đã xong")},
     "quality_basis": {
         "seasonal": _l("so với chính đơn vị, cùng kỳ các năm"), "recent": _l("so với các kỳ gần đây của đơn vị"),

@@ -78,8 +78,10 @@ def test_two_processes_and_a_restart_send_each_reminder_once(tmp_path):
         with sqlite3.connect(db_file) as conn:
             jobs = {row[0] for row in conn.execute("select id from apscheduler_jobs")}
             events = conn.execute("select count(*) from reminder_events where kind = 'reminder' and step = 0").fetchone()[0]
+            mail_jobs = dict(conn.execute("select status, count(*) from jobs where kind = 'mail' group by status").fetchall())
         assert jobs == {"reminders", "deliver-mail", "jobs-housekeeping"}  # the job store persisted in the app database
         assert events == 34  # the 34 Departments of Industry and Trade, claimed once each however many processes ran
+        assert mail_jobs.get("done", 0) >= 1 and "failed" not in mail_jobs  # delivered by a "mail" job queued with the reminder
     finally:
         controller.stop()
 
