@@ -245,6 +245,9 @@ def _sync(desired, scope: list) -> int:
     stored rows that are not desired as they are (deleted) and the desired rows not stored as they
     are (inserted). Unchanged rows are not touched."""
     t = Aggregate.__table__
+    if db.session.scalar(select(t.c.id).where(*scope).limit(1)) is None:  # nothing stored (after a bulk load): no comparison
+        return db.session.execute(t.insert().from_select(KEY + FIGURES, select(*[desired.c[c] for c in KEY + FIGURES])),
+                                  execution_options={"preserve_rowcount": True}).rowcount
     stored = select(t).where(*scope).subquery("stored")
     # numbers compared as numbers (SQLite keeps them as text: "1722" and "1722.0" are the same figure)
     differ = or_(*[as_number(desired.c[f]).is_distinct_from(as_number(stored.c[f])) for f in FIGURES],
