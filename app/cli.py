@@ -261,7 +261,8 @@ def aggregate_rebuild(regime, period, all_, background):
         return
     with _Bar("Đang tổng hợp lại") as bar:
         summary = aggregation_rebuild.rebuild(regime=regime, period=period, progress=bar)
-    click.echo(f"Đã tổng hợp lại {summary.scopes} (chế độ, kỳ): {summary.records} bản ghi số liệu, {summary.aggregates} dòng tổng hợp.")
+    click.echo(f"Đã tổng hợp lại {summary.scopes} (chế độ, kỳ): {summary.records} bản ghi số liệu, {summary.aggregates} dòng tổng hợp; "
+               f"{summary.written} dòng khác với đã lưu được ghi lại.")
 
 
 @seed_cli.command("history")

@@ -69,6 +69,7 @@ def _rebuild(job: Job, progress: jobs.Progress) -> jobs.Result:
 
     a = job.args
     summary = aggregation_rebuild.rebuild(regime=a.get("regime"), period=a.get("period"), progress=step)
-    note = f"Đã tổng hợp lại {summary.scopes} (chế độ, kỳ): {summary.records} bản ghi, {summary.aggregates} dòng tổng hợp"
-    return jobs.Result(json.dumps({"scopes": summary.scopes, "records": summary.records, "aggregates": summary.aggregates}).encode(),
-                       "rebuild.json", note)
+    note = (f"Đã tổng hợp lại {summary.scopes} (chế độ, kỳ): {summary.records} bản ghi, {summary.aggregates} dòng tổng hợp; "
+            f"{summary.written} dòng được ghi lại")
+    return jobs.Result(json.dumps({"scopes": summary.scopes, "records": summary.records, "aggregates": summary.aggregates,
+                                   "written": summary.written}).encode(), "rebuild.json", note)

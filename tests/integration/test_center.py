@@ -176,6 +176,7 @@ def test_rebuild_command(runner, app):
     load_history()
     result = runner.invoke(args=["aggregate", "rebuild", "--all"])
     assert result.exit_code == 0 and "Đã tổng hợp lại" in result.output
+    assert "; 0 dòng khác với đã lưu được ghi lại." in result.output  # what the history's load kept is what the values give
     assert runner.invoke(args=["aggregate", "rebuild"]).exit_code == 2
 
 
