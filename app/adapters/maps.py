@@ -147,7 +147,8 @@ def choropleth(edition: str, values: Mapping[str, Decimal | None], *, title: str
     colours = PALETTE if len(bounds) >= len(PALETTE) else PALETTE[-len(bounds):] if bounds else ()
     width = WIDTH + 250
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {HEIGHT + 40}" width="{width}" height="{HEIGHT + 40}" '
-           f'role="img" aria-labelledby="map-title" font-family="DejaVu Sans, Liberation Sans, Arial, sans-serif" data-testid="map">',
+           # a picture when it only shows; a group when its provinces are links (an "img" hides them from screen readers)
+           f'role="{"group" if link else "img"}" aria-labelledby="map-title" font-family="DejaVu Sans, Liberation Sans, Arial, sans-serif" data-testid="map">',
            f'<title id="map-title">{escape(title)}</title>', f'<rect width="{width}" height="{HEIGHT + 40}" fill="#f8fbff"/>']
     for p in provinces:
         v = values.get(p.code)

@@ -9,6 +9,9 @@ def login(page, base: str, username: str = "canbo.sct") -> None:
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", DEMO_PASSWORD)
     page.click("button[type=submit]")
+    # click() returns once the next page starts loading: wait for it (and its stylesheet) to be there —
+    # CI once measured an unstyled navbar, 471 px high, right after signing in
+    page.wait_for_load_state("load")
     assert "/login" not in page.url, f"{username} could not log in"
 
 

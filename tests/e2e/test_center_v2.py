@@ -35,7 +35,7 @@ def test_analyst_compares_maps_flags_an_outlier_and_the_reporter_is_told(page, l
     page.goto(f"{base}/center/BCT-BANLE/{CHECKED}?chart=BL_TONG#map")
     page.locator("[data-testid=map-box] a:has(path[data-code='T01'])").click()
     page.wait_for_url("**unit=T01**")
-    assert "Hà Nội" in page.inner_text("[data-testid=center-title]")
+    expect(page.locator("[data-testid=center-title]")).to_contain_text("Hà Nội")
     # completeness at national scale: every department that owes the month is on the page, grouped by province
     page.goto(f"{base}/center/BCT-BANLE/{CHECKED}/completeness")
     expect(page.locator("[data-testid=completeness-matrix] tr[data-unit]")).to_have_count(34)
@@ -50,7 +50,7 @@ def test_analyst_compares_maps_flags_an_outlier_and_the_reporter_is_told(page, l
     row.locator(f"[data-testid=follow-T01\\.SCT-{hanoi}]").click()
     page.fill("#fu-text", "Số liệu tăng gấp mười lần so với các tháng trước, đề nghị kiểm tra đơn vị tính")
     page.click("[data-testid=ask-reporter]")
-    assert "Đã đề nghị kiểm tra" in page.inner_text("[data-testid=follow-up-status]")
+    expect(page.locator("[data-testid=follow-up-status]")).to_contain_text("Đã đề nghị kiểm tra")  # the page after the POST
     page.goto(f"{base}/center/follow-ups")
     assert "Sở Công Thương" in page.inner_text("[data-testid=follow-ups]")
     logout(page)
@@ -59,6 +59,6 @@ def test_analyst_compares_maps_flags_an_outlier_and_the_reporter_is_told(page, l
     page.click("[data-testid=bell]")
     notice = page.locator("[data-testid=notifications] li", has_text="Đề nghị kiểm tra số liệu").first
     notice.locator("[data-testid=notification-link]").click()
-    assert f"#row-{hanoi}" in page.url
-    assert "đơn vị tính" in page.inner_text("[data-testid=checks-callout]")
+    page.wait_for_url(f"**#row-{hanoi}")
+    expect(page.locator("[data-testid=checks-callout]")).to_contain_text("đơn vị tính")
     expect(page.locator(f"#row-{hanoi}")).to_be_in_viewport()

@@ -129,6 +129,8 @@ def test_a_large_workbook_is_read_in_the_background_and_its_page_follows_it(page
     expect(page.locator("[data-testid=upload-problems]")).to_contain_text("Biểu 01!E27")
     assert "không có gì được lưu" in page.inner_text("[data-testid=upload-refused]")
     page.click("[data-testid=back-link]")
+    page.wait_for_url("**/reports/BCT-BANLE/T01.SCT/2027-M04")  # the file goes into the report's form, not the page left
+    page.wait_for_load_state("load")
     good = tmp_path / "lon.xlsx"
     good.write_bytes(fill_template(template.read_bytes(), retail_values()))
     page.set_input_files("[data-testid=upload-file]", str(good))
