@@ -73,12 +73,15 @@ def deliver(*, now: datetime | None = None, limit: int = 1000) -> DeliveryResult
 
 def wake(*, due_only: bool = False, now: datetime | None = None) -> Job | None:
     """Queue a "mail" job in the caller's transaction (it exists if and only if the transaction
-    commits). One queued job is enough: it leases whatever is due when it starts — a job that
+    commits). One job queued in the last minute is enough: it leases whatever is due when it starts — a job that
     started just before this transaction committed leaves its messages to the next wake (at most a
     minute: the scheduler's). `due_only`: only if a message is due (the scheduler's minute)."""
     if not current_app.config.get("MAIL_JOBS", True):
         return None
-    if db.session.scalar(select(Job.id).where(Job.kind == "mail", Job.status == "queued").limit(1)) is not None:
+    # a job queued a minute ago and not started was left by a process that stopped (a command's, on
+    # the embedded default) or waits behind other work: queue another rather than wait for it
+    fresh = utcnow() - timedelta(minutes=1)
+    if db.session.scalar(select(Job.id).where(Job.kind == "mail", Job.status == "queued", Job.created_at > fresh).limit(1)) is not None:
         return None
     at = now or utcnow()
     if due_only and db.session.scalar(select(MailMessage.id).where(

@@ -58,6 +58,11 @@ def test_one_queued_job_is_enough_and_the_minute_queues_one_only_for_what_is_due
         assert job is not None and job.status == "queued" and job.kind == "mail"
         assert mail_delivery.wake() is None and mail_delivery.wake(due_only=True, now=now + timedelta(minutes=6)) is None
         assert db.session.scalar(select(func.count()).select_from(Job).where(Job.kind == "mail", Job.status == "queued")) == 1
+        # …but a job queued more than a minute ago and never started (its process stopped) does not hold the mail back
+        job.created_at = utcnow() - timedelta(minutes=2)
+        db.session.flush()
+        again = mail_delivery.wake()
+        assert again is not None and again.id != job.id
     finally:
         app.config["JOBS_INLINE"] = True
 
