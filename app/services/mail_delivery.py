@@ -39,10 +39,11 @@ class DeliveryResult:
     failed: int = 0
 
 
-def deliver(*, now: datetime | None = None, limit: int = 1000) -> DeliveryResult:
+def deliver(*, now: datetime | None = None, limit: int = 1000, fork: bool = True) -> DeliveryResult:
     """Send queued mail. Each message is leased first, so two deliverers never send the same one;
     a refused message is retried with back-off and marked failed after its last attempt; one bad
-    recipient never blocks the others."""
+    recipient never blocks the others. `fork=False`: over one connection, in this thread (a job
+    worker's thread must not fork — see _deliver_job)."""
     now = now or utcnow()
     token = uuid.uuid4().hex
     db.session.execute(update(MailMessage).where(MailMessage.status == "sending", MailMessage.lease_until < now)
@@ -58,7 +59,7 @@ def deliver(*, now: datetime | None = None, limit: int = 1000) -> DeliveryResult
     result = DeliveryResult()
     if not ids:
         return result
-    connections = max(1, min(current_app.config.get("MAIL_CONNECTIONS", 1), len(ids) // 50 + 1))
+    connections = max(1, min(current_app.config.get("MAIL_CONNECTIONS", 1), len(ids) // 50 + 1)) if fork else 1
     if connections == 1 or db.engine.dialect.name != "postgresql":  # SQLite: one writer at a time anyway
         _send(ids, now, result)
         return result
@@ -96,11 +97,14 @@ def wake(*, due_only: bool = False, now: datetime | None = None) -> Job | None:
 
 @jobs.handler("mail")
 def _deliver_job(job: Job, progress: jobs.Progress) -> jobs.Result:
-    """Deliver until nothing is due (at most 50 leases of 1,000; the next wake takes the rest)."""
+    """Deliver until nothing is due (at most 50 leases of 1,000; the next wake takes the rest), over
+    one SMTP connection: a job runs in a thread of its worker, and forking delivering processes
+    from there hung once in CI (a child forked while another thread held a lock) — the scheduler's
+    own delivery (MAIL_JOBS=false) still forks its MAIL_CONNECTIONS processes."""
     total = DeliveryResult()
     now = datetime.fromisoformat(job.args["now"]) if job.args.get("now") else None
     for _ in range(50):
-        r = deliver(now=now, limit=1000)
+        r = deliver(now=now, limit=1000, fork=False)
         total.sent, total.retried, total.failed = total.sent + r.sent, total.retried + r.retried, total.failed + r.failed
         progress(f"Đã gửi {total.sent} thư")
         if r.sent + r.retried + r.failed < 1000:

@@ -78,7 +78,7 @@ def test_a_worker_killed_mid_job_the_job_completes_on_the_other_once(database, t
             time.sleep(0.3)
         lines = [line.split()[0] for line in log.read_text(encoding="utf-8").splitlines()]
         assert sorted(int(x) for x in lines) == sorted([job_id, *ids])  # nothing lost, nothing twice
-        # mail: queued with its job in one transaction, delivered by the survivor over three connections
+        # mail: queued with its job in one transaction, delivered by the survivor
         mail_job = _queue_mail(database, tmp_path, 120)
         deadline = time.time() + 60
         while time.time() < deadline and conn.execute("SELECT status FROM jobs WHERE id = %s", (mail_job,)).fetchone()[0] != "done":
