@@ -158,7 +158,7 @@ def _add(regime_id: int, period_key: str, tier: int, basis: str, province: str, 
     db.session.flush()
 
 
-def recompute(regime_id: int, period_key: str, tier: int, basis: str, units: list[str] | None, nation: bool = True) -> None:
+def recompute(regime_id: int, period_key: str, tier: int, basis: str, units: list[str] | None) -> None:
     """Partials of the given units (all when None) from the raw values, then the nation's."""
     scope = [Aggregate.regime_id == regime_id, Aggregate.period_key == period_key, Aggregate.tier == tier, Aggregate.basis == basis]
     db.session.execute(delete(Aggregate).where(*scope, Aggregate.unit_code.in_(units) if units else Aggregate.unit_code != NATION))
@@ -177,8 +177,7 @@ def recompute(regime_id: int, period_key: str, tier: int, basis: str, units: lis
               for u, i, k, n, t, lo, hi, _at in rows]
     for i in range(0, len(values), 2000):
         db.session.execute(insert(Aggregate), values[i:i + 2000])
-    if nation:
-        _recompute_nation(regime_id, period_key, tier, basis)
+    _recompute_nation(regime_id, period_key, tier, basis)
 
 
 def _latest_values(regime_id, period_key, tier, basis, units) -> dict:
