@@ -148,8 +148,10 @@ def jobs_worker(concurrency, stalled_after, heartbeat):
     if db.engine.dialect.name != "postgresql":
         raise click.ClickException("Trên SQLite các việc chạy ngay trong tiến trình web và bộ lập lịch; không cần worker")
     from .adapters import pdf_render, queue
+    from .services import mail_delivery
 
     pdf_render.warm(current_app.config["PDF_PROCESSES"])  # the PDF renderers started before the first long report
+    mail_delivery.warm()  # and the MAIL_CONNECTIONS deliverers before the first burst of mail
     click.echo(f"Worker {__import__('os').getpid()}: đang chờ việc (Ctrl+C để dừng)")
     queue.worker(current_app._get_current_object(), concurrency=concurrency, stalled_after=stalled_after, heartbeat=heartbeat)
 

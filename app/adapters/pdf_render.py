@@ -9,53 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import io
-import multiprocessing
-import threading
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-_pool: Executor | None = None
-_pool_size = 0
-_pool_lock = threading.Lock()
+from .process_pools import SpawnedPool
+
+_renderers = SpawnedPool()  # spawned, each exits with the process that started it (process_pools.py)
 
 
 def render_one(html: str, base_url: str | None = None) -> bytes:
     from weasyprint import HTML
 
     return HTML(string=html, base_url=base_url).write_pdf()
-
-
-def _follow_parent(parent: int) -> None:
-    """In a renderer: exit as soon as the process that started it is gone (a web or job worker
-    killed or restarted would otherwise leave its renderers behind)."""
-    import os
-    import threading
-    import time
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(0)
-
-    threading.Thread(target=watch, daemon=True, name="follow-parent").start()
-
-
-def _executor(processes: int) -> Executor:
-    """The renderers: `processes` worker processes, started once per process that renders
-    (spawned, not forked: the caller may be a threaded web or job worker); each exits with it."""
-    import os
-
-    global _pool, _pool_size
-    with _pool_lock:
-        if _pool is None or _pool_size != processes:
-            if _pool is not None:
-                _pool.shutdown(wait=False, cancel_futures=True)
-            _pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_follow_parent, initargs=(os.getpid(),))
-            _pool_size = processes
-        return _pool
 
 
 def _ready() -> bool:
@@ -68,25 +34,11 @@ def warm(processes: int) -> None:
     """Start the renderers now (a job worker does at start), so the first long report does not
     wait for them."""
     if processes > 1:
-        pool = _executor(processes)
-        for f in [pool.submit(_ready) for _ in range(processes)]:
-            f.result()
-
-
-def _discard(pool: Executor) -> None:
-    global _pool
-    with _pool_lock:
-        if _pool is pool:
-            _pool = None
-    pool.shutdown(wait=False, cancel_futures=True)
+        _renderers.warm(processes, _ready)
 
 
 def shutdown() -> None:
-    global _pool
-    with _pool_lock:
-        if _pool is not None:
-            _pool.shutdown(wait=True, cancel_futures=True)
-            _pool = None
+    _renderers.shutdown()
 
 
 def _key(html: str) -> str:
@@ -110,18 +62,18 @@ def render_parts(parts: Sequence[str], *, base_url: str | None, cache_dir: Path 
             todo.append(i)
     if len(todo) > 1 and processes > 1:
         todo_sorted = sorted(todo, key=lambda i: -len(parts[i]))
-        pool = _executor(processes)
+        pool = _renderers.get(processes)
         try:
             futures = {i: pool.submit(render_one, parts[i], base_url) for i in todo_sorted}
         except BrokenProcessPool:  # a renderer died since the last report: new ones
-            _discard(pool)
-            pool = _executor(processes)
+            _renderers.discard(pool)
+            pool = _renderers.get(processes)
             futures = {i: pool.submit(render_one, parts[i], base_url) for i in todo_sorted}
         for i, fut in futures.items():
             try:
                 out[i] = fut.result()
             except BrokenProcessPool:  # a renderer died (killed, out of memory): new ones next time, this part here
-                _discard(pool)
+                _renderers.discard(pool)
                 out[i] = render_one(parts[i], base_url)
     else:
         for i in todo:

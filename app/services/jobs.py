@@ -28,7 +28,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import delete, event, func, or_, select, update
+from sqlalchemy import delete, event, func, inspect, or_, select, update
 
 from app.extensions import db
 from app.models import Job, Role, User
@@ -186,6 +186,12 @@ def run(job_id: int, *, worker: str | None = None) -> str:
     job = db.session.get(Job, job_id)
     if not claimed or job is None:
         return job.status if job is not None else "missing"
+    # the handler starts outside any transaction: on SQLite a job's transaction takes the write lock
+    # when it begins, and one held while a handler reads a file or waits kept every clerk's save
+    # waiting, then refused (503) — seen in CI. It reads a copy of the job's row (the session's own
+    # object is expired by the commit, as it is for whoever else holds it)
+    job = Job(**{a.key: getattr(job, a.key) for a in inspect(Job).column_attrs})
+    db.session.commit()
 
     def progress(step: str) -> None:
         db.session.execute(update(Job).where(Job.id == job_id).values(step=step[:300], heartbeat_at=utcnow()))

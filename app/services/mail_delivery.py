@@ -3,7 +3,7 @@
 Each message is leased first, so two deliverers never send the same one; it is marked sent in its
 own commit the moment the server accepts it; a refused one is retried with back-off, then failed.
 On PostgreSQL several SMTP connections deliver in parallel, each from its own process
-(`MAIL_CONNECTIONS`). Reminders and notices queue the messages (reminders.py, notices.py) and, in
+(`MAIL_CONNECTIONS`, spawned once and kept: app/adapters/process_pools.py). Reminders and notices queue the messages (reminders.py, notices.py) and, in
 the same transaction, a "mail" job that delivers them (`wake`): on any job worker (PostgreSQL) or
 the local pool of the process that queued them (the embedded default). The scheduler wakes it
 every minute for retries whose back-off has passed and anything a stopped process left."""
@@ -13,6 +13,7 @@ import email.policy
 import os
 import smtplib
 import uuid
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -21,6 +22,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from app import faults
+from app.adapters.process_pools import SpawnedPool
 from app.domain.contacts import check_email, one_line
 from app.extensions import db
 from app.models import Job, MailMessage
@@ -39,11 +41,10 @@ class DeliveryResult:
     failed: int = 0
 
 
-def deliver(*, now: datetime | None = None, limit: int = 1000, fork: bool = True) -> DeliveryResult:
+def deliver(*, now: datetime | None = None, limit: int = 1000) -> DeliveryResult:
     """Send queued mail. Each message is leased first, so two deliverers never send the same one;
     a refused message is retried with back-off and marked failed after its last attempt; one bad
-    recipient never blocks the others. `fork=False`: over one connection, in this thread (a job
-    worker's thread must not fork — see _deliver_job)."""
+    recipient never blocks the others."""
     now = now or utcnow()
     token = uuid.uuid4().hex
     db.session.execute(update(MailMessage).where(MailMessage.status == "sending", MailMessage.lease_until < now)
@@ -54,22 +55,30 @@ def deliver(*, now: datetime | None = None, limit: int = 1000, fork: bool = True
         db.session.execute(update(MailMessage).where(MailMessage.id.in_(ids), MailMessage.status == "pending")
                            .values(status="sending", lease=token, lease_until=now + timedelta(minutes=10)))
     db.session.commit()
-    ids = db.session.scalars(select(MailMessage.id).where(MailMessage.lease == token, MailMessage.status == "sending")
-                             .order_by(MailMessage.id)).all()
+    ids = _leased(token)
     result = DeliveryResult()
     if not ids:
         return result
-    connections = max(1, min(current_app.config.get("MAIL_CONNECTIONS", 1), len(ids) // 50 + 1)) if fork else 1
+    connections = max(1, min(current_app.config.get("MAIL_CONNECTIONS", 1), len(ids) // 50 + 1))
     if connections == 1 or db.engine.dialect.name != "postgresql":  # SQLite: one writer at a time anyway
-        _send(ids, now, result)
+        _send(db.session, _smtp_config(), ids, now, result)
         return result
     # several SMTP connections, each in its own process with its own database connection (threads
     # shared one interpreter lock: 86 messages/s over four): the leased messages split between them,
     # each still marked sent in its own commit the moment the server accepts it (never twice)
-    parts = [ids[i::connections] for i in range(connections)]
-    for r in _in_processes(parts, now):
+    for r in _in_processes([ids[i::connections] for i in range(connections)], token, now):
         result.sent, result.retried, result.failed = result.sent + r.sent, result.retried + r.retried, result.failed + r.failed
     return result
+
+
+def _leased(token: str) -> list[int]:
+    return db.session.scalars(select(MailMessage.id).where(MailMessage.lease == token, MailMessage.status == "sending")
+                              .order_by(MailMessage.id)).all()
+
+
+def _smtp_config() -> dict:
+    return {k: current_app.config[k] for k in ("MAIL_SERVER", "MAIL_PORT", "MAIL_TIMEOUT", "MAIL_USE_TLS", "MAIL_USERNAME",
+                                               "MAIL_PASSWORD", "MAIL_SENDER")}
 
 
 def wake(*, due_only: bool = False, now: datetime | None = None) -> Job | None:
@@ -98,13 +107,12 @@ def wake(*, due_only: bool = False, now: datetime | None = None) -> Job | None:
 @jobs.handler("mail")
 def _deliver_job(job: Job, progress: jobs.Progress) -> jobs.Result:
     """Deliver until nothing is due (at most 50 leases of 1,000; the next wake takes the rest), over
-    one SMTP connection: a job runs in a thread of its worker, and forking delivering processes
-    from there hung once in CI (a child forked while another thread held a lock) — the scheduler's
-    own delivery (MAIL_JOBS=false) still forks its MAIL_CONNECTIONS processes."""
+    MAIL_CONNECTIONS connections from the deliverers this worker keeps (spawned: a job runs in a
+    thread of its worker, and forking there hung once in CI)."""
     total = DeliveryResult()
     now = datetime.fromisoformat(job.args["now"]) if job.args.get("now") else None
     for _ in range(50):
-        r = deliver(now=now, limit=1000, fork=False)
+        r = deliver(now=now, limit=1000)
         total.sent, total.retried, total.failed = total.sent + r.sent, total.retried + r.retried, total.failed + r.failed
         progress(f"Đã gửi {total.sent} thư")
         if r.sent + r.retried + r.failed < 1000:
@@ -112,42 +120,70 @@ def _deliver_job(job: Job, progress: jobs.Progress) -> jobs.Result:
     return jobs.Result(note=f"Đã gửi {total.sent} thư, {total.retried} sẽ thử lại, {total.failed} thất bại")
 
 
-_FORKED: dict = {}  # the app, for the delivering processes (forked: they inherit it)
+_deliverers = SpawnedPool()  # MAIL_CONNECTIONS processes, started at the first burst (or by `warm`), kept
 
 
-def _in_processes(parts: list[list[int]], now: datetime) -> list[DeliveryResult]:
-    import multiprocessing
-
-    _FORKED["app"] = current_app._get_current_object()
-    db.session.commit()  # nothing of this transaction is carried into the children
-    with multiprocessing.get_context("fork").Pool(len(parts), initializer=_forked) as pool:
-        return pool.starmap(_deliver_part, [(part, now) for part in parts])
+def warm() -> None:
+    """Start the delivering processes now (a job worker and the scheduler do at start, on
+    PostgreSQL), so the first burst of mail does not wait for them."""
+    if db.engine.dialect.name == "postgresql" and current_app.config.get("MAIL_CONNECTIONS", 1) > 1:
+        _deliverers.warm(current_app.config["MAIL_CONNECTIONS"], _ready)
 
 
-def _forked() -> None:
-    """In a delivering process: its own database connections (the parent's are not to be shared)."""
-    with _FORKED["app"].app_context():
-        db.engine.dispose(close=False)
+def _ready() -> bool:
+    return True  # the module and its imports are loaded: the first burst only connects
 
 
-def _deliver_part(ids: list[int], now: datetime) -> DeliveryResult:
+def _in_processes(parts: list[list[int]], token: str, now: datetime) -> list[DeliveryResult]:
+    """Each part on one delivering process; if one dies (killed, out of memory), the messages of
+    this lease not yet marked sent are sent from here and the next burst gets new processes."""
+    url = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    smtp = _smtp_config()
+    db.session.commit()  # no snapshot held open while the deliverers write
+    pool = _deliverers.get(len(parts))
+    results: list[DeliveryResult] = []
+    try:
+        futures = [pool.submit(_deliver_part, url, smtp, part, now) for part in parts]
+        broken = False
+        for f in futures:
+            try:
+                results.append(f.result())
+            except BrokenProcessPool:
+                broken = True
+    except BrokenProcessPool:  # a deliverer died since the last burst
+        broken = True
+    if broken:
+        _deliverers.discard(pool)
+        db.session.expire_all()
+        rest = DeliveryResult()
+        _send(db.session, smtp, _leased(token), now, rest)
+        results.append(rest)
+    return results
+
+
+_ENGINES: dict = {}  # in a delivering process: one engine per database, kept between bursts
+
+
+def _deliver_part(url: str, smtp: dict, ids: list[int], now: datetime) -> DeliveryResult:
+    """In a delivering process (no Flask app there: a plain SQLAlchemy session on the models)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    if url not in _ENGINES:
+        _ENGINES[url] = create_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=True)
     out = DeliveryResult()
-    with _FORKED["app"].app_context():
-        try:
-            _send(ids, now, out)
-        finally:
-            db.session.remove()
+    with Session(_ENGINES[url]) as session:
+        _send(session, smtp, ids, now, out)
     return out
 
 
-def _send(ids: list[int], now: datetime, result: DeliveryResult) -> None:
+def _send(session, cfg: dict, ids: list[int], now: datetime, result: DeliveryResult) -> None:
     """Send leased messages over one SMTP connection. The messages are read once as plain rows and
     each is marked sent by one UPDATE, committed the moment the server accepts it (ORM objects
     would be expired by every commit and read again: a query more per message)."""
     m_ = MailMessage
-    batch = db.session.execute(select(m_.id, m_.to_address, m_.subject, m_.body_text, m_.body_html)
+    batch = session.execute(select(m_.id, m_.to_address, m_.subject, m_.body_text, m_.body_html)
                                .where(m_.id.in_(ids)).order_by(m_.id)).all()
-    cfg = current_app.config
     try:
         smtp = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=cfg["MAIL_TIMEOUT"])
         if cfg["MAIL_USE_TLS"]:
@@ -156,31 +192,31 @@ def _send(ids: list[int], now: datetime, result: DeliveryResult) -> None:
             smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"] or "")
     except (OSError, smtplib.SMTPException) as exc:
         for row in batch:
-            _retry(db.session.get(MailMessage, row.id), now, f"không kết nối được máy chủ thư: {exc}", result)
-        db.session.commit()
+            _retry(session.get(MailMessage, row.id), now, f"không kết nối được máy chủ thư: {exc}", result)
+        session.commit()
         return
     try:
         for row in batch:
             try:
                 smtp.send_message(_message(row, cfg["MAIL_SENDER"]))
-                db.session.execute(update(m_).where(m_.id == row.id).values(status="sent", sent_at=utcnow(), attempts=m_.attempts + 1,
+                session.execute(update(m_).where(m_.id == row.id).values(status="sent", sent_at=utcnow(), attempts=m_.attempts + 1,
                                                                              lease=None))
-                db.session.commit()  # at once: a crash must not leave sent mail marked "sending" (resent later)
+                session.commit()  # at once: a crash must not leave sent mail marked "sending" (resent later)
                 result.sent += 1
                 faults.point("deliver.marked")  # crash tests: between two messages
             except smtplib.SMTPServerDisconnected as exc:
-                _retry(db.session.get(MailMessage, row.id), now, str(exc), result)
+                _retry(session.get(MailMessage, row.id), now, str(exc), result)
                 smtp = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=cfg["MAIL_TIMEOUT"])
             except (smtplib.SMTPException, OSError) as exc:
-                _retry(db.session.get(MailMessage, row.id), now, str(exc), result)
+                _retry(session.get(MailMessage, row.id), now, str(exc), result)
             except Exception as exc:  # noqa: BLE001 — a message that cannot be built (bad address, header) fails alone
-                m = db.session.get(MailMessage, row.id)
+                m = session.get(MailMessage, row.id)
                 m.attempts, m.lease, m.status = m.attempts + 1, None, "failed"
                 m.last_error = f"không tạo được thư: {exc}"[:1000]
                 result.failed += 1
-            db.session.commit()
+            session.commit()
     finally:
-        db.session.commit()
+        session.commit()
         try:
             smtp.quit()
         except (smtplib.SMTPException, OSError):

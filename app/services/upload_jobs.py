@@ -17,7 +17,7 @@ import json
 from flask import current_app
 
 from app.domain.numbers import format_vn
-from app.extensions import db
+from app.extensions import db, reading_only
 from app.models import Job, Role, User
 
 from . import jobs
@@ -38,8 +38,14 @@ def _read_as_sender(job: Job, progress: jobs.Progress, step: str, work):
     """`work(user, data)` on the job's kept file, as the user who sent it — refused if that account
     is gone or disabled, or if the work refuses the input (every problem kept, nothing saved)."""
     progress(f"{step} {job.args['file_name']} ({format_vn(job.args['bytes'])} byte)")
-    who = db.session.get(User, job.requested_by_id)
-    if who is None or not who.active:  # rights are checked when the job runs, against what is stored then
+    token = reading_only.set(True)  # SQLite: no write lock for reading who sent it
+    try:
+        who = db.session.get(User, job.requested_by_id)
+        active = who is not None and who.active
+        db.session.commit()  # ends the read: the work's writes begin a transaction of their own (one that reads first cannot take the lock later)
+    finally:
+        reading_only.reset(token)
+    if not active:  # rights are checked when the job runs, against what is stored then
         raise jobs.Refused("Tài khoản đã gửi tệp này không còn hoạt động — không nhận tệp",
                            json.dumps({"message": "account inactive", "details": []}).encode())
     try:
@@ -67,11 +73,24 @@ def enqueue_upload(*, user: User, regime: str, agency: str, period: str, data: b
 @jobs.handler("upload")
 def _upload(job: Job, progress: jobs.Progress) -> jobs.Result:
     from . import uploads
+    from .submissions import open_report
 
     a = job.args
-    result = _read_as_sender(job, progress, "Đang đọc và kiểm tra tệp", lambda who, data: uploads.upload(
-        user=who, regime_code=a["regime"], agency_code=a["agency"], period_key=a["period"], data=data, file_name=a["file_name"],
-        revision=a["revision"], commit=False))
+
+    def work(who: User, data: bytes):
+        # read the file first, in a transaction that only reads: on SQLite the write lock is taken
+        # only to save — every clerk's save would otherwise wait for this file's reading
+        token = reading_only.set(True)
+        try:
+            report = open_report(user=who, regime_code=a["regime"], agency_code=a["agency"], period_key=a["period"])
+            book = uploads.read_file(report, data, a["file_name"])
+            db.session.commit()
+        finally:
+            reading_only.reset(token)
+        return uploads.upload(user=who, regime_code=a["regime"], agency_code=a["agency"], period_key=a["period"], data=data,
+                              file_name=a["file_name"], revision=a["revision"], commit=False, book=book)
+
+    result = _read_as_sender(job, progress, "Đang đọc và kiểm tra tệp", work)
     data = json.dumps({"submission": result.submission.id, "version": result.version.number,
                        "findings": [f.as_dict() for f in result.findings]}, ensure_ascii=False, default=str).encode()
     # no commit here: the new version and the job's "done" commit together (jobs.run)

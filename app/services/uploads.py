@@ -28,20 +28,37 @@ def upload_limits() -> excel.Limits:
 
 
 def upload(*, user: User, regime_code: str, agency_code: str, period_key: str, data: bytes, file_name: str,
-           revision: int | None = None, now: datetime | None = None, commit: bool = True) -> SaveResult:
+           revision: int | None = None, now: datetime | None = None, commit: bool = True,
+           book: excel.WorkbookData | None = None) -> SaveResult:
     """A filled Excel template → a new draft version, or nothing at all and every problem.
-    `commit=False`: the caller commits (a background upload commits it with its job's end)."""
+    `commit=False`: the caller commits (a background upload commits it with its job's end).
+    `book`: the file already read (read_file, by a job before it takes the write lock); its
+    identity is checked again against the report as it is now."""
     report = open_report(user=user, regime_code=regime_code, agency_code=agency_code, period_key=period_key, for_write=True)
     workflow_check(report, now or utcnow())
-    try:
-        book = excel.read_workbook(data, upload_limits(), report.layout, lambda meta: _identity_problems(report, meta))
-    except excel.WrongTemplate as exc:
-        raise Invalid(f"Không nhận tệp “{file_name}”: {exc}",
-                      details=[{"code": "wrong_template", "message": m, "where": file_name} for m in exc.problems]) from None
-    except excel.WorkbookRefused as exc:
-        raise Invalid(f"Không nhận tệp “{file_name}”: {exc}", details=[{"code": "file", "message": str(exc), "where": file_name}]) from None
+    if book is None:
+        book = read_file(report, data, file_name)
+    else:
+        problems = _identity_problems(report, book.meta)
+        if problems:
+            raise _wrong_template(file_name, excel.WrongTemplate(problems))
     return save(user=user, report=report, raw=book.raw, outline=report.outline(), revision=revision, source="excel",
                 file_name=file_name[:255], new_version=True, refs=book.refs, extra=book.findings, now=now, commit=commit)
+
+
+def read_file(report: Report, data: bytes, file_name: str) -> excel.WorkbookData:
+    """The cells of a filled template of this report (every bad cell a finding), or Invalid."""
+    try:
+        return excel.read_workbook(data, upload_limits(), report.layout, lambda meta: _identity_problems(report, meta))
+    except excel.WrongTemplate as exc:
+        raise _wrong_template(file_name, exc) from None
+    except excel.WorkbookRefused as exc:
+        raise Invalid(f"Không nhận tệp “{file_name}”: {exc}", details=[{"code": "file", "message": str(exc), "where": file_name}]) from None
+
+
+def _wrong_template(file_name: str, exc: excel.WrongTemplate) -> Invalid:
+    return Invalid(f"Không nhận tệp “{file_name}”: {exc}",
+                   details=[{"code": "wrong_template", "message": m, "where": file_name} for m in exc.problems])
 
 
 def _identity_problems(report: Report, meta: Mapping[str, str]) -> list[str]:

@@ -57,3 +57,89 @@ def test_several_processes_deliver_each_message_once(database, tmp_path):
             db.engine.dispose()
     finally:
         controller.stop()
+
+
+def test_a_deliverer_killed_mid_burst_the_rest_is_sent_from_the_job_each_once(database, tmp_path, monkeypatch):
+    """The deliverers are spawned processes kept by the process that delivers (a job worker): one
+    is SIGKILLed after its third message; what its burst had not marked sent is sent by the caller,
+    nothing twice, and the next burst gets new deliverers."""
+    import signal
+    import threading
+    import time
+
+    from aiosmtpd.controller import Controller
+    from flask_migrate import upgrade
+    from sqlalchemy import func, insert, select
+
+    from app import create_app
+    from app.extensions import db
+    from app.models import MailMessage, ReminderEvent
+    from app.models.base import utcnow
+    from app.services import mail_delivery
+    from tests.conftest import MailBox, free_port
+
+    box, port = MailBox(), free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    marker = tmp_path / "marker"
+    try:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": database, "INSTANCE_DIR": str(tmp_path), "SECRET_KEY": "mail-test-0123456789abcdef",
+                          "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "MAIL_USE_TLS": False, "MAIL_USERNAME": None,
+                          "MAIL_CONNECTIONS": 3})
+        with app.app_context():
+            upgrade(directory=os.path.join(os.path.dirname(__file__), "..", "..", "app", "migrations"))
+            event = ReminderEvent(kind="reminder", regime_code="X", period_key="2026-M11", agency_code="A", step=0)
+            db.session.add(event)
+            db.session.flush()
+            now = utcnow()
+            db.session.execute(insert(MailMessage), [
+                {"event_id": event.id, "to_address": f"xa{i:03d}@xa.baocao.local", "subject": f"Nhắc hạn báo cáo số {i}", "body_text": "Kính gửi",
+                 "body_html": "<p>Kính gửi</p>", "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+                for i in range(150)])
+            db.session.commit()
+            # the deliverers (only they) stop after their third message, marked sent, to be killed there
+            monkeypatch.setenv("BAOCAO_FAULTPOINT", "deliver.marked")
+            monkeypatch.setenv("BAOCAO_FAULTPOINT_HIT", "3")
+            monkeypatch.setenv("BAOCAO_FAULTPOINT_FILE", str(marker))
+            mail_delivery.warm()
+            monkeypatch.delenv("BAOCAO_FAULTPOINT")
+            victims = mail_delivery._deliverers.processes()
+            assert len(victims) == 3
+            out = {}
+
+            def burst():
+                with app.app_context():
+                    out["result"] = mail_delivery.deliver(now=now)
+
+            t = threading.Thread(target=burst)
+            t.start()
+            deadline = time.time() + 60
+            while not marker.exists() and time.time() < deadline:
+                time.sleep(0.05)
+            assert marker.exists(), "no deliverer reached its third message"
+            os.kill(victims[0].pid, signal.SIGKILL)
+            t.join(60)
+            assert not t.is_alive()
+            db.session.expire_all()
+            by_status = dict(db.session.execute(select(MailMessage.status, func.count()).group_by(MailMessage.status)).all())
+            assert by_status == {"sent": 150}
+            ids = [m["Message-ID"] for _rcpt, m in box.messages]
+            assert len(ids) == 150 and len(set(ids)) == 150  # each once
+            assert 0 < out["result"].sent < 150  # the caller sent what the killed burst had left
+            assert all(not p.is_alive() for p in victims)
+            # the next burst: new deliverers
+            db.session.execute(insert(MailMessage), [
+                {"event_id": event.id, "to_address": f"phuong{i:03d}@xa.baocao.local", "subject": "Nhắc hạn", "body_text": "Kính gửi",
+                 "body_html": "<p>Kính gửi</p>", "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+                for i in range(120)])
+            db.session.commit()
+            assert mail_delivery.deliver(now=now).sent == 120
+            assert db.session.scalar(select(func.count()).select_from(MailMessage).where(MailMessage.status == "sent")) == 270
+            assert len(box.messages) == 270
+            fresh = {p.pid for p in mail_delivery._deliverers.processes()}
+            assert len(fresh) == 3 and fresh.isdisjoint({p.pid for p in victims})
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        mail_delivery._deliverers.shutdown()
+        controller.stop()

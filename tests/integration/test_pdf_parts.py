@@ -154,7 +154,7 @@ def test_a_renderer_that_dies_costs_no_report():
     parts = [head + f"<p>Phần {k}: Phường Hoàn Kiếm</p></body></html>" for k in range(4)]
     try:
         pdf_render.warm(2)
-        victim = next(iter(pdf_render._pool._processes))  # the executor's own record of its processes
+        victim = pdf_render._renderers.processes()[0].pid
         os.kill(victim, signal.SIGKILL)
         data, rendered = pdf_render.document(parts, processes=2)
         assert rendered == 4 and [p.strip().splitlines()[-1] for p in pages_text(data)][0].endswith("Phường Hoàn Kiếm")
