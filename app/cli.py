@@ -230,6 +230,10 @@ def scheduler_run(run_now):
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     sched = scheduler.build(current_app.config["SQLALCHEMY_DATABASE_URI"], run_now=run_now)
+    if not current_app.config.get("MAIL_JOBS", True):
+        from .services import mail_delivery
+
+        mail_delivery.warm()  # it delivers itself: its MAIL_CONNECTIONS deliverers started before the first burst
     click.echo(f"Scheduler: {', '.join(scheduler.JOBS)} (Ctrl+C để dừng)")
     try:
         sched.start()

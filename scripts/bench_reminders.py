@@ -148,6 +148,11 @@ def main() -> None:
             else:
                 smtp.stop()
             return
+        from app.services import mail_delivery
+
+        t = time.perf_counter()
+        mail_delivery.warm()  # as `flask jobs worker` (and the scheduler with MAIL_JOBS=false) does at start
+        print(f"starting the {connections} delivering process(es): {time.perf_counter() - t:.2f} s (once per worker)")
         t = time.perf_counter()
         delivered = svc.deliver(now=now, limit=args.deliver)
         took = time.perf_counter() - t

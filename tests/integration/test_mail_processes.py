@@ -56,6 +56,9 @@ def test_several_processes_deliver_each_message_once(database, tmp_path):
             db.session.remove()
             db.engine.dispose()
     finally:
+        from app.services import mail_delivery
+
+        mail_delivery._deliverers.shutdown()
         controller.stop()
 
 
@@ -97,7 +100,8 @@ def test_a_deliverer_killed_mid_burst_the_rest_is_sent_from_the_job_each_once(da
                  "body_html": "<p>Kính gửi</p>", "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
                 for i in range(150)])
             db.session.commit()
-            # the deliverers (only they) stop after their third message, marked sent, to be killed there
+            # the deliverers (only they, started now) stop after their third message, marked sent, to be killed there
+            mail_delivery._deliverers.shutdown()
             monkeypatch.setenv("BAOCAO_FAULTPOINT", "deliver.marked")
             monkeypatch.setenv("BAOCAO_FAULTPOINT_HIT", "3")
             monkeypatch.setenv("BAOCAO_FAULTPOINT_FILE", str(marker))
