@@ -1,7 +1,7 @@
 """Fault points for the crash tests (tests/integration/test_faults.py).
 
 `point("name")` does nothing unless the process was started with BAOCAO_FAULTPOINT=name: then, on
-its BAOCAO_FAULTPOINT_HIT-th pass (default 1), it writes the name to BAOCAO_FAULTPOINT_FILE and
+its BAOCAO_FAULTPOINT_HIT-th pass (default 1), it writes the name and its pid to BAOCAO_FAULTPOINT_FILE and
 stops there, so the test can kill the process at exactly that moment (SIGKILL, as a power cut or
 the OOM killer would). Production never sets these variables.
 """
@@ -22,6 +22,6 @@ def point(name: str) -> None:
         return
     marker = os.environ.get("BAOCAO_FAULTPOINT_FILE")
     if marker:
-        Path(marker).write_text(name)
+        Path(marker).write_text(f"{name} {os.getpid()}")  # which process stopped here (one of several helpers)
     while True:  # wait here to be killed
         time.sleep(60)

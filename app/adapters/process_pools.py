@@ -5,7 +5,8 @@ Spawned, never forked: the caller may be a threaded web worker, a job worker's t
 scheduler's — a child forked while another thread holds a lock can hang for ever (seen in CI with
 forked mail deliverers). Each helper exits as soon as the process that started it is gone (a web
 or job worker killed or restarted would otherwise leave its helpers behind). A helper that dies
-(killed, out of memory) breaks its pool: the caller discards it and the next use starts new ones.
+(killed, out of memory) breaks its pool — Python then stops the others with SIGTERM: the caller
+discards it and the next use starts new ones.
 
 No Flask here."""
 from __future__ import annotations
@@ -17,11 +18,19 @@ import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 
 
-def _follow_parent(parent: int) -> None:
+def _start(parent: int, initializer=None) -> None:
+    """In a helper: run `initializer` (a module-level function), then follow the parent — when it
+    is gone, the helper gets SIGTERM as if stopped (a helper that handles it finishes the item in
+    hand first; by default SIGTERM ends the process)."""
+    import signal
+
+    if initializer is not None:
+        initializer()
+
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(0.5)
-        os._exit(0)
+        os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch, daemon=True, name="follow-parent").start()
 
@@ -30,7 +39,8 @@ class SpawnedPool:
     """One pool of `processes` spawned helpers, kept for the life of this process; asking for
     another size replaces it."""
 
-    def __init__(self) -> None:
+    def __init__(self, initializer=None) -> None:
+        self._initializer = initializer  # run in each helper as it starts (module-level: it is pickled)
         self._pool: ProcessPoolExecutor | None = None
         self._size = 0
         self._lock = threading.Lock()
@@ -41,7 +51,7 @@ class SpawnedPool:
                 if self._pool is not None:
                     self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_follow_parent, initargs=(os.getpid(),))
+                                                 initializer=_start, initargs=(os.getpid(), self._initializer))
                 self._size = processes
             return self._pool
 

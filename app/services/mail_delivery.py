@@ -12,6 +12,7 @@ from __future__ import annotations
 import email.policy
 import os
 import smtplib
+import time
 import uuid
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -120,7 +121,26 @@ def _deliver_job(job: Job, progress: jobs.Progress) -> jobs.Result:
     return jobs.Result(note=f"Đã gửi {total.sent} thư, {total.retried} sẽ thử lại, {total.failed} thất bại")
 
 
-_deliverers = SpawnedPool()  # MAIL_CONNECTIONS processes, started at the first burst (or by `warm`), kept
+_STATE = {"busy": False, "stop": False}  # in a deliverer: a message between its sending and its commit
+
+
+def _deliverer_started() -> None:
+    """In a delivering process, as it starts: SIGTERM — its pool broken by another deliverer's
+    death, or its parent gone — ends it at once between two messages, and only after the commit
+    of the message in hand otherwise (stopped between the server's "250 OK" and the commit, that
+    message would be sent again)."""
+    import signal
+
+    def stop(_signum, _frame) -> None:
+        if _STATE["busy"]:
+            _STATE["stop"] = True
+        else:
+            os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+_deliverers = SpawnedPool(_deliverer_started)  # MAIL_CONNECTIONS processes, started at the first burst (or by `warm`), kept
 
 
 def warm() -> None:
@@ -142,8 +162,10 @@ def _in_processes(parts: list[list[int]], token: str, now: datetime) -> list[Del
     db.session.commit()  # no snapshot held open while the deliverers write
     pool = _deliverers.get(len(parts))
     results: list[DeliveryResult] = []
+    helpers = []
     try:
         futures = [pool.submit(_deliver_part, url, smtp, part, now) for part in parts]
+        helpers = _deliverers.processes()
         broken = False
         for f in futures:
             try:
@@ -154,6 +176,11 @@ def _in_processes(parts: list[list[int]], token: str, now: datetime) -> list[Del
         broken = True
     if broken:
         _deliverers.discard(pool)
+        # the others were told to stop (SIGTERM): each commits the message in hand first — wait for
+        # that, or this process would send it again
+        deadline = time.monotonic() + float(current_app.config.get("MAIL_TIMEOUT", 30)) + 5
+        for p in helpers:
+            p.join(max(0.0, deadline - time.monotonic()))
         db.session.expire_all()
         rest = DeliveryResult()
         _send(db.session, smtp, _leased(token), now, rest)
@@ -198,11 +225,13 @@ def _send(session, cfg: dict, ids: list[int], now: datetime, result: DeliveryRes
     try:
         for row in batch:
             try:
+                _STATE["busy"] = True
                 smtp.send_message(_message(row, cfg["MAIL_SENDER"]))
                 session.execute(update(m_).where(m_.id == row.id).values(status="sent", sent_at=utcnow(), attempts=m_.attempts + 1,
                                                                              lease=None))
                 session.commit()  # at once: a crash must not leave sent mail marked "sending" (resent later)
                 result.sent += 1
+                _between_messages()
                 faults.point("deliver.marked")  # crash tests: between two messages
             except smtplib.SMTPServerDisconnected as exc:
                 _retry(session.get(MailMessage, row.id), now, str(exc), result)
@@ -215,12 +244,19 @@ def _send(session, cfg: dict, ids: list[int], now: datetime, result: DeliveryRes
                 m.last_error = f"không tạo được thư: {exc}"[:1000]
                 result.failed += 1
             session.commit()
+            _between_messages()
     finally:
         session.commit()
         try:
             smtp.quit()
         except (smtplib.SMTPException, OSError):
             pass
+
+
+def _between_messages() -> None:
+    _STATE["busy"] = False
+    if _STATE["stop"]:  # a deliverer asked to stop (SIGTERM) stops here, its message recorded
+        os._exit(0)
 
 
 def _retry(m: MailMessage, now: datetime, error: str, result: DeliveryResult) -> None:
