@@ -59,7 +59,7 @@
   if (form.dataset.autosave !== "1") return;  // preview: live totals only
 
   var status = document.getElementById("autosave-status");
-  var dirty = false, stopped = false, busy = false;
+  var dirty = false, stopped = false, busy = false, held = null;  // held: a save clicked while an autosave was under way
   form.addEventListener("input", function () { dirty = true; if (status) status.textContent = "Có thay đổi chưa lưu"; });
   function autosave() {
     if (!dirty || stopped || busy) return;
@@ -72,6 +72,8 @@
       return resp.json().then(function (body) { return { status: resp.status, body: body }; });
     }).then(function (r) {
       busy = false;
+      var resume = function () { if (held) { var h = held; held = null; form.requestSubmit(h.submitter || undefined); } };
+      setTimeout(resume, 0);  // after the revision below is updated: the held save carries the new one
       if (r.body.saved) {
         form.querySelectorAll("input[name='revision']").forEach(function (el) { el.value = r.body.revision; });
         document.querySelectorAll("form input[name='revision']").forEach(function (el) { el.value = r.body.revision; });
@@ -83,9 +85,17 @@
       } else {
         status.textContent = "Chưa tự lưu được: " + r.body.message;
       }
-    }).catch(function () { busy = false; dirty = true; status.textContent = "Mất kết nối — sẽ thử lưu lại"; });
+    }).catch(function () {
+      busy = false; dirty = true; status.textContent = "Mất kết nối — sẽ thử lưu lại";
+      if (held) { var h = held; held = null; form.requestSubmit(h.submitter || undefined); }
+    });
   }
   setInterval(autosave, parseInt(form.dataset.autosaveMs || "20000", 10));
   window.addEventListener("beforeunload", function (e) { if (dirty) { e.preventDefault(); e.returnValue = ""; } });
-  form.addEventListener("submit", function () { dirty = false; });
+  form.addEventListener("submit", function (e) {
+    // a save clicked while an autosave is on its way waits for its answer: sent at once, it would
+    // carry the revision of before and be refused as changed by someone else — by this very clerk
+    if (busy) { e.preventDefault(); held = { submitter: e.submitter }; return; }
+    dirty = false; stopped = true;
+  });
 })();
