@@ -145,3 +145,41 @@ def test_a_large_workbook_is_read_in_the_background_and_its_page_follows_it(page
     page.wait_for_url("**/reports/BCT-BANLE/T01.SCT/2027-M04")  # the job page moved on by itself
     expect(page.locator(".alert-success")).to_contain_text("Đã nhận tệp lon.xlsx")
     assert cell(page, "BL_TONG").input_value() == "1.722"
+
+
+def test_a_save_clicked_while_an_autosave_is_answered_waits_for_it_and_is_not_taken_for_someone_elses_change(page, live_server):
+    """The clerk clicks "Lưu" while an autosave is on its way. The autosave reaches the server (the
+    report's revision moves on) but its answer is held back; the save must wait for it and go with
+    the new revision — sent at once, it carried the old one and the clerk was told her report had
+    been changed by someone else: herself (CI saw it, session 7)."""
+    held = []
+
+    def hold_autosave_answer(route):
+        if route.request.method == "POST" and route.request.headers.get("x-autosave") == "1" and not held:
+            held.append((route, route.fetch()))  # the server has saved; the page does not know yet
+        else:
+            route.continue_()
+
+    login(page, live_server, "canbo.sct")
+    page.goto(f"{live_server}/reports/BCT-BANLE/T01.SCT/2027-M02")  # a month no other browser test touches
+    cell(page, "BL_HH_03").fill("7")
+    page.click("[data-testid=save-button]")
+    expect_flash(page, "Đã lưu bản nháp")  # the report exists: its page carries its revision
+    page.route("**/reports/BCT-BANLE/T01.SCT/2027-M02", hold_autosave_answer)
+    cell(page, "BL_HH_01").fill("1.234")
+    for _ in range(100):  # the autosave runs every second (AUTOSAVE_SECONDS=1 in these tests)
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "no autosave was sent"
+    cell(page, "BL_HH_02").fill("56")
+    page.click("[data-testid=save-button]")
+    page.wait_for_timeout(500)  # held, not sent: the page has not been reloaded
+    assert not page.locator(".alert-danger").count(), page.inner_text(".alert-danger")  # (sent at once: "changed by … after you opened it")
+    assert "Có thay đổi chưa lưu" in page.inner_text("[data-testid=autosave-status]")
+    route, answer = held[0]
+    with page.expect_navigation():  # the autosave's answer arrives; the held save goes
+        route.fulfill(response=answer)
+    expect_flash(page, "Đã lưu bản nháp")
+    assert not page.locator(".alert-danger").count()
+    assert cell(page, "BL_HH_01").input_value() == "1.234" and cell(page, "BL_HH_02").input_value() == "56"
