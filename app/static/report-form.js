@@ -60,7 +60,11 @@
 
   var status = document.getElementById("autosave-status");
   var dirty = false, stopped = false, busy = false, held = null;  // held: a save clicked while an autosave was under way
-  form.addEventListener("input", function () { dirty = true; if (status) status.textContent = "Có thay đổi chưa lưu"; });
+  form.addEventListener("input", function () {
+    dirty = true;
+    if (stopped) return;  // a refusal ("changed by … after you opened it") stays in view
+    status.textContent = "Có thay đổi chưa lưu"; status.classList.remove("text-danger");
+  });
   function autosave() {
     if (!dirty || stopped || busy) return;
     busy = true; dirty = false;
@@ -72,7 +76,6 @@
       return resp.json().then(function (body) { return { status: resp.status, body: body }; });
     }).then(function (r) {
       busy = false;
-      var resume = function () { if (held) { var h = held; held = null; form.requestSubmit(h.submitter || undefined); } };
       setTimeout(resume, 0);  // after the revision below is updated: the held save carries the new one
       if (r.body.saved) {
         form.querySelectorAll("input[name='revision']").forEach(function (el) { el.value = r.body.revision; });
@@ -87,15 +90,35 @@
       }
     }).catch(function () {
       busy = false; dirty = true; status.textContent = "Mất kết nối — sẽ thử lưu lại";
-      if (held) { var h = held; held = null; form.requestSubmit(h.submitter || undefined); }
+      resume();
     });
+  }
+  function resume() {
+    if (!held) return;
+    var h = held; held = null;
+    h.form.requestSubmit(h.submitter || undefined);
   }
   setInterval(autosave, parseInt(form.dataset.autosaveMs || "20000", 10));
   window.addEventListener("beforeunload", function (e) { if (dirty) { e.preventDefault(); e.returnValue = ""; } });
   form.addEventListener("submit", function (e) {
     // a save clicked while an autosave is on its way waits for its answer: sent at once, it would
     // carry the revision of before and be refused as changed by someone else — by this very clerk
-    if (busy) { e.preventDefault(); held = { submitter: e.submitter }; return; }
+    if (busy) { e.preventDefault(); held = { form: form, submitter: e.submitter }; return; }
     dirty = false; stopped = true;
   });
+  // the other forms that carry the report's revision (send it, upload a workbook) likewise wait
+  // for an autosave on its way; with changes not yet saved, sending would send the stored draft
+  // without them: the clerk is asked to save first. (Listening on the document while capturing:
+  // before "Gửi báo cáo này?" is asked, so it is asked once, when the form really goes.)
+  document.addEventListener("submit", function (e) {
+    var other = e.target;
+    if (other === form || !other.querySelector("input[name='revision']")) return;
+    if (dirty && other.dataset.testid === "submit-form") {
+      e.preventDefault(); e.stopPropagation();
+      status.textContent = "Có thay đổi chưa lưu — hãy bấm “Lưu bản nháp” trước khi gửi báo cáo";
+      status.classList.add("text-danger");
+      return;
+    }
+    if (busy) { e.preventDefault(); e.stopPropagation(); held = { form: other, submitter: e.submitter }; }
+  }, true);
 })();

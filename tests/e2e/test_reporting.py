@@ -3,7 +3,10 @@ live totals and autosave, submit, be returned, fix, resubmit, be approved; and t
 import re
 
 from playwright.sync_api import expect
+from sqlalchemy import select
 
+from app.extensions import db
+from app.models import Agency, Submission, SubmissionVersion
 from tests.e2e.pages import expect_flash, login, logout
 from tests.helpers import fill_template, retail_values
 
@@ -183,3 +186,58 @@ def test_a_save_clicked_while_an_autosave_is_answered_waits_for_it_and_is_not_ta
     expect_flash(page, "Đã lưu bản nháp")
     assert not page.locator(".alert-danger").count()
     assert cell(page, "BL_HH_01").input_value() == "1.234" and cell(page, "BL_HH_02").input_value() == "56"
+
+
+def test_sending_with_changes_not_saved_asks_to_save_first_and_sending_during_an_autosave_waits_for_it(page, live_server, live_app):
+    """"Gửi báo cáo" sends the stored draft. With edits not saved yet it would send without them:
+    the clerk is told to save first and nothing is sent. Clicked while an autosave is on its way,
+    it waits for its answer and goes with the new revision (not refused as someone else's change)."""
+    holding, held = [True], []
+
+    def hold_autosave_answers(route):
+        if route.request.method == "POST" and route.request.headers.get("x-autosave") == "1" and holding[0]:
+            held.append((route, route.fetch()))
+        else:
+            route.continue_()
+
+    def wait_held(n):
+        for _ in range(100):
+            if len(held) >= n:
+                return
+            page.wait_for_timeout(100)
+        raise AssertionError("no autosave was sent")
+
+    url = f"{live_server}/reports/BCT-BANLE/T01.SCT/2027-M03"  # a month no other browser test touches
+    login(page, live_server, "canbo.sct")
+    page.goto(url)
+    for code, value in retail_values().items():
+        cell(page, code).fill(str(value))
+    page.click("[data-testid=save-button]")
+    expect_flash(page, "Đã lưu bản nháp")
+    page.route(url, hold_autosave_answers)
+
+    cell(page, "BL_HH_01").fill("1.500")
+    wait_held(1)  # saved on the server, its answer held
+    cell(page, "BL_HH_02").fill("60")  # typed since: not saved anywhere
+    page.click("[data-testid=submit-button]")
+    expect(page.locator("[data-testid=autosave-status]")).to_contain_text("trước khi gửi báo cáo")
+    assert "Đang soạn" in page.inner_text("[data-testid=status]") and page.url == url  # nothing sent
+
+    holding[0] = False
+    held[0][0].fulfill(response=held[0][1])
+    expect(page.locator("[data-testid=autosave-status]")).to_contain_text("Đã tự động lưu")  # the next one took "60"
+    holding[0] = True
+    cell(page, "BL_HH_03").fill("8")
+    wait_held(2)
+    page.click("[data-testid=submit-button]")  # held: "Gửi báo cáo này?" is asked when it goes
+    page.wait_for_timeout(300)
+    assert not page.locator(".alert-danger").count() and page.url == url
+    with page.expect_navigation():
+        held[1][0].fulfill(response=held[1][1])
+    expect_flash(page, "đã niêm phong")
+    assert not page.locator(".alert-danger").count()
+    with live_app.app_context():  # what was sent (sealed) holds every figure typed
+        sent = db.session.execute(select(SubmissionVersion).join(Submission).join(Agency, Agency.id == Submission.agency_id).where(
+            Agency.code == "T01.SCT", Submission.period_key == "2027-M03", SubmissionVersion.status == "submitted")).scalar_one()
+        assert {v.indicator: v.number for v in sent.values if v.indicator in ("BL_HH_01", "BL_HH_02", "BL_HH_03")} == {
+            "BL_HH_01": 1500, "BL_HH_02": 60, "BL_HH_03": 8}
