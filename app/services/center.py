@@ -28,6 +28,7 @@ from app.domain.periods import Period
 from app.extensions import db
 from app.models import (
     Agency,
+    AgencyLineage,
     Aggregate,
     Level,
     RecordVersion,
@@ -77,9 +78,28 @@ def _check_unit(user: User, unit: str) -> None:
     if scope is None or unit == scope:
         return
     agency = db.session.scalar(select(Agency).where(Agency.code == unit))
-    if agency is not None and _province_of(agency, date.today()) == scope:
-        return
+    if agency is not None:
+        if _province_of(agency, date.today()) == scope:
+            return
+        # a unit that no longer exists: the province it was in on its last day, if that is (or became) the user's
+        then = agency.valid_to if agency.valid_to is not None and agency.valid_to < date.today() else None
+        if then is not None and _province_of(agency, then) in scope_units(scope):
+            return
     raise Forbidden(f"Bạn chỉ xem được số liệu của {scope}")
+
+
+def scope_units(scope: str) -> set[str]:
+    """The province `scope` and the units of before whose data became (wholly or in part) its own
+    by the map's lineage — old provinces merged into it: its staff see their history as their own
+    (records keep the province as reported: docs/decisions/0005)."""
+    seen, frontier = {scope}, {scope}
+    while frontier:
+        successor = aliased(Agency)
+        found = set(db.session.scalars(select(Agency.code).join(AgencyLineage, AgencyLineage.predecessor_id == Agency.id)
+                                       .join(successor, successor.id == AgencyLineage.successor_id).where(successor.code.in_(frontier))))
+        frontier = found - seen
+        seen |= frontier
+    return seen
 
 
 # ---------------------------------------------------------------------------------------- views

@@ -119,8 +119,9 @@ def multiples(*, user: User, regime: str, indicator: str, end: str, periods: int
     tier = (center._tiers(r.id, last.key, basis) or [0])[0]
     keys = [p.key for p in shown + earlier]
     units = center._child_units_nation(r.id, keys, tier, basis)
-    if scope is not None:
-        units = [u for u in units if u == scope]
+    if scope is not None:  # the province and the old ones merged into it, each as reported
+        mine = center.scope_units(scope)
+        units = [u for u in units if u in mine]
     ind = cat.indicators[indicator]
     cells = center._cells(r.id, keys, tier, basis, units, ind.aggregation in ("min", "max", "latest"), center.reads(ind))
     names = center.agency_svc.names_for(units)

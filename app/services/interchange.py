@@ -134,8 +134,8 @@ def record_rows(*, user: User, regime: str, start: str, end: str = "") -> Iterat
             .join(sv, sv.version_id == rv.version_id)
             .where(rv.regime_id == r.id, rv.basis == "approved", rv.period_key.in_(keys), sv.number.is_not(None))
             .execution_options(yield_per=10000))
-    if scope is not None:
-        stmt = stmt.where(rv.province_code == scope)
+    if scope is not None:  # with the old provinces merged into it: records keep the province as reported
+        stmt = stmt.where(rv.province_code.in_(sorted(center_svc.scope_units(scope))))
     # a plain DB-API cursor in batches: a million rows without building a Row object for each
     conn = db.session.connection()
     compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})

@@ -180,10 +180,11 @@ PAGE = 100  # flags per page, furthest out first
 def _view(scope, r, cat, p, tier: int, basis: str, checked: int, found: list[dict], page: int | None = None) -> QualityView:
     """The flags a reader may see (their province, or all), with names, the report and any follow-up
     — of one page of PAGE when `page` is given (a period of ten million values can flag thousands)."""
-    if scope is not None:
-        codes = {f["agency"] for f in found if f["province"] != scope}
+    if scope is not None:  # the province as reported (or an old one merged into it), or the agency's province today
+        mine = center.scope_units(scope)
+        codes = {f["agency"] for f in found if f["province"] not in mine}
         moved = {a.code: a for a in db.session.scalars(select(Agency).where(Agency.code.in_(codes)))} if codes else {}
-        found = [f for f in found if f["province"] == scope or _province_now(moved.get(f["agency"])) == scope]
+        found = [f for f in found if f["province"] in mine or _province_now(moved.get(f["agency"])) == scope]
     total = len(found)
     pages = max(1, -(-total // PAGE))
     if page is not None:

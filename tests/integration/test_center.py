@@ -14,10 +14,11 @@ from app.extensions import db
 from app.models import Aggregate, Regime, User
 from app.services import aggregation_rebuild as svc
 from app.services import center as center_svc
+from app.services import center_kpi as kpi_svc
 from app.services import center_nav as nav_svc
 from app.services import completeness as completeness_svc
 from app.services import decisions as decisions_svc
-from app.services import history, users
+from app.services import history, interchange, users
 from app.services import sending as sending_svc
 from app.services import submissions as submissions_svc
 from app.services.errors import Forbidden
@@ -149,6 +150,32 @@ def test_a_province_analyst_sees_only_their_province(app):
         center_svc.view(user=local, regime="BCT-BANLE", period="2026-M12", unit="T04")
     with pytest.raises(Forbidden):
         center_svc.view(user=user("canbo.sct"), regime="BCT-BANLE", period="2026-M12")
+
+
+def test_a_province_analyst_sees_the_history_of_the_old_provinces_merged_into_theirs(app):
+    """Records keep the province as reported: before 1 July 2025 today's Lào Cai (T15) was old Lào
+    Cai (T15-63) and Yên Bái (T10-63). Its staff export, drill into and see flagged their history —
+    not Hà Nội's (T01-63), and not that of a province merged into another."""
+    load_history()
+    laocai = users.create_user(username="phantich.laocai", password="mat-khau-dai-2026", full_name="Chuyên viên Lào Cai",
+                               role="analyst", agency_code="T15")
+    hanoi = users.create_user(username="phantich.hanoi", password="mat-khau-dai-2026", full_name="Chuyên viên Hà Nội",
+                              role="analyst", agency_code="T01")
+    assert center_svc.scope_units("T15") == {"T15", "T15-63", "T10-63"} and center_svc.scope_units("T01") == {"T01", "T01-63"}
+    rows = list(interchange.record_rows(user=laocai, regime="VPCP-TTHC", start="2025-Q1"))
+    assert {r[0] for r in rows} == {"T15-63", "T10-63"}  # was empty: the province as reported is not T15
+    assert sum(Decimal(r[4]) for r in rows if r[1] == "TTHC_NHAN_TRUCTUYEN") == 60 + 30
+    assert {r[0] for r in interchange.record_rows(user=hanoi, regime="VPCP-TTHC", start="2025-Q1")} == {"T01-63"}
+    mine = center_svc.view(user=laocai, regime="VPCP-TTHC", period="2025-Q1", units="current")
+    assert {c.code for c in mine.children} == {"T10-63", "T15-63"}
+    drilled = center_svc.view(user=laocai, regime="VPCP-TTHC", period="2025-Q1", unit="T10-63")  # the child it shows (was refused)
+    assert {r.indicator.code: r.values[""] for r in drilled.rows}["TTHC_NHAN_TONG"] == 100
+    with pytest.raises(Forbidden):
+        center_svc.view(user=hanoi, regime="VPCP-TTHC", period="2025-Q1", unit="T10-63")
+    with pytest.raises(Forbidden):
+        center_svc.view(user=laocai, regime="VPCP-TTHC", period="2025-Q1", unit="T01-63")
+    _, lines = kpi_svc.multiples(user=laocai, regime="VPCP-TTHC", indicator="TTHC_NHAN_TONG", end="2025-Q1", periods=2)
+    assert {m.code for m in lines} == {"T10-63", "T15-63"}
 
 
 def test_the_api_serves_the_same_figures(client, app, analyst):
