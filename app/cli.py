@@ -21,6 +21,24 @@ users_cli = AppGroup("users", help="Accounts and API tokens.")
 seed_cli = AppGroup("seed", help="Demo data.")
 
 
+def reads_only(command):
+    """A command that only reads the database: on SQLite its transactions begin without the write
+    lock. Outside a request they take it when they begin (writers must, `extensions._may_write`),
+    and a long export from the command line kept every clerk's save waiting meanwhile."""
+    import functools
+
+    from .extensions import reading_only
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        token = reading_only.set(True)
+        try:
+            return command(*args, **kwargs)
+        finally:
+            reading_only.reset(token)
+    return wrapper
+
+
 def _root(root: str | None) -> Path:
     return Path(root or current_app.config["CATALOGUE_ROOT"])
 
@@ -292,6 +310,7 @@ export_cli = AppGroup("export", help="Consolidated reports and data files.")
 @click.option("--units", type=click.Choice(["as_reported", "current"]), default="as_reported", show_default=True)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True))
 @click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx", "csv"]), default="pdf", show_default=True)
+@reads_only
 def export_pdf(regime, period, agency, units, out, fmt):
     """Write the consolidated report (or its data) for (regime, period, agency) to --out."""
     import time
@@ -444,6 +463,7 @@ def pki_remote(action, agency_code, credential, username):
 
 
 @pki_cli.command("list")
+@reads_only
 def pki_list():
     """Every certificate linked to an agency or an official, the soonest to expire first."""
     from .extensions import db

@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from .cli import _Bar, _root, aggregate_cli, catalogue_cli
+from .cli import _Bar, _root, aggregate_cli, catalogue_cli, reads_only
 
 
 @catalogue_cli.command("import-form")
@@ -91,6 +91,7 @@ jobs_cli = AppGroup("jobs", help="Background jobs: list, retry, run a worker.")
 
 @jobs_cli.command("list")
 @click.option("--status", type=click.Choice(["", "queued", "running", "done", "failed"]), default="")
+@reads_only
 def jobs_list(status):
     """Queued, running, done and failed jobs, newest first."""
     from .services import jobs

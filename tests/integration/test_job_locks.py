@@ -100,3 +100,35 @@ def test_jobs_hold_no_write_lock_while_they_read_or_wait(tmp_path, monkeypatch):
         assert db.session.scalar(select(func.count()).select_from(SubmissionVersion)) == 1  # and the file was saved
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_read_only_command_holds_no_write_lock_while_it_reads(tmp_path, monkeypatch):
+    """`flask export pdf` reads for as long as the report is large; outside a request a transaction
+    takes the write lock when it begins (writers must), so without `reads_only` every clerk's save
+    waited for the command (noticed in session 7)."""
+    from app import create_app
+    from app.services import center
+    from tests.conftest import _test_config, prepare_database
+
+    path = tmp_path / "xuat.sqlite"
+    app = create_app({**_test_config(f"sqlite:///{path}", tmp_path), "JOBS_INLINE": False})
+    prepare_database(app)
+    original, seen = center.view, []
+
+    def reading(*args, **kwargs):  # the command is reading the report's figures
+        view = original(*args, **kwargs)
+        _writer_commits_at_once(path)
+        seen.append(True)
+        return view
+
+    monkeypatch.setattr(center, "view", reading)
+    out = tmp_path / "bao-cao.csv"
+    result = app.test_cli_runner().invoke(args=["export", "pdf", "--regime", "BCT-BANLE", "--period", "2026-M12",
+                                                "--format", "csv", "--out", str(out)])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert seen and out.read_bytes()
+    with app.app_context():
+        from app.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
