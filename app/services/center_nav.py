@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import Agency, Aggregate, Level, Regime
 
 from .aggregation import CENTRAL, NATION, _province_of
+from .center import scope_units
 
 
 def regimes_with_data() -> list[Regime]:
@@ -70,3 +71,17 @@ def latest_period(regime: Regime) -> str | None:
         return db.session.scalar(select(func.max(Aggregate.period_key)).where(Aggregate.regime_id == regime.id))
     best = max(c.reporting for c in choices)
     return next(c.period.key for c in choices if c.reporting * 2 >= best)
+
+
+def formed_after(unit: str, period: Period, cutoff) -> tuple[date, list[tuple[str, str]]] | None:
+    """A unit that did not exist yet in `period` (a province formed on 1 July 2025, say): the day it
+    was formed and the old units its data came from — "as reported", its page for that period is
+    empty and the reader is pointed to today's units (or to them). None otherwise."""
+    agency = db.session.scalar(select(Agency).where(Agency.code == unit))
+    if agency is None or agency.valid_from is None or agency.valid_from <= period.cutoff(cutoff)[1]:
+        return None
+    before = sorted(scope_units(unit) - {unit})
+    if not before:
+        return None
+    names = dict(db.session.execute(select(Agency.code, Agency.name).where(Agency.code.in_(before))).all())
+    return agency.valid_from, [(code, names.get(code, code)) for code in before]

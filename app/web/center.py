@@ -69,7 +69,7 @@ def center_view(regime, period):
         map_svg = Markup(map_svc.map_svg(v, chart, link=lambda code: url_for(
             "web.center_view", regime=v.regime.code, period=v.period.key, unit=code, **base)))
     return render_template("center/view.html", v=v, children=children, sort=sort, chart=chart, args=args, columns=columns,
-                           map_svg=map_svg,
+                           map_svg=map_svg, formed=nav_svc.formed_after(v.unit, v.period, v.definition.cutoff) if args["units"] == "as_reported" else None,
                            trail=nav_svc.breadcrumb(v.unit), periods=nav_svc.periods_with_data(v.regime),
                            chosen={r.indicator.code for r in columns}, regimes=nav_svc.regimes_with_data(),
                            include=request.args.get("include", ""))

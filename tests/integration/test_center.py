@@ -152,7 +152,7 @@ def test_a_province_analyst_sees_only_their_province(app):
         center_svc.view(user=user("canbo.sct"), regime="BCT-BANLE", period="2026-M12")
 
 
-def test_a_province_analyst_sees_the_history_of_the_old_provinces_merged_into_theirs(app):
+def test_a_province_analyst_sees_the_history_of_the_old_provinces_merged_into_theirs(app, client, auth):
     """Records keep the province as reported: before 1 July 2025 today's Lào Cai (T15) was old Lào
     Cai (T15-63) and Yên Bái (T10-63). Its staff export, drill into and see flagged their history —
     not Hà Nội's (T01-63), and not that of a province merged into another."""
@@ -176,6 +176,16 @@ def test_a_province_analyst_sees_the_history_of_the_old_provinces_merged_into_th
         center_svc.view(user=laocai, regime="VPCP-TTHC", period="2025-Q1", unit="T01-63")
     _, lines = kpi_svc.multiples(user=laocai, regime="VPCP-TTHC", indicator="TTHC_NHAN_TONG", end="2025-Q1", periods=2)
     assert {m.code for m in lines} == {"T10-63", "T15-63"}
+    # the page "as reported" (empty: T15 did not exist) says so and leads to the old provinces
+    db.session.commit()
+    auth.login("phantich.laocai", "mat-khau-dai-2026")
+    page = client.get("/center/VPCP-TTHC/2025-Q1").get_data(as_text=True)
+    note = page[page.index('data-testid="formed-after"'):].split("</div>")[0]
+    assert "thành lập từ ngày 01/07/2025" in note and "unit=T10-63" in note and "unit=T15-63" in note and "units=current" in note
+    assert "unit=T01-63" not in note
+    assert client.get("/center/VPCP-TTHC/2025-Q1?unit=T10-63").status_code == 200
+    assert 'data-testid="formed-after"' not in client.get("/center/VPCP-TTHC/2025-Q1?units=current").get_data(as_text=True)
+    assert 'data-testid="formed-after"' not in client.get("/center/VPCP-TTHC/2025-Q3").get_data(as_text=True)  # T15 existed then
 
 
 def test_the_api_serves_the_same_figures(client, app, analyst):
