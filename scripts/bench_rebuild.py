@@ -4,7 +4,9 @@ database (typically one `scripts/bench_aggregate.py` or `scripts/bench_curves.py
     .venv/bin/python scripts/bench_rebuild.py --url postgresql+psycopg://…/bench10c --regime BENCH-QG [--runs 4]
 
 Each run rebuilds the regime over unchanged data (it writes nothing: decision 0016) in this one
-process; then one more run prints its slowest statements. Prints figures only.
+process, after timing the plain GROUP BY the issue measures its target against (this machine's
+speed varies by ±30 % from minute to minute; the ratio shows whether the rebuild or the machine
+moved); then one more run prints its slowest statements. Prints figures only.
 """
 from __future__ import annotations
 
@@ -34,14 +36,18 @@ def main() -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "SECRET_KEY": "bench-rebuild-0123456789abcdef",
                       "INSTANCE_DIR": tempfile.mkdtemp(prefix="bench-rebuild-")})
     with app.app_context():
-        runs = []
+        runs, plain = [], []
         for _ in range(args.runs):
+            plain.append(_plain_group_by(db, args.regime))
             t = time.perf_counter()
             summary = aggregation_rebuild.rebuild(regime=args.regime)
             runs.append(time.perf_counter() - t)
         print(f"rebuild of {args.regime} over unchanged data: {' · '.join(f'{x:.2f}' for x in runs)} s, "
               f"median {statistics.median(runs):.2f} s (target < 5 s at 10 M values); {summary.records:,} record versions, "
               f"{summary.aggregates:,} partials, {summary.written} rows written")
+        print(f"the plain GROUP BY before each run (count only, same keys; #19: \"about 2.5 s here\"): "
+              f"{' · '.join(f'{x:.2f}' for x in plain)} s — the machine's speed at that moment; "
+              f"rebuild ÷ plain: {' · '.join(f'{r / p:.2f}' for r, p in zip(runs, plain, strict=True))}")
         times: list[tuple[float, str]] = []
 
         @event.listens_for(db.engine, "before_cursor_execute")
@@ -58,6 +64,24 @@ def main() -> None:
         print(f"one more run, {total:.2f} s: {sum(x for x, _ in times):.2f} s in {len(times)} statements; the slowest:")
         for x, stmt in sorted(times, reverse=True)[:5]:
             print(f"  {x:6.3f} s  {stmt}")
+
+
+def _plain_group_by(db, regime: str) -> float:
+    """The reference the issue gives: a plain PostgreSQL GROUP BY of the values the rebuild reads
+    (the approved versions that count, by period, tier, province, indicator and disaggregation),
+    counting only — what the machine does in the rebuild's place with nothing of the rebuild's."""
+    from sqlalchemy import text
+
+    t = time.perf_counter()
+    db.session.execute(text("SET LOCAL work_mem = '256MB'"))
+    db.session.execute(text("SET LOCAL jit = off"))
+    db.session.execute(text(
+        "SELECT count(*) FROM (SELECT rv.period_key, rv.tier, rv.province_code, sv.indicator, sv.dkey, count(*) "
+        "FROM record_versions rv JOIN submission_values sv ON sv.version_id = rv.version_id "
+        "WHERE rv.regime_id = (SELECT id FROM regimes WHERE code = :code) AND rv.basis = 'approved' AND sv.number IS NOT NULL "
+        "GROUP BY 1, 2, 3, 4, 5) g"), {"code": regime})
+    db.session.commit()
+    return time.perf_counter() - t
 
 
 if __name__ == "__main__":
