@@ -27,7 +27,7 @@ def interactive(body: bytes) -> bool:
 
 def enqueue_import(*, user: User, fmt: str, regime: str, body: bytes, content_type: str, dry_run: bool) -> Job:
     """Keep the file in the shared storage, queue its import (the caller commits)."""
-    digest = jobs.keep_input(body)
+    digest = jobs.keep_input(body, user=user)
     args = {"format": fmt, "regime": regime, "content_type": content_type[:100], "dry_run": dry_run, "input": digest,
             "bytes": len(body), "user": user.id}
     return jobs.enqueue(kind="import", args=args, user=user, max_attempts=3)

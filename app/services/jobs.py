@@ -71,14 +71,18 @@ def storage_dir() -> Path:
     return path
 
 
-def keep_input(body: bytes) -> str:
+def keep_input(body: bytes, *, user: User | None = None) -> str:
     """A job's input file kept in the shared storage under its SHA-256 (removed after the retention
-    by `prune`); returns the digest the job's arguments name it by."""
+    by `prune`); returns the digest the job's arguments name it by. A new file of a `user` who
+    already has JOBS_PER_USER jobs waiting is refused before it is written (the enqueue would
+    refuse it anyway, after the file had been kept)."""
     digest = hashlib.sha256(body).hexdigest()
     inputs = storage_dir() / "inputs"
     inputs.mkdir(exist_ok=True)
     path = inputs / f"{digest}.bin"
     if not path.exists():
+        if user is not None:
+            _check_room(user)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_bytes(body)
         tmp.replace(path)
@@ -115,10 +119,7 @@ def enqueue(*, kind: str, args: dict, user: User | None = None, key: str | None 
     if job is not None and (job.status in ("queued", "running") or (job.status == "done" and _result_exists(job))):
         return job
     if user is not None:  # each file a user sends is kept and read: their unfinished work is bounded
-        waiting = db.session.scalar(select(func.count()).select_from(Job).where(
-            Job.requested_by_id == user.id, Job.status.in_(("queued", "running"))))
-        if waiting >= current_app.config.get("JOBS_PER_USER", 10):
-            raise Busy(f"Bạn đang có {waiting} việc chờ xử lý (tải tệp, xuất, lập báo cáo); hãy đợi chúng xong rồi thử lại")
+        _check_room(user)
     if job is None:
         job = Job(kind=kind, key=key, args=args, created_at=utcnow())
         db.session.add(job)
@@ -129,6 +130,13 @@ def enqueue(*, kind: str, args: dict, user: User | None = None, key: str | None 
     db.session.flush()
     _dispatch(job)
     return job
+
+
+def _check_room(user: User) -> None:
+    waiting = db.session.scalar(select(func.count()).select_from(Job).where(
+        Job.requested_by_id == user.id, Job.status.in_(("queued", "running"))))
+    if waiting >= current_app.config.get("JOBS_PER_USER", 10):
+        raise Busy(f"Bạn đang có {waiting} việc chờ xử lý (tải tệp, xuất, lập báo cáo); hãy đợi chúng xong rồi thử lại")
 
 
 def _result_exists(job: Job) -> bool:

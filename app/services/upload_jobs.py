@@ -63,7 +63,7 @@ def enqueue_upload(*, user: User, regime: str, agency: str, period: str, data: b
                    revision: int | None) -> Job:
     """Queue the upload of `data` and commit: the caller has opened the report for writing (its
     scope checked against what is stored); the worker checks it again when it runs."""
-    args = {"regime": regime, "agency": agency, "period": period, "input": jobs.keep_input(data), "bytes": len(data),
+    args = {"regime": regime, "agency": agency, "period": period, "input": jobs.keep_input(data, user=user), "bytes": len(data),
             "file_name": (file_name or "upload.xlsx")[:255], "revision": revision, "user": user.id}
     job = jobs.enqueue(kind="upload", args=args, user=user, max_attempts=3)
     db.session.commit()
@@ -107,7 +107,7 @@ def enqueue_catalogue_zip(*, user: User, data: bytes, file_name: str) -> Job:
     change is left as it is), so a retry after a lost worker changes nothing twice."""
     if not user.has_role(Role.DESIGNER):
         raise Forbidden("Chỉ người thiết kế chế độ báo cáo được nhập chế độ báo cáo")
-    args = {"input": jobs.keep_input(data), "bytes": len(data), "file_name": (file_name or "catalogue.zip")[:255], "user": user.id}
+    args = {"input": jobs.keep_input(data, user=user), "bytes": len(data), "file_name": (file_name or "catalogue.zip")[:255], "user": user.id}
     job = jobs.enqueue(kind="catalogue_zip", args=args, user=user, max_attempts=3)
     db.session.commit()
     return job

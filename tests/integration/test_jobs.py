@@ -122,3 +122,11 @@ def test_a_users_unfinished_jobs_are_bounded(app, monkeypatch):
     with pytest.raises(Busy):
         jobs.enqueue(kind="probe", args={"seconds": 0, "n": 3}, user=clerk)
     assert jobs.enqueue(kind="probe", args={"seconds": 0, "n": 3}, user=other).status == "queued"
+    # a new file of theirs is refused before it is kept (it was written, then refused); one already kept is shared
+    inputs = jobs.storage_dir() / "inputs"
+    before = set(inputs.glob("*.bin")) if inputs.exists() else set()
+    with pytest.raises(Busy):
+        jobs.keep_input(b"a new file, never kept " + str(len(before)).encode(), user=clerk)
+    assert (set(inputs.glob("*.bin")) if inputs.exists() else set()) == before
+    kept = jobs.keep_input(b"kept for someone else", user=other)
+    assert jobs.keep_input(b"kept for someone else", user=clerk) == kept
