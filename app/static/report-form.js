@@ -59,11 +59,12 @@
   if (form.dataset.autosave !== "1") return;  // preview: live totals only
 
   var status = document.getElementById("autosave-status");
+  var say = function (key) { return status.dataset[key] || ""; };  // the page's language (data-msg-* on the status)
   var dirty = false, stopped = false, busy = false, held = null;  // held: a save clicked while an autosave was under way
   form.addEventListener("input", function () {
     dirty = true;
     if (stopped) return;  // a refusal ("changed by … after you opened it") stays in view
-    status.textContent = "Có thay đổi chưa lưu"; status.classList.remove("text-danger");
+    status.textContent = say("msgDirty"); status.classList.remove("text-danger");
   });
   function autosave() {
     if (!dirty || stopped || busy) return;
@@ -80,16 +81,16 @@
       if (r.body.saved) {
         form.querySelectorAll("input[name='revision']").forEach(function (el) { el.value = r.body.revision; });
         document.querySelectorAll("form input[name='revision']").forEach(function (el) { el.value = r.body.revision; });
-        status.textContent = "Đã tự động lưu lúc " + r.body.saved_at;
+        status.textContent = say("msgSaved") + " " + r.body.saved_at;
       } else if (r.status === 409) {
         stopped = true;
         status.textContent = r.body.message;
         status.classList.add("text-danger");
       } else {
-        status.textContent = "Chưa tự lưu được: " + r.body.message;
+        status.textContent = say("msgFailed") + " " + r.body.message;
       }
     }).catch(function () {
-      busy = false; dirty = true; status.textContent = "Mất kết nối — sẽ thử lưu lại";
+      busy = false; dirty = true; status.textContent = say("msgOffline");
       resume();
     });
   }
@@ -115,7 +116,7 @@
     if (other === form || !other.querySelector("input[name='revision']")) return;
     if (dirty && other.dataset.testid === "submit-form") {
       e.preventDefault(); e.stopPropagation();
-      status.textContent = "Có thay đổi chưa lưu — hãy bấm “Lưu bản nháp” trước khi gửi báo cáo";
+      status.textContent = say("msgSaveFirst");
       status.classList.add("text-danger");
       return;
     }

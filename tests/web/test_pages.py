@@ -120,6 +120,9 @@ def test_english_is_available(client, auth):
     client.get("/lang/en")
     page = text(client.get("/regimes/BCT-BANLE"))
     assert "Reporting regimes" in page and "Monthly report on retail sales" in page
+    # the report form's script speaks the page's language (its messages come from the page)
+    form = client.get("/reports/BCT-BANLE/T01.SCT/2026-M12").get_data(as_text=True)
+    assert 'data-msg-dirty="Unsaved changes"' in form and "click “Save draft” before sending" in form
 
 
 @pytest.fixture
