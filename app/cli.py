@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from .extensions import db
+from .extensions import db, reads_only
 from .services import agencies as agency_svc
 from .services import catalogue as catalogue_svc
 from .services import users as user_svc
@@ -19,24 +19,6 @@ catalogue_cli = AppGroup("catalogue", help="Check and load report_templates/ and
 agencies_cli = AppGroup("agencies", help="The agency map.")
 users_cli = AppGroup("users", help="Accounts and API tokens.")
 seed_cli = AppGroup("seed", help="Demo data.")
-
-
-def reads_only(command):
-    """A command that only reads the database: on SQLite its transactions begin without the write
-    lock. Outside a request they take it when they begin (writers must, `extensions._may_write`),
-    and a long export from the command line kept every clerk's save waiting meanwhile."""
-    import functools
-
-    from .extensions import reading_only
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        token = reading_only.set(True)
-        try:
-            return command(*args, **kwargs)
-        finally:
-            reading_only.reset(token)
-    return wrapper
 
 
 def _root(root: str | None) -> Path:

@@ -10,7 +10,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from .cli import _Bar, _root, aggregate_cli, catalogue_cli, reads_only
+from .cli import _Bar, _root, aggregate_cli, catalogue_cli
+from .extensions import reads_only
 
 
 @catalogue_cli.command("import-form")

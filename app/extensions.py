@@ -57,6 +57,22 @@ def _sqlite_begin(conn):
 reading_only: contextvars.ContextVar[bool] = contextvars.ContextVar("reading_only", default=False)
 
 
+def reads_only(command):
+    """A command (CLI) that only reads the database: on SQLite its transactions begin without the
+    write lock. Outside a request they take it when they begin (writers must, `_may_write`), and a
+    long export from the command line kept every clerk's save waiting meanwhile."""
+    import functools
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        token = reading_only.set(True)
+        try:
+            return command(*args, **kwargs)
+        finally:
+            reading_only.reset(token)
+    return wrapper
+
+
 def _may_write() -> bool:
     """A page view (GET) that must write — it enqueues a background job — sets g.baocao_writes (for
     that request only): its next transaction takes the lock when it begins, like any POST's."""
