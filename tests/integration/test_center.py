@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.domain.numbers import normalise
 from app.extensions import db
@@ -494,6 +494,44 @@ def test_a_rebuild_over_periods_on_both_sides_of_a_map_change_counts_each_report
     db.session.commit()
     summary = svc.rebuild(regime="BCT-BANLE")
     assert summary.written == 4 and counted() == expected and partials() == before
+
+
+@pytest.mark.parametrize("slots_span", [svc.SLOTS_SPAN, 0])
+def test_a_province_with_several_reports_is_rebuilt_as_it_was_kept_by_the_slot_array_and_by_the_join(
+        app, analyst, monkeypatch, slots_span):
+    """On PostgreSQL the rebuild groups the values by a number per (period, tier, province) looked
+    up in an array (`_by_slots`); when the version ids span too far for it (span 0 here) it joins
+    them to the record versions instead. Both must give the partials kept at each report — count,
+    total, minimum and maximum of a province where two departments reported different figures."""
+    from datetime import date
+
+    from app.models import Agency, AgencyParent
+
+    monkeypatch.setattr(svc, "SLOTS_SPAN", slots_span)
+    by_slots, taken = svc._by_slots, []
+    monkeypatch.setattr(svc, "_by_slots", lambda *a: taken.append(by_slots(*a)) or taken[-1])
+    moved = db.session.scalar(select(Agency).where(Agency.code == "T01.SCT"))
+    link = next(p for p in moved.parent_links if p.valid_to is None)
+    link.valid_to = date(2026, 6, 30)
+    db.session.add(AgencyParent(child_id=moved.id, parent_id=db.session.scalar(select(Agency.id).where(Agency.code == "T04")),
+                                valid_from=date(2026, 7, 1)))
+    db.session.commit()
+    base = {(k, ""): Decimal(v) for k, v in retail_values().items()}
+    history.load_reports(actor=user("quantri"), regime_code="BCT-BANLE", period_key="2026-M08",
+                         reports={"T01.SCT": base, "T04.SCT": {k: v * 3 + 1 for k, v in base.items()}})
+
+    def partials():
+        return sorted((a.basis, a.unit_code, a.indicator, a.n, normalise(a.total), normalise(a.minimum), normalise(a.maximum))
+                      for a in db.session.scalars(select(Aggregate).where(Aggregate.period_key == "2026-M08")))
+    kept = partials()
+    assert ("approved", "T04", "BL_HH_01", 2, Decimal(405), Decimal(101), Decimal(304)) in kept  # 101 and 3 × 101 + 1
+    db.session.execute(delete(Aggregate).where(Aggregate.period_key == "2026-M08"))
+    db.session.commit()
+    taken.clear()  # (the bulk load rebuilt its period too)
+    svc.rebuild(regime="BCT-BANLE", period="2026-M08")
+    assert partials() == kept
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    assert [t is not None for t in taken] == [postgres and slots_span > 0]
 
 
 def test_the_rebuild_counts_the_same_versions_as_the_submissions_did_at_each_step(app, analyst):
