@@ -25,6 +25,7 @@ def main() -> None:
     ap.add_argument("--url", required=True)
     ap.add_argument("--regime", required=True)
     ap.add_argument("--runs", type=int, default=4)
+    ap.add_argument("--top", type=int, default=5, help="how many of the last run's slowest statements to print")
     args = ap.parse_args()
 
     from sqlalchemy import event
@@ -62,7 +63,7 @@ def main() -> None:
         aggregation_rebuild.rebuild(regime=args.regime)
         total = time.perf_counter() - t
         print(f"one more run, {total:.2f} s: {sum(x for x, _ in times):.2f} s in {len(times)} statements; the slowest:")
-        for x, stmt in sorted(times, reverse=True)[:int(__import__("os").environ.get("BENCH_TOP", "5"))]:
+        for x, stmt in sorted(times, reverse=True)[:args.top]:
             print(f"  {x:6.3f} s  {stmt}")
 
 
