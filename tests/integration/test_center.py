@@ -383,6 +383,31 @@ def test_a_provinces_like_for_like_figures_are_the_same_from_the_database_as_fro
     assert any(r.vs_previous.partial for r in fast.rows)  # the seeded gaps make some comparisons leave units out
 
 
+def test_the_quality_flags_of_old_provinces_are_shown_to_the_staff_of_the_province_they_became(app, monkeypatch):
+    """The data-quality page filters the flags of a period by the reader's scope with the same
+    lineage as exports and drill-down: a flag on old Yên Bái (T10-63) in 2025-Q1 is Lào Cai's (T15)
+    today, a flag on old Hà Nội (T01-63) is Hà Nội's; an analyst of the whole country sees both.
+    (The flags are given: finding them needs years of history, tested in test_data_quality.py.)"""
+    from app.domain.quality import Finding
+    from app.services import quality
+    from app.services.quality_store import finding
+
+    load_history()
+    flagged = [finding(code, "TTHC_NHAN_TRUCTUYEN", "", code, Finding(0, 600.0, 60.0, 9.5, "recent"), False, "")
+               for code in ("T10-63", "T01-63")]
+    monkeypatch.setattr(quality, "findings", lambda *a, **k: (3, [dict(f) for f in flagged]))
+    laocai = users.create_user(username="phantich.laocai", password="mat-khau-dai-2026", full_name="Chuyên viên Lào Cai",
+                               role="analyst", agency_code="T15")
+    hanoi = users.create_user(username="phantich.hanoi", password="mat-khau-dai-2026", full_name="Chuyên viên Hà Nội",
+                              role="analyst", agency_code="T01")
+
+    def seen(reader):
+        return {f.agency for f in quality.scan(user=reader, regime="VPCP-TTHC", period="2025-Q1").flags}
+    assert seen(laocai) == {"T10-63"}  # was: nothing (T10-63 is not T15)
+    assert seen(hanoi) == {"T01-63"}
+    assert seen(user("phantich.vpcp")) == {"T10-63", "T01-63"}
+
+
 def test_rebuild_equals_incremental_when_a_province_has_a_report_awaiting_approval(app, analyst):
     """The rebuild copies the approved partials to the "latest" basis wherever the same versions
     count, and recomputes the provinces where they differ (here Hà Nội, whose report is submitted
