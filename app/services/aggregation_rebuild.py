@@ -243,6 +243,7 @@ def _grouped(regime_id: int, basis: str, where):
 
 
 SLOTS_SPAN = 4_000_000  # version ids the slot array of _by_slots may span (16 MB); beyond, the join of _grouped
+SLOTS_DENSE = 0.9  # the share of the span's ids that count from which the values of the others are not filtered out
 
 
 def _by_slots(regime_id: int, in_periods):
@@ -266,6 +267,10 @@ def _by_slots(regime_id: int, in_periods):
     lo, hi = min(slot_of), max(slot_of)
     periods, tiers, provinces = (list(c) for c in zip(*slots, strict=True))
     slot = "(CAST(:slot_of AS INTEGER[]))[sv.version_id - :lo + 1]"
+    # where nearly every id in the span counts (a bulk load, one busy regime), the few values of the
+    # others are grouped under slot 0 and dropped by the last join: cheaper than a second lookup per
+    # value to filter them out (0.2–0.3 s at 10 M values); elsewhere they are filtered
+    counted_only = "" if len(slot_of) >= SLOTS_DENSE * (hi - lo + 1) else f"AND {slot} <> 0 "
     db.session.execute(text("DROP TABLE IF EXISTS rebuild_partials"))
     db.session.execute(text("SET LOCAL work_mem = '256MB'"))
     db.session.execute(text("SET LOCAL jit = off"))
@@ -279,7 +284,7 @@ def _by_slots(regime_id: int, in_periods):
         "g.indicator, g.dkey, g.n, g.total, g.minimum, g.maximum "
         f"FROM (SELECT {slot} AS slot, sv.indicator, sv.dkey, count(*) AS n, sum(sv.number) AS total, "
         "min(sv.number) AS minimum, max(sv.number) AS maximum FROM submission_values sv "
-        f"WHERE sv.version_id BETWEEN :lo AND :hi AND {slot} <> 0 AND sv.number IS NOT NULL GROUP BY 1, 2, 3) g "
+        f"WHERE sv.version_id BETWEEN :lo AND :hi {counted_only}AND sv.number IS NOT NULL GROUP BY 1, 2, 3) g "
         "JOIN unnest(CAST(:periods AS VARCHAR(40)[]), CAST(:tiers AS INTEGER[]), CAST(:provinces AS VARCHAR(40)[])) "
         "WITH ORDINALITY AS s(period_key, tier, province_code, slot) ON s.slot = g.slot"),
         {"regime_id": regime_id, "lo": lo, "hi": hi, "periods": periods, "tiers": tiers, "provinces": provinces,

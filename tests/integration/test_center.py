@@ -521,20 +521,22 @@ def test_a_rebuild_over_periods_on_both_sides_of_a_map_change_counts_each_report
     assert summary.written == 4 and counted() == expected and partials() == before
 
 
-@pytest.mark.parametrize("slots_span", [svc.SLOTS_SPAN, 0])
+@pytest.mark.parametrize(("slots_span", "slots_dense"), [(svc.SLOTS_SPAN, svc.SLOTS_DENSE), (svc.SLOTS_SPAN, 0), (0, 0)],
+                         ids=["slots-filtered", "slots-unfiltered", "join"])
 def test_a_province_with_several_reports_is_rebuilt_as_it_was_kept_by_the_slot_array_and_by_the_join(
-        app, analyst, monkeypatch, slots_span):
+        app, analyst, monkeypatch, slots_span, slots_dense):
     """On PostgreSQL the rebuild groups the values by a number per (period, tier, province) looked
-    up in an array (`_by_slots`); when the version ids span too far for it (span 0 here) it joins
-    them to the record versions instead. Both must give the partials kept at each report — count,
-    total, minimum and maximum of a province where two departments reported different figures."""
+    up in an array indexed by version id (`_by_slots`); the values of the versions in between that
+    do not count (here another regime's three reports) are filtered out, or — where nearly all
+    count — grouped under 0 and dropped. When the ids span too far for an array (span 0 here) it
+    joins the values to the record versions instead. Each way must give the partials kept at each
+    report (computed here by the join): count, total, minimum and maximum of a province where two
+    departments reported."""
     from datetime import date
 
     from app.models import Agency, AgencyParent
 
-    monkeypatch.setattr(svc, "SLOTS_SPAN", slots_span)
-    by_slots, taken = svc._by_slots, []
-    monkeypatch.setattr(svc, "_by_slots", lambda *a: taken.append(by_slots(*a)) or taken[-1])
+    monkeypatch.setattr(svc, "SLOTS_SPAN", 0)  # the loads below rebuild their period: by the join (the reference)
     moved = db.session.scalar(select(Agency).where(Agency.code == "T01.SCT"))
     link = next(p for p in moved.parent_links if p.valid_to is None)
     link.valid_to = date(2026, 6, 30)
@@ -542,8 +544,10 @@ def test_a_province_with_several_reports_is_rebuilt_as_it_was_kept_by_the_slot_a
                                 valid_from=date(2026, 7, 1)))
     db.session.commit()
     base = {(k, ""): Decimal(v) for k, v in retail_values().items()}
+    history.load_reports(actor=user("quantri"), regime_code="BCT-BANLE", period_key="2026-M08", reports={"T01.SCT": base})
+    load_history()  # versions of another regime between the two
     history.load_reports(actor=user("quantri"), regime_code="BCT-BANLE", period_key="2026-M08",
-                         reports={"T01.SCT": base, "T04.SCT": {k: v * 3 + 1 for k, v in base.items()}})
+                         reports={"T04.SCT": {k: v * 3 + 1 for k, v in base.items()}})
 
     def partials():
         return sorted((a.basis, a.unit_code, a.indicator, a.n, normalise(a.total), normalise(a.minimum), normalise(a.maximum))
@@ -552,7 +556,10 @@ def test_a_province_with_several_reports_is_rebuilt_as_it_was_kept_by_the_slot_a
     assert ("approved", "T04", "BL_HH_01", 2, Decimal(405), Decimal(101), Decimal(304)) in kept  # 101 and 3 × 101 + 1
     db.session.execute(delete(Aggregate).where(Aggregate.period_key == "2026-M08"))
     db.session.commit()
-    taken.clear()  # (the bulk load rebuilt its period too)
+    monkeypatch.setattr(svc, "SLOTS_SPAN", slots_span)
+    monkeypatch.setattr(svc, "SLOTS_DENSE", slots_dense)
+    by_slots, taken = svc._by_slots, []
+    monkeypatch.setattr(svc, "_by_slots", lambda *a: taken.append(by_slots(*a)) or taken[-1])
     svc.rebuild(regime="BCT-BANLE", period="2026-M08")
     assert partials() == kept
     postgres = db.session.get_bind().dialect.name == "postgresql"
