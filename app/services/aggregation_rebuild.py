@@ -251,7 +251,7 @@ def _by_slots(regime_id: int, in_periods):
     ten million values to the record versions. The record versions that count (a few tens of
     thousands) are read here, each (period, tier, province) numbered, and the query looks each
     value's number up by its version id in an integer array sent with it, groups by that number and
-    names it at the end (~0.4 s of 3.5 at 10 M values; docs/performance.md). None — the caller then
+    names it at the end (about a sixth of the rebuild at 10 M values; docs/performance.md). None — the caller then
     joins — on SQLite, when nothing counts, or when the versions' ids span more than SLOTS_SPAN."""
     if db.session.get_bind().dialect.name != "postgresql":
         return None
