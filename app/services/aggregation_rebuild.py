@@ -271,27 +271,24 @@ def _by_slots(regime_id: int, in_periods):
     # others are grouped under slot 0 and dropped by the last join: cheaper than a second lookup per
     # value to filter them out (0.2–0.3 s at 10 M values); elsewhere they are filtered
     counted_only = "" if len(slot_of) >= SLOTS_DENSE * (hi - lo + 1) else f"AND {slot} <> 0 "
-    db.session.execute(text("DROP TABLE IF EXISTS rebuild_partials"))
-    db.session.execute(text("SET LOCAL work_mem = '256MB'"))
-    db.session.execute(text("SET LOCAL jit = off"))
     # the planner expects as many groups as values (it cannot know the slots repeat) and would not
     # share the GROUP BY between workers: tell it workers cost nothing, for this statement
     db.session.execute(text("SET LOCAL parallel_setup_cost = 0"))
     db.session.execute(text("SET LOCAL parallel_tuple_cost = 0"))
-    db.session.execute(text(
-        f"CREATE TEMPORARY TABLE rebuild_partials ({', '.join(KEY + FIGURES)}) ON COMMIT DROP AS "
+    grouped = text(
         "SELECT CAST(:regime_id AS INTEGER), s.period_key, s.tier, CAST('approved' AS VARCHAR(12)), s.province_code, "
         "g.indicator, g.dkey, g.n, g.total, g.minimum, g.maximum "
         f"FROM (SELECT {slot} AS slot, sv.indicator, sv.dkey, count(*) AS n, sum(sv.number) AS total, "
         "min(sv.number) AS minimum, max(sv.number) AS maximum FROM submission_values sv "
         f"WHERE sv.version_id BETWEEN :lo AND :hi {counted_only}AND sv.number IS NOT NULL GROUP BY 1, 2, 3) g "
         "JOIN unnest(CAST(:periods AS VARCHAR(40)[]), CAST(:tiers AS INTEGER[]), CAST(:provinces AS VARCHAR(40)[])) "
-        "WITH ORDINALITY AS s(period_key, tier, province_code, slot) ON s.slot = g.slot"),
-        {"regime_id": regime_id, "lo": lo, "hi": hi, "periods": periods, "tiers": tiers, "provinces": provinces,
-         "slot_of": [slot_of.get(v, 0) for v in range(lo, hi + 1)]})
+        "WITH ORDINALITY AS s(period_key, tier, province_code, slot) ON s.slot = g.slot").bindparams(
+        regime_id=regime_id, lo=lo, hi=hi, periods=periods, tiers=tiers, provinces=provinces,
+        slot_of=[slot_of.get(v, 0) for v in range(lo, hi + 1)])
+    desired = _temporary("rebuild_partials", grouped, KEY + FIGURES)
     db.session.execute(text("RESET parallel_setup_cost"))
     db.session.execute(text("RESET parallel_tuple_cost"))
-    return table("rebuild_partials", *[column(c) for c in KEY + FIGURES])
+    return desired
 
 
 def _sync(desired, scope: list) -> int:
